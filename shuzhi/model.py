@@ -1,0 +1,304 @@
+"""The canonical model: every table of the lake, defined once.
+
+Each department feed is mapped onto these tables by its ingest adapter; every analytic reads them. A table
+declares its Arrow schema, its natural key (what makes two rows the same fact: a second row with the same key is a
+duplicate) and the column whose date names its day partition in the lake (``<lake>/<table>/day=YYYY-MM-DD/``).
+
+Persons appear only as ``person_key``: a keyed pseudonym (int64) of the GB 11643 ID number, computed at the door
+by ``shuzhi.privacy.pseudonym``. No raw ID number is ever stored in the lake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+PERSON = pa.int64()
+REGION = pa.string()  # GB/T 2260 six-digit code
+TS = pa.timestamp("s")  # local time (Asia/Shanghai) without zone, as departments record it
+
+
+@dataclass(frozen=True)
+class Table:
+    """One canonical table: schema, natural key and the column that names its day partition."""
+
+    name: str
+    schema: pa.Schema
+    key: tuple[str, ...]
+    day_column: str
+    description: str
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names
+
+
+def _table(name: str, fields: list[tuple[str, pa.DataType]], key: tuple[str, ...], day: str, doc: str) -> Table:
+    return Table(name, pa.schema([pa.field(n, t) for n, t in fields]), key, day, doc)
+
+
+RESIDENTS = _table(
+    "residents",
+    [
+        ("person_key", PERSON),
+        ("household_id", pa.string()),
+        ("county_code", REGION),
+        ("sex", pa.string()),  # "M" | "F", from the ID number's sequence digit
+        ("birth_year", pa.int16()),
+        ("registered_on", pa.date32()),
+    ],
+    ("person_key",),
+    "registered_on",
+    "Residence registrations (community): who lives in which household and county.",
+)
+
+HOME_OBSERVATIONS = _table(
+    "home_observations",
+    [
+        ("person_key", PERSON),
+        ("county_code", REGION),
+        ("start_date", pa.date32()),
+        ("end_date", pa.date32()),
+        ("reason", pa.string()),
+    ],
+    ("person_key", "start_date"),
+    "start_date",
+    "Home observation orders issued by the community.",
+)
+
+ENTERPRISES = _table(
+    "enterprises",
+    [
+        ("enterprise_code", pa.string()),  # unified social credit code, 18 characters
+        ("name", pa.string()),
+        ("county_code", REGION),
+        ("industry", pa.string()),
+        ("registered_staff", pa.int32()),
+        ("as_of", pa.date32()),
+    ],
+    ("enterprise_code",),
+    "as_of",
+    "Enterprise registry.",
+)
+
+EMPLOYMENTS = _table(
+    "employments",
+    [
+        ("person_key", PERSON),
+        ("enterprise_code", pa.string()),
+        ("team", pa.string()),  # the enclosed workspace (office, workshop, class) inside the enterprise or school
+        ("as_of", pa.date32()),
+    ],
+    ("person_key", "enterprise_code"),
+    "as_of",
+    "Staff and pupils: who works or studies where, and in which team (shared enclosed workspace).",
+)
+
+ELECTRICITY = _table(
+    "electricity",
+    [
+        ("enterprise_code", pa.string()),
+        ("day", pa.date32()),
+        ("kwh", pa.float64()),
+    ],
+    ("enterprise_code", "day"),
+    "day",
+    "Electricity use per enterprise per day (grid company).",
+)
+
+VENUES = _table(
+    "venues",
+    [
+        ("venue_code", pa.string()),  # 场所码
+        ("name", pa.string()),
+        ("category", pa.string()),
+        ("county_code", REGION),
+        ("capacity", pa.int32()),
+        ("lon", pa.float64()),
+        ("lat", pa.float64()),
+        ("as_of", pa.date32()),
+    ],
+    ("venue_code",),
+    "as_of",
+    "Venues with a venue code: category, county, capacity and coordinates.",
+)
+
+VENUE_STAYS = _table(
+    "venue_stays",
+    [
+        ("person_key", PERSON),
+        ("venue_code", pa.string()),
+        ("time_in", TS),
+        ("time_out", TS),
+    ],
+    ("person_key", "venue_code", "time_in"),
+    "time_in",
+    "Venue-code check-ins: who was at which venue from when to when.",
+)
+
+TRIPS = _table(
+    "trips",
+    [
+        ("person_key", PERSON),
+        ("mode", pa.string()),  # flight | train | coach | bus | metro | ship
+        ("trip_no", pa.string()),  # flight or train number, bus line + vehicle, ...
+        ("dep_time", TS),
+        ("arr_time", TS),
+        ("origin_region", REGION),
+        ("destination_region", REGION),
+        ("origin_stop", pa.string()),
+        ("destination_stop", pa.string()),
+        ("carriage", pa.string()),  # train carriage or ship cabin; null where none
+        ("carriage_class", pa.string()),  # hard_seat | hard_sleeper | soft_sleeper | economy | ... ; null
+        ("seat_row", pa.int16()),  # aircraft/coach/bus row; null where unknown
+        ("seat", pa.string()),  # seat or berth label as printed on the ticket
+    ],
+    ("person_key", "mode", "trip_no", "dep_time"),
+    "dep_time",
+    "Trips by public transport with the seat where the manifest has one.",
+)
+
+TESTS = _table(
+    "tests",
+    [
+        ("person_key", PERSON),
+        ("sampled_at", TS),
+        ("reported_at", TS),
+        ("method", pa.string()),  # pcr | antigen
+        ("result", pa.string()),  # positive | negative
+        ("lab", pa.string()),
+    ],
+    ("person_key", "sampled_at"),
+    "sampled_at",
+    "Nucleic-acid and antigen tests.",
+)
+
+DIAGNOSES = _table(
+    "diagnoses",
+    [
+        ("person_key", PERSON),
+        ("status", pa.string()),  # confirmed | suspected | asymptomatic
+        ("onset_date", pa.date32()),  # null for asymptomatic cases
+        ("diagnosed_at", TS),
+        ("county_code", REGION),
+    ],
+    ("person_key", "status", "diagnosed_at"),
+    "diagnosed_at",
+    "Diagnoses of confirmed, suspected and asymptomatic cases.",
+)
+
+VACCINATIONS = _table(
+    "vaccinations",
+    [
+        ("person_key", PERSON),
+        ("vaccinated_on", pa.date32()),
+        ("product", pa.string()),
+        ("dose", pa.int8()),
+    ],
+    ("person_key", "dose"),
+    "vaccinated_on",
+    "Vaccination doses.",
+)
+
+FEVER_VISITS = _table(
+    "fever_visits",
+    [
+        ("person_key", PERSON),
+        ("visited_at", TS),
+        ("hospital", pa.string()),
+        ("county_code", REGION),
+        ("temperature", pa.float32()),
+    ],
+    ("person_key", "visited_at"),
+    "visited_at",
+    "Fever-clinic visits.",
+)
+
+DECLARATIONS = _table(
+    "declarations",
+    [
+        ("person_key", PERSON),
+        ("declared_at", TS),
+        ("county_code", REGION),
+        ("temperature", pa.float32()),
+        ("symptoms", pa.list_(pa.string())),  # e.g. fever, cough; empty when none
+        ("visited_regions", pa.list_(pa.string())),  # six-digit codes travelled through in the last 14 days
+    ],
+    ("person_key", "declared_at"),
+    "declared_at",
+    "Health declarations (one form every department reads; fields after GB/T 38962).",
+)
+
+TELECOM_STAYS = _table(
+    "telecom_stays",
+    [
+        ("person_key", PERSON),
+        ("city_code", REGION),
+        ("first_seen", TS),
+        ("last_seen", TS),
+    ],
+    ("person_key", "city_code", "first_seen"),
+    "first_seen",
+    "Telecom itinerary: the cities where a phone was seen, from first to last sighting of the day.",
+)
+
+QUARANTINE = _table(
+    "quarantine",
+    [
+        ("feed", pa.string()),
+        ("file", pa.string()),
+        ("line", pa.int64()),
+        ("field", pa.string()),
+        ("reason", pa.string()),  # a reason class, see shuzhi.ingest.reasons
+        ("detail", pa.string()),
+        ("raw", pa.string()),  # the offending line with any ID number masked
+        ("ingested_on", pa.date32()),
+    ],
+    ("file", "line", "reason"),
+    "ingested_on",
+    "Rows that failed validation, with the reason; nothing is lost.",
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        RESIDENTS,
+        HOME_OBSERVATIONS,
+        ENTERPRISES,
+        EMPLOYMENTS,
+        ELECTRICITY,
+        VENUES,
+        VENUE_STAYS,
+        TRIPS,
+        TESTS,
+        DIAGNOSES,
+        VACCINATIONS,
+        FEVER_VISITS,
+        DECLARATIONS,
+        TELECOM_STAYS,
+        QUARANTINE,
+    )
+}
+
+TRIP_MODES = ("flight", "train", "coach", "bus", "metro", "ship")
+DIAGNOSIS_STATUSES = ("confirmed", "suspected", "asymptomatic")
+TEST_RESULTS = ("positive", "negative")
+VENUE_CATEGORIES = (
+    "restaurant",
+    "supermarket",
+    "market",
+    "mall",
+    "cinema",
+    "gym",
+    "hospital",
+    "scenic",
+    "hotel",
+    "office",
+)
+
+
+def with_raw_ids(table: Table) -> pa.Schema:
+    """The schema of ``table`` as the simulator holds it: raw ID numbers (``id_number``) instead of pseudonyms."""
+    fields = [pa.field("id_number", pa.string()) if f.name == "person_key" else f for f in table.schema]
+    return pa.schema(fields)
