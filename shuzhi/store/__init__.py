@@ -1,0 +1,37 @@
+"""The operational store: state the platform records while it runs, behind SQLAlchemy, migrated by Alembic.
+
+Owns the tables (``models``), engines and sessions from a URL (``db``: SQLite under the data directory by default,
+PostgreSQL by URL) and the schema migrations (``migrate``). The audit chain's logic lives in ``shuzhi.audit``,
+accounts and tokens in ``shuzhi.accounts``; both keep their rows here.
+"""
+
+from shuzhi.store.db import Store, make_engine, sqlite_url
+from shuzhi.store.migrate import current_revision, head_revision, pending_changes, upgrade
+from shuzhi.store.models import (
+    Account,
+    Appeal,
+    AuditRecord,
+    Base,
+    HealthDeclaration,
+    ManualChange,
+    Passage,
+    TripDeclaration,
+)
+
+__all__ = [
+    "Account",
+    "Appeal",
+    "AuditRecord",
+    "Base",
+    "HealthDeclaration",
+    "ManualChange",
+    "Passage",
+    "Store",
+    "TripDeclaration",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "pending_changes",
+    "sqlite_url",
+    "upgrade",
+]

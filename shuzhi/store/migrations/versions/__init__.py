@@ -1,0 +1,1 @@
+"""Alembic revisions of the operational store, one file per schema change."""

@@ -1,0 +1,190 @@
+"""The operational store's tables, defined once as SQLAlchemy 2.x declarative models.
+
+The store holds what the platform decides and records while it runs — accounts, declarations, appeals, manual
+colour changes, passages and the audit log — as opposed to the lake, which holds department feeds for analytics.
+Persons appear only as ``person_key``, the int64 keyed pseudonym of ``shuzhi.model``; no raw ID number is stored.
+Times are stored as naive UTC and read back as timezone-aware UTC (:class:`UTCDateTime`), the same on SQLite and
+PostgreSQL. A change to these models ships with an Alembic revision under ``shuzhi/store/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+COLOURS = ("green", "yellow", "red")
+APPEAL_STATUSES = ("pending", "upheld", "rejected")
+CHANGE_STATUSES = ("pending", "approved", "rejected")
+DIRECTIONS = ("in", "out")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored as naive UTC and returned as aware UTC; naive input is refused."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store timestamps must be timezone-aware")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_valid")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Account(Base):
+    """A login: staff of a role, or a resident bound to their ``person_key``."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("(role = 'resident') = (person_key IS NOT NULL)", name="resident_has_person"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    person_key: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class HealthDeclaration(Base):
+    """健康申报 (GB/T 38963 health declaration) with the GB/T 38962 health fields."""
+
+    __tablename__ = "health_declarations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_key: Mapped[int] = mapped_column(BigInteger, index=True)
+    declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    region_code: Mapped[str] = mapped_column(String(6))  # 现居住地区, GB/T 2260
+    temperature: Mapped[float] = mapped_column(Float)  # 体温, °C
+    symptoms: Mapped[list[str]] = mapped_column(JSON)  # 症状; empty when none
+    contact_history: Mapped[bool] = mapped_column(Boolean)  # 接触史: contact with a case in the last 14 days
+    visited_regions: Mapped[list[str]] = mapped_column(JSON)  # 中高风险地区旅居史: regions in the last 14 days
+
+
+class TripDeclaration(Base):
+    """行程申报 (GB/T 38963 trip declaration): one journey by public transport."""
+
+    __tablename__ = "trip_declarations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_key: Mapped[int] = mapped_column(BigInteger, index=True)
+    declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(16))  # 交通方式, one of shuzhi.model.TRIP_MODES
+    trip_no: Mapped[str] = mapped_column(String(32))  # 车次/航班号
+    travel_date: Mapped[dt.date] = mapped_column(Date)  # 日期
+    origin: Mapped[str] = mapped_column(String(64))  # 出发地
+    destination: Mapped[str] = mapped_column(String(64))  # 目的地
+    carriage: Mapped[str | None] = mapped_column(String(16))  # 车厢
+    seat: Mapped[str | None] = mapped_column(String(16))  # 座位号
+
+
+class Appeal(Base):
+    """A resident's appeal against their code or the rule that set it, and its decision."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (_one_of("status", APPEAL_STATUSES),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_key: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    subject: Mapped[str] = mapped_column(String(128))  # the code colour or rule id appealed against
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(Text)
+
+
+class ManualChange(Base):
+    """A manual colour change (健康信息更正): in force only once a second, different operator approves it."""
+
+    __tablename__ = "manual_changes"
+    __table_args__ = (
+        _one_of("status", CHANGE_STATUSES),
+        _one_of("colour", COLOURS),
+        CheckConstraint("approved_by IS NULL OR approved_by <> requested_by", name="four_eyes"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_key: Mapped[int] = mapped_column(BigInteger, index=True)
+    colour: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Passage(Base):
+    """A scan at a checkpoint or venue: who passed (when the credential names them), when, and the verdict."""
+
+    __tablename__ = "passages"
+    __table_args__ = (_one_of("direction", DIRECTIONS),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkpoint_code: Mapped[str] = mapped_column(String(64), index=True)
+    person_key: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    passed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    valid: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(255))
+    payload_sha256: Mapped[str] = mapped_column(String(64))  # the scanned payload itself is not kept
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+
+
+class AuditRecord(Base):
+    """One entry of the append-only audit log; ``hash`` chains it to the entry before (see ``shuzhi.audit``)."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    person_key: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
