@@ -1,8 +1,8 @@
 """The operational store: state the platform records while it runs, behind SQLAlchemy, migrated by Alembic.
 
-Owns the tables (``models``), engines and sessions from a URL (``db``: SQLite under the data directory by default,
-PostgreSQL by URL) and the schema migrations (``migrate``). The audit chain's logic lives in ``shuzhi.audit``,
-accounts and tokens in ``shuzhi.accounts``; both keep their rows here.
+Owns the tables (``models``), engines and sessions from a URL (``db``: SQLite under the data directory by
+default, PostgreSQL by URL) and the schema migrations (``migrate``). The audit chain's logic lives in
+``shuzhi.audit``, accounts and tokens in ``shuzhi.accounts``; both keep their rows here.
 """
 
 from shuzhi.store.db import Store, make_engine, sqlite_url

@@ -1,9 +1,9 @@
 """Engines and sessions for the operational store, from a database URL.
 
-SQLite at ``<data>/shuzhi.db`` is the embedded default; a PostgreSQL URL (``postgresql+psycopg://...``) runs the
-same models at scale. On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time, no
-deadlocked upgrades from read to write) in WAL mode with foreign keys enforced, so both backends give the audit
-chain's appends the same serial order.
+SQLite at ``<data>/shuzhi.db`` is the embedded default; a PostgreSQL URL (``postgresql+psycopg://...``) runs
+the same models at scale. On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time,
+no deadlocked upgrades from read to write) in WAL mode with foreign keys enforced, so both backends give the
+audit chain's appends the same serial order.
 """
 
 from __future__ import annotations

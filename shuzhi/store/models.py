@@ -1,10 +1,11 @@
 """The operational store's tables, defined once as SQLAlchemy 2.x declarative models.
 
-The store holds what the platform decides and records while it runs — accounts, declarations, appeals, manual
-colour changes, passages and the audit log — as opposed to the lake, which holds department feeds for analytics.
-Persons appear only as ``person_key``, the int64 keyed pseudonym of ``shuzhi.model``; no raw ID number is stored.
-Times are stored as naive UTC and read back as timezone-aware UTC (:class:`UTCDateTime`), the same on SQLite and
-PostgreSQL. A change to these models ships with an Alembic revision under ``shuzhi/store/migrations/versions``.
+The store holds what the platform decides and records while it runs — accounts, declarations, appeals,
+manual colour changes, passages and the audit log — as opposed to the lake, which holds department feeds for
+analytics. Persons appear only as ``person_key``, the int64 keyed pseudonym of ``shuzhi.model``; no raw ID
+number is stored. Times are stored as naive UTC and read back as timezone-aware UTC (:class:`UTCDateTime`),
+the same on SQLite and PostgreSQL. A change to these models ships with an Alembic revision under
+``shuzhi/store/migrations/versions``.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class HealthDeclaration(Base):
     temperature: Mapped[float] = mapped_column(Float)  # 体温, °C
     symptoms: Mapped[list[str]] = mapped_column(JSON)  # 症状; empty when none
     contact_history: Mapped[bool] = mapped_column(Boolean)  # 接触史: contact with a case in the last 14 days
-    visited_regions: Mapped[list[str]] = mapped_column(JSON)  # 中高风险地区旅居史: regions in the last 14 days
+    visited_regions: Mapped[list[str]] = mapped_column(JSON)  # 旅居史: regions of the last 14 days
 
 
 class TripDeclaration(Base):
@@ -174,7 +175,7 @@ class Passage(Base):
 
 
 class AuditRecord(Base):
-    """One entry of the append-only audit log; ``hash`` chains it to the entry before (see ``shuzhi.audit``)."""
+    """One entry of the append-only audit log; ``hash`` chains it to the one before (see ``shuzhi.audit``)."""
 
     __tablename__ = "audit_log"
 

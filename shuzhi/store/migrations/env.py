@@ -1,8 +1,9 @@
 """Alembic environment of the operational store, configured from code by ``shuzhi.store.migrate``.
 
 The URL arrives in ``config.attributes["url"]``; the engine is built by :func:`shuzhi.store.db.make_engine` so
-migrations run with the same SQLite pragmas as the application. Batch mode lets SQLite alter tables. Revisions
-render a model's own column types (``TypeDecorator``) as their plain SQL type, so no revision imports the models.
+migrations run with the same SQLite pragmas as the application. Batch mode lets SQLite alter tables.
+Revisions render a model's own column types (``TypeDecorator``) as their plain SQL type, so no revision
+imports the models.
 """
 
 from typing import Any
