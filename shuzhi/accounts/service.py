@@ -1,0 +1,75 @@
+"""Accounts in the store: creating them, checking a password, resolving a token to a live account.
+
+A resident account is bound to one ``person_key`` (the pseudonym of their ID number); staff accounts are bound
+to none. Usernames are case-insensitive (stored lower-case).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from shuzhi.accounts.roles import Role
+from shuzhi.accounts.tokens import Claims
+from shuzhi.store.models import Account
+
+
+class AccountError(ValueError):
+    """An account cannot be created as asked."""
+
+
+def create_account(
+    session: Session,
+    username: str,
+    password: str,
+    role: Role,
+    now: dt.datetime,
+    person_key: int | None = None,
+) -> Account:
+    """Add an account; a resident needs a ``person_key``, staff must not have one."""
+    if (role is Role.RESIDENT) != (person_key is not None):
+        raise AccountError("a resident account needs a person_key and a staff account must not have one")
+    name = username.strip().lower()
+    if find_account(session, name) is not None:
+        raise AccountError(f"username {name!r} is taken")
+    if person_key is not None and session.scalar(select(Account.id).where(Account.person_key == person_key)):
+        raise AccountError("this person already has a resident account")
+    account = Account(
+        username=name,
+        role=role.value,
+        password_hash=hash_password(password),
+        active=True,
+        person_key=person_key,
+        created_at=now,
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def find_account(session: Session, username: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.username == username.strip().lower()))
+
+
+def authenticate(session: Session, username: str, password: str) -> Account | None:
+    """The active account with this username and password, else None (in the same time either way)."""
+    account = find_account(session, username)
+    if account is None:
+        verify_password(DUMMY_HASH, password)
+        return None
+    if not verify_password(account.password_hash, password) or not account.active:
+        return None
+    if needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    return account
+
+
+def account_for(session: Session, claims: Claims) -> Account | None:
+    """The account a token speaks for, if it is still active and still has the token's role."""
+    account = session.get(Account, claims.account_id)
+    if account is None or not account.active or account.role != claims.role.value:
+        return None
+    return account
