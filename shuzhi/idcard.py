@@ -80,7 +80,7 @@ ID_REASONS = ("id_format", "id_birth_date", "id_region", "id_check_digit")  # in
 
 
 def fixed_width_bytes(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """An (n, width) uint8 matrix of the UTF-8 bytes of strings, and a mask of those exactly ``width`` bytes long.
+    """The UTF-8 bytes of strings as an (n, width) uint8 matrix, and a mask of those exactly ``width`` long.
 
     Strings of another length (and nulls) become rows of ``"0"`` bytes and are False in the mask. Used to
     parse fixed-width text (ID numbers, dates and times) with numpy at memory speed.
@@ -107,7 +107,8 @@ def problems(ids: pa.Array, known_provinces: frozenset[str], today: dt.date) -> 
     ids = pa.array(ids, pa.string()) if not isinstance(ids, pa.Array | pa.ChunkedArray) else ids
     m, fits = fixed_width_bytes(ids, 18)
     digits = m.astype(np.int64) - ord("0")
-    fmt_ok = fits & ((digits[:, :17] >= 0) & (digits[:, :17] <= 9)).all(axis=1) & np.isin(m[:, 17], _CHECK_BYTES)
+    all_digits = ((digits[:, :17] >= 0) & (digits[:, :17] <= 9)).all(axis=1)
+    fmt_ok = fits & all_digits & np.isin(m[:, 17], _CHECK_BYTES)
     digits = np.where(fmt_ok[:, None], digits, 0)
     birth_ok = _real_birth_date(digits[:, 6:14], today)
     provinces = np.array(sorted(int(p) for p in known_provinces if p.isdigit()), dtype=np.int64)
