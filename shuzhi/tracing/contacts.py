@@ -1,0 +1,122 @@
+"""The contacts table: its schema, and the one place where every rule's matches become its rows.
+
+Each contact source (household, venues, vehicles, proximity, same time-and-place) yields *matches* with
+the columns of :data:`MATCH_COLUMNS`. :func:`finish` labels them with the rule's setting and
+classification from the policy, keeps the earliest match per (case, contact, rule, degree), and writes the
+human evidence string — the same way for every rule, so a rule module only says who met whom, where and
+when."""
+
+from __future__ import annotations
+
+import ibis
+import pyarrow as pa
+
+from shuzhi.model import PERSON, TS
+from shuzhi.tracing.policy import ContactPolicy
+
+CONTACTS_SCHEMA = pa.schema(
+    [
+        pa.field("case_key", PERSON, nullable=False),
+        pa.field("contact_key", PERSON, nullable=False),
+        pa.field(
+            "degree", pa.int8(), nullable=False
+        ),  # 1: contact of the case; 2: contact of a close contact
+        pa.field("via_key", PERSON),  # the close contact, for degree 2; null for degree 1
+        pa.field("classification", pa.string(), nullable=False),  # close | secondary | companion
+        pa.field("rule", pa.string(), nullable=False),  # the policy rule that matched
+        pa.field("setting", pa.string(), nullable=False),  # household, workplace, meal, flight, ... (policy)
+        pa.field("place", pa.string()),  # venue code, trip number, household id, enterprise/team, grid cell
+        pa.field("first_contact_at", TS),
+        pa.field("last_contact_at", TS),
+        pa.field("overlap_seconds", pa.int64()),  # time together (cumulative for proximity)
+        pa.field("evidence", pa.string(), nullable=False),  # where, when, how long, which seat
+    ]
+)
+
+MATCH_COLUMNS = (
+    "case_key",
+    "via_key",
+    "contact_key",
+    "rule",
+    "place",
+    "detail",
+    "first_contact_at",
+    "last_contact_at",
+    "overlap_seconds",
+)
+
+CLOSE, SECONDARY, COMPANION = "close", "secondary", "companion"
+
+
+def minutes(value: float) -> int:
+    """A policy's minutes as whole seconds."""
+    return round(value * 60)
+
+
+def seconds(ts: ibis.Value) -> ibis.Value:
+    """Epoch seconds of a timestamp: every duration is computed on these, never on intervals."""
+    return ts.epoch_seconds()
+
+
+def matches(table: ibis.Table, **columns: ibis.Value) -> ibis.Table:
+    """Select the match columns of ``table``, with ``columns`` overriding or supplying some of them."""
+    chosen = {name: columns[name] if name in columns else table[name] for name in MATCH_COLUMNS}
+    return table.select(
+        case_key=chosen["case_key"].cast("int64"),
+        via_key=chosen["via_key"].cast("int64"),
+        contact_key=chosen["contact_key"].cast("int64"),
+        rule=chosen["rule"].cast("string"),
+        place=chosen["place"].cast("string"),
+        detail=chosen["detail"].cast("string"),
+        first_contact_at=chosen["first_contact_at"].cast("timestamp(0)"),
+        last_contact_at=chosen["last_contact_at"].cast("timestamp(0)"),
+        overlap_seconds=chosen["overlap_seconds"].cast("int64"),
+    )
+
+
+def rules_table(policy: ContactPolicy) -> ibis.Table:
+    """The policy's rules as a small table (rule, setting, classification) to label matches with."""
+    rules = policy.rules
+    data = pa.table(
+        {
+            "rule": [r.name for r in rules],
+            "setting": [r.setting for r in rules],
+            "rule_classification": [r.classification for r in rules],
+        }
+    )
+    return ibis.memtable(data)
+
+
+def finish(found: ibis.Table, policy: ContactPolicy, degree: int) -> ibis.Table:
+    """Contacts rows from matches: labelled, earliest per (case, contact, rule), with evidence."""
+    labelled = found.inner_join(rules_table(policy), "rule")
+    classification = ibis.literal(SECONDARY) if degree == 2 else labelled.rule_classification
+    labelled = labelled.mutate(degree=ibis.literal(degree, type="int8"), classification=classification)
+    order = [labelled.first_contact_at, labelled.overlap_seconds.desc(), labelled.via_key, labelled.place]
+    ranked = labelled.mutate(
+        rank=ibis.row_number().over(group_by=["case_key", "contact_key", "rule"], order_by=order)
+    )
+    earliest = ranked.filter(ranked.rank == 0)
+    return earliest.select(
+        *[f.name for f in CONTACTS_SCHEMA if f.name != "evidence"], evidence=_evidence(earliest)
+    )
+
+
+def _evidence(t: ibis.Table) -> ibis.Value:
+    """'meal at V0012 (restaurant, capacity 40): 2022-03-01 12:05 to 12:50, 45 min'."""
+    when = (
+        t.first_contact_at.strftime("%Y-%m-%d %H:%M") + " to " + t.last_contact_at.strftime("%Y-%m-%d %H:%M")
+    )
+    detail = (" (" + t.detail + ")").fill_null("")
+    length = (", " + (t.overlap_seconds // 60).cast("string") + " min").fill_null("")
+    via = ("via close contact " + t.via_key.cast("string") + ": ").fill_null("")
+    return via + t.setting + " at " + t.place.fill_null("?") + detail + ": " + when.fill_null("?") + length
+
+
+def to_arrow(table: pa.Table) -> pa.Table:
+    """An engine result cast to exactly :data:`CONTACTS_SCHEMA` (column order, types, nullability)."""
+    return table.select(CONTACTS_SCHEMA.names).cast(CONTACTS_SCHEMA)
+
+
+def empty() -> pa.Table:
+    return CONTACTS_SCHEMA.empty_table()

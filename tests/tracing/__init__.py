@@ -1,0 +1,1 @@
+"""Tests of contact tracing (shuzhi.tracing): spec tables run on every engine, SocioPatterns, evaluation."""
