@@ -1,10 +1,11 @@
 """Policy models of the ``area_risk`` and ``index`` sections: every number of the risk rules is data.
 
 ``area_risk.yaml`` holds the area risk rule of an edition (the February 2020 county rule or the 9th edition's
-compound rule with its downgrade days), the cluster definition, Zhejiang's five-colour county rules, how imported
-cases and risk-area arrivals are recognised, and the assumption the 2020 replay needs. ``index.yaml`` holds the
-composite index (control and flow sub-indices of named, weighted sub-indicators) and the return-to-work index.
-A malformed file fails through :func:`shuzhi.policy.load_section` with an error naming the key.
+compound rule with its downgrade days), the cluster definition, Zhejiang's five-colour county rules, how
+imported cases and risk-area arrivals are recognised, and the assumption the 2020 replay needs. ``index.yaml``
+holds the composite index (control and flow sub-indices of named, weighted sub-indicators) and the
+return-to-work index. A malformed file fails through :func:`shuzhi.policy.load_section` with an error naming
+the key.
 """
 
 from __future__ import annotations
@@ -68,10 +69,12 @@ class Downgrade(_Strict):
 
 
 class CompoundRule(_Strict):
-    """The 9th edition: risk drawn at compound level; a case makes its compound ``on_new_case``; downgrades."""
+    """The 9th edition: risk drawn at compound level; a case sets its compound to ``on_new_case``."""
 
     household_id_prefix: int | None = Field(
-        default=None, ge=1, description="compound = county + first N characters of household_id; null: household"
+        default=None,
+        ge=1,
+        description="compound = county + first N characters of household_id; null: household",
     )
     on_new_case: Level
     downgrades: list[Downgrade] = Field(min_length=1)
@@ -81,7 +84,9 @@ class CompoundRule(_Strict):
         current = self.on_new_case
         for i, step in enumerate(self.downgrades):
             if step.from_level != current:
-                raise ValueError(f"downgrades[{i}].from must be {current!r} (the level the chain has reached)")
+                raise ValueError(
+                    f"downgrades[{i}].from must be {current!r} (the level the chain has reached)"
+                )
             if level_rank(step.to) >= level_rank(step.from_level):
                 raise ValueError(f"downgrades[{i}].to must be lower than {step.from_level!r}")
             current = step.to
@@ -90,7 +95,7 @@ class CompoundRule(_Strict):
         return self
 
     def thresholds(self) -> list[tuple[int, Level]]:
-        """(days since the last case from which the level applies, level), e.g. [(0, high), (7, medium), (10, low)]."""
+        """(days since the last case from which a level holds, level): [(0, high), (7, medium), (10, low)]."""
         out: list[tuple[int, Level]] = [(0, self.on_new_case)]
         for step in self.downgrades:
             out.append((out[-1][0] + step.days_without_case, step.to))
@@ -98,7 +103,7 @@ class CompoundRule(_Strict):
 
 
 class ColourRule(_Strict):
-    """A five-colour rule: its colour applies when every stated condition holds (unstated ones do not apply)."""
+    """A five-colour rule: its colour applies when all stated conditions hold (unstated ones are ignored)."""
 
     colour: Colour
     min_cumulative: int | None = Field(default=None, ge=1)
@@ -112,7 +117,7 @@ class ColourRule(_Strict):
 
 
 class FiveColour(_Strict):
-    """Zhejiang's county map: ordered rules, the first that holds gives the colour; the last is the default."""
+    """Zhejiang's county map: ordered rules, the first that holds gives the colour; the last is a default."""
 
     source: str
     rules: list[ColourRule] = Field(min_length=2)
@@ -175,7 +180,9 @@ class Indicator(_Strict):
 
     weight: float = Field(ge=0, le=1)
     direction: Direction
-    reference: float = Field(gt=0, description="the value at which the score reaches 100 (or 0 if lower is better)")
+    reference: float = Field(
+        gt=0, description="the value at which the score reaches 100 (or 0 if lower is better)"
+    )
 
 
 def _weights_sum_to_one(weights: dict[str, float], what: str) -> None:
@@ -211,7 +218,7 @@ class Baseline(_Strict):
 
 
 class ReturnToWork(_Strict):
-    """Zhejiang's grid index: share of firms back (use ≥ a share of their baseline) and share of electricity."""
+    """Zhejiang's grid index: share of firms back (use >= a share of baseline) and share of electricity."""
 
     firm_back_min_share: float = Field(gt=0, le=1)
     firms_weight: float = Field(ge=0, le=1)
@@ -219,7 +226,9 @@ class ReturnToWork(_Strict):
 
     @model_validator(mode="after")
     def _sum(self) -> ReturnToWork:
-        _weights_sum_to_one({"firms": self.firms_weight, "electricity": self.electricity_weight}, "return_to_work")
+        _weights_sum_to_one(
+            {"firms": self.firms_weight, "electricity": self.electricity_weight}, "return_to_work"
+        )
         return self
 
 
