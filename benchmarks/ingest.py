@@ -1,0 +1,96 @@
+"""Benchmark: simulate a province and ingest its feeds; rows/s and peak memory of each step.
+
+Each step runs in its own process so its peak memory (max RSS) is its own. The baseline, measured in the same
+run on the same files, is a bare pyarrow parse of every text feed with no validation: the ratio ingest/baseline
+says what validation, pseudonyms and the lake cost on top of reading the bytes.
+
+    python benchmarks/ingest.py --persons 1000000 --days 14
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+
+def _simulate(out: str, persons: int, days: int, dirt: float) -> dict:
+    from shuzhi.sim import run
+    from shuzhi.sim.world import SimParams
+
+    started = time.perf_counter()
+    manifest = run(Path(out), SimParams(persons=persons, days=days, start=dt.date(2020, 1, 20)), dirt_rate=dirt)
+    rows = sum(f["rows"] for f in json.loads((Path(out) / "manifest.json").read_text())["files"])
+    return {"seconds": time.perf_counter() - started, "rows": rows, "files": len(manifest.files)}
+
+
+def _ingest(feeds: str, data: str) -> dict:
+    from shuzhi.ingest import ingest
+
+    started = time.perf_counter()
+    report = ingest(Path(feeds), Path(data) / "lake", secrets_dir=Path(data) / "secrets")
+    summary = json.loads(report.to_json())
+    return {"seconds": time.perf_counter() - started, "rows": _total(summary, "rows_read")}
+
+
+def _total(summary: dict, field: str) -> int:
+    return sum(feed.get(field, 0) for feed in summary["feeds"].values())
+
+
+def _baseline(feeds: str) -> dict:
+    import pyarrow.csv as pacsv
+    import pyarrow.json as pajson
+    import pyarrow.parquet as pq
+
+    started, rows = time.perf_counter(), 0
+    for path in sorted(Path(feeds).rglob("*")):
+        if path.suffix == ".csv":
+            encoding = "gbk" if path.parent.name == "health" else "utf8"
+            delimiter = ";" if path.parent.name == "community" else ","
+            options = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=lambda row: "skip")
+            rows += pacsv.read_csv(path, pacsv.ReadOptions(encoding=encoding), options).num_rows
+        elif path.suffix == ".jsonl":
+            rows += sum(1 for _ in path.open("rb"))  # pyarrow.json refuses a file with one bad line
+        elif path.suffix == ".parquet" and "truth" not in path.parts:
+            rows += pq.read_metadata(path).num_rows
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def _in_child(target, *args) -> dict:
+    """Run ``target(*args)`` in a fresh process; add that process's peak RSS to its result."""
+    with mp.get_context("spawn").Pool(1) as pool:
+        result = pool.apply(_measured, (target, *args))
+    return result
+
+
+def _measured(target, *args) -> dict:
+    result = target(*args)
+    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--dirt", type=float, default=0.02)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="shuzhi-bench-") as tmp:
+        feeds, data = f"{tmp}/feeds", f"{tmp}/data"
+        sim = _in_child(_simulate, feeds, args.persons, args.days, args.dirt)
+        base = _in_child(_baseline, feeds)
+        ing = _in_child(_ingest, feeds, data)
+    print(f"province: {args.persons:,} persons x {args.days} days, dirt {args.dirt:.0%}")
+    for name, r in (("sim (write feeds)", sim), ("baseline (bare parse)", base), ("ingest", ing)):
+        rate = r["rows"] / r["seconds"]
+        print(f"{name:24s} {r['rows']:>12,} rows {r['seconds']:8.1f} s {rate:>12,.0f} rows/s {r['peak_mib']:8.0f} MiB")
+    print(f"ingest time / bare parse time: {ing['seconds'] / base['seconds']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
