@@ -7,7 +7,14 @@ declare the roles and purpose they serve is ``shuzhi.api.access``.
 
 from shuzhi.accounts.passwords import hash_password, verify_password
 from shuzhi.accounts.roles import PURPOSES, STAFF, Purpose, Role, check_declaration, may_serve
-from shuzhi.accounts.service import AccountError, account_for, authenticate, create_account, find_account
+from shuzhi.accounts.service import (
+    AccountError,
+    AccountExists,
+    account_for,
+    authenticate,
+    create_account,
+    find_account,
+)
 from shuzhi.accounts.tokens import (
     Claims,
     Clock,
@@ -22,6 +29,7 @@ __all__ = [
     "PURPOSES",
     "STAFF",
     "AccountError",
+    "AccountExists",
     "Claims",
     "Clock",
     "Purpose",

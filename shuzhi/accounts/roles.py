@@ -42,7 +42,7 @@ PURPOSES: dict[Role, frozenset[Purpose]] = {
     Role.CHECKPOINT: frozenset({Purpose.PASSAGE_CONTROL}),
     Role.ENTERPRISE: frozenset({Purpose.RETURN_TO_WORK}),
     Role.AUDITOR: frozenset({Purpose.AUDIT}),
-    Role.ADMIN: frozenset({Purpose.ACCOUNT_ADMINISTRATION, Purpose.AUDIT}),
+    Role.ADMIN: frozenset({Purpose.ACCOUNT_ADMINISTRATION}),  # not AUDIT: auditors watch admins
     Role.RESIDENT: frozenset({Purpose.SELF_SERVICE}),
 }
 """The purposes each role may serve. Every role may also authenticate and read public information."""

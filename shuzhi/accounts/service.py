@@ -21,6 +21,10 @@ class AccountError(ValueError):
     """An account cannot be created as asked."""
 
 
+class AccountExists(AccountError):
+    """The username, or the person's resident account, exists already."""
+
+
 def create_account(
     session: Session,
     username: str,
@@ -34,9 +38,9 @@ def create_account(
         raise AccountError("a resident account needs a person_key and a staff account must not have one")
     name = username.strip().lower()
     if find_account(session, name) is not None:
-        raise AccountError(f"username {name!r} is taken")
+        raise AccountExists(f"username {name!r} is taken")
     if person_key is not None and session.scalar(select(Account.id).where(Account.person_key == person_key)):
-        raise AccountError("this person already has a resident account")
+        raise AccountExists("this person already has a resident account")
     account = Account(
         username=name,
         role=role.value,

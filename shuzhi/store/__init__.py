@@ -6,7 +6,7 @@ default, PostgreSQL by URL) and the schema migrations (``migrate``). The audit c
 """
 
 from shuzhi.store.db import Store, make_engine, sqlite_url
-from shuzhi.store.migrate import current_revision, head_revision, pending_changes, upgrade
+from shuzhi.store.migrate import current_revision, head_revision, pending_changes, revision_of, upgrade
 from shuzhi.store.models import (
     Account,
     Appeal,
@@ -32,6 +32,7 @@ __all__ = [
     "head_revision",
     "make_engine",
     "pending_changes",
+    "revision_of",
     "sqlite_url",
     "upgrade",
 ]

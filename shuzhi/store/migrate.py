@@ -16,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from shuzhi.store.db import make_engine
 from shuzhi.store.models import Base
@@ -48,9 +49,14 @@ def current_revision(url: str) -> str | None:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return revision_of(connection)
     finally:
         engine.dispose()
+
+
+def revision_of(connection: Connection) -> str | None:
+    """The revision of the database behind an open connection."""
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def pending_changes(url: str) -> list[Any]:

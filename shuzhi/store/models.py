@@ -28,7 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -155,6 +155,9 @@ class ManualChange(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    requester: Mapped[Account] = relationship(foreign_keys=[requested_by], lazy="joined")
+    approver: Mapped[Account | None] = relationship(foreign_keys=[approved_by], lazy="joined")
 
 
 class Passage(Base):

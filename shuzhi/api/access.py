@@ -1,0 +1,167 @@
+"""Access control of the API: every endpoint declares the roles it admits and the purpose it serves.
+
+An endpoint takes ``caller: Annotated[Caller, requires(roles=..., purpose=...)]``. The dependency checks the
+bearer token (401 when missing, forged or expired, or when the account is gone, inactive or has another role),
+then the role (403, and the refusal is audited), and hands the endpoint a :class:`Caller` that knows who acts,
+for which purpose, at which time — everything an audit record needs. ``roles=ANYONE`` admits callers without a
+login (public information, the login itself). ``declarations(app)`` is the registry of every route's
+declaration; ``create_app`` refuses to build an app with an undeclared route and writes each declaration into
+the OpenAPI document (``x-roles``, ``x-purpose``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from shuzhi import audit
+from shuzhi.accounts import Purpose, Role, TokenError, account_for, check_declaration
+from shuzhi.api.deps import DbSession, services
+from shuzhi.store.models import Account
+
+ANYONE: frozenset[Role] | None = None
+"""``requires(roles=ANYONE, ...)``: no login needed."""
+
+TOKEN_URL = "/auth/token"
+_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling (None for an anonymous caller), for which purpose, at which time."""
+
+    account: Account | None
+    purpose: Purpose
+    now: dt.datetime
+
+    @property
+    def role(self) -> Role | None:
+        return Role(self.account.role) if self.account else None
+
+    @property
+    def username(self) -> str:
+        return self.account.username if self.account else "anonymous"
+
+    @property
+    def logged_in(self) -> Account:
+        """The caller's account; only endpoints that require a login use it."""
+        if self.account is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "login required")
+        return self.account
+
+    @property
+    def person_key(self) -> int:
+        """The caller's own person_key (resident accounts only)."""
+        if self.account is None or self.account.person_key is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this account is not bound to a person")
+        return self.account.person_key
+
+    def entry(self, action: str, person_key: int | None = None, **detail: Any) -> audit.Entry:
+        role = self.role.value if self.role else None
+        return audit.Entry(self.username, role, action, self.purpose.value, person_key, detail)
+
+    def record(self, session: Session, action: str, person_key: int | None = None, **detail: Any) -> None:
+        """Append one audit record of this caller's action."""
+        audit.append(session, self.entry(action, person_key, **detail), self.now)
+
+    def record_reads(self, session: Session, what: str, person_keys: Iterable[int]) -> None:
+        """Audit a read of persons' data: one record per person, as each may ask who read theirs."""
+        entries = [self.entry(f"read:{what}", key) for key in sorted(set(person_keys))]
+        audit.append_all(session, entries, self.now)
+
+
+class Requirement:
+    """The declaration of one endpoint: the roles it admits (None: anyone) and the purpose it serves."""
+
+    def __init__(self, roles: Iterable[Role] | None, purpose: Purpose) -> None:
+        self.roles = None if roles is None else frozenset(roles)
+        self.purpose = purpose
+        if self.roles is not None:
+            check_declaration(self.roles, purpose)
+
+    def describe(self) -> str:
+        who = "anyone" if self.roles is None else ", ".join(sorted(self.roles))
+        return f"Roles: {who}. Purpose: {self.purpose}."
+
+    def admits(self, role: Role | None) -> bool:
+        return self.roles is None or role in self.roles
+
+
+class _Open(Requirement):
+    def __call__(self, request: Request) -> Caller:
+        return Caller(None, self.purpose, services(request).clock())
+
+
+class _Login(Requirement):
+    def __call__(
+        self, request: Request, session: DbSession, token: Annotated[str | None, Depends(_bearer)]
+    ) -> Caller:
+        svc = services(request)
+        account = _account(session, svc.signer.check, token)
+        caller = Caller(account, self.purpose, svc.clock())
+        if not self.admits(caller.role):
+            caller.record(session, "access_denied", path=request.url.path, method=request.method)
+            session.commit()  # the refusal is kept although the request fails
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {caller.role} may not call this endpoint")
+        return caller
+
+
+def _account(session: Session, check: Any, token: str | None) -> Account:
+    unauthorised = HTTPException(
+        status.HTTP_401_UNAUTHORIZED, "login required", headers={"WWW-Authenticate": "Bearer"}
+    )
+    if not token:
+        raise unauthorised
+    try:
+        account = account_for(session, check(token))
+    except TokenError as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
+    if account is None:
+        raise unauthorised
+    return account
+
+
+def requires(roles: Iterable[Role] | None, purpose: Purpose) -> Any:
+    """Declare who may call an endpoint and why; use as ``Annotated[Caller, requires(...)]``."""
+    requirement = _Open(None, purpose) if roles is None else _Login(roles, purpose)
+    return Depends(requirement)
+
+
+def declarations(app: FastAPI) -> Iterator[tuple[APIRoute, Requirement | None]]:
+    """Every API route of ``app`` with its declaration (None: undeclared)."""
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            yield route, _find(route.dependant)
+
+
+def _find(dependant: Dependant) -> Requirement | None:
+    for dep in dependant.dependencies:
+        if isinstance(dep.call, Requirement):
+            return dep.call
+        found = _find(dep)
+        if found is not None:
+            return found
+    return None
+
+
+def seal(app: FastAPI) -> None:
+    """Refuse undeclared routes; write each route's declaration into its OpenAPI operation."""
+    undeclared = [f"{sorted(r.methods)} {r.path}" for r, req in declarations(app) if req is None]
+    if undeclared:
+        raise RuntimeError(f"endpoints without requires(roles=..., purpose=...): {', '.join(undeclared)}")
+    for route, requirement in declarations(app):
+        assert requirement is not None
+        route.description = f"{route.description}\n\n{requirement.describe()}".strip()
+        roles = ["anyone"] if requirement.roles is None else sorted(requirement.roles)
+        extra = {"x-roles": roles, "x-purpose": requirement.purpose.value}
+        route.openapi_extra = {**(route.openapi_extra or {}), **extra}

@@ -1,0 +1,78 @@
+"""The application factory: one FastAPI app per instance, its services built once from ``ApiSettings``.
+
+``create_app`` migrates the store to the newest schema (unless told not to), loads the token key and the
+pseudonym key from ``<data>/secrets``, mounts the routers of every audience, maps the store's workflow errors
+to HTTP statuses and seals the app: a route without a ``requires(...)`` declaration makes creation fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from shuzhi import __version__
+from shuzhi.accounts import AccountError, AccountExists, TokenSigner, load_or_create_key
+from shuzhi.api.access import seal
+from shuzhi.api.deps import Services
+from shuzhi.api.routers import ROUTERS, TAGS
+from shuzhi.api.settings import ApiSettings
+from shuzhi.api.verifier import Verifier
+from shuzhi.privacy import Pseudonymiser
+from shuzhi.privacy.pseudonym import KEY_FILE_NAME as PSEUDONYM_KEY_FILE
+from shuzhi.store import Store, upgrade
+from shuzhi.store.workflows import Conflict, NotFound
+
+ERROR_STATUS: dict[type[Exception], int] = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_409_CONFLICT,
+    AccountExists: status.HTTP_409_CONFLICT,
+    AccountError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+
+def create_app(settings: ApiSettings, verifier: Verifier | None = None) -> FastAPI:
+    """The API of one instance; ``verifier`` judges scanned payloads at checkpoints (none: scans get 503)."""
+    services = build_services(settings, verifier)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.store.dispose()
+
+    app = FastAPI(
+        title="shuzhi 数治",
+        summary="Govern a public-health emergency with data: one map, one code, one index.",
+        version=__version__,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    for router in ROUTERS:
+        app.include_router(router)
+    for error, code in ERROR_STATUS.items():
+        app.add_exception_handler(error, _responder(code))
+    seal(app)
+    return app
+
+
+def build_services(settings: ApiSettings, verifier: Verifier | None) -> Services:
+    if settings.migrate:
+        upgrade(settings.store_url)
+    secrets = settings.data.secrets
+    return Services(
+        settings=settings,
+        store=Store(settings.store_url),
+        signer=TokenSigner(load_or_create_key(secrets), settings.tokens, settings.clock),
+        pseudonyms=Pseudonymiser.from_file(secrets / PSEUDONYM_KEY_FILE),
+        verifier=verifier,
+    )
+
+
+def _responder(code: int):
+    async def respond(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    return respond

@@ -1,0 +1,47 @@
+"""What every request can depend on: the instance's services and a store session per request.
+
+``Services`` is built once by ``create_app`` and kept on ``app.state``; ``db_session`` opens one session per
+request whose transaction commits when the endpoint returns and rolls back when it raises — before the
+response is sent (``scope="function"``), so a client never sees a success that was not committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from shuzhi.accounts import Clock, TokenSigner
+from shuzhi.api.settings import ApiSettings
+from shuzhi.api.verifier import Verifier
+from shuzhi.privacy import Pseudonymiser
+from shuzhi.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: ApiSettings
+    store: Store
+    signer: TokenSigner
+    pseudonyms: Pseudonymiser
+    verifier: Verifier | None
+
+    @property
+    def clock(self) -> Clock:
+        return self.settings.clock
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    with services(request).store.session() as session:
+        yield session
+
+
+AppServices = Annotated[Services, Depends(services)]
+DbSession = Annotated[Session, Depends(db_session, scope="function")]

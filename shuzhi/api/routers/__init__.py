@@ -1,0 +1,39 @@
+"""The API's routers, one per audience; ``ROUTERS`` is what ``create_app`` mounts, in this order.
+
+Later views (the dashboard, health codes and area risk read from the lake) add a module here and an entry in
+``ROUTERS``; each endpoint declares its roles and purpose with ``shuzhi.api.access.requires``.
+"""
+
+from fastapi import APIRouter
+
+from shuzhi.api.routers import admin, auth, checkpoint, operator, public, resident
+
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    resident.router,
+    checkpoint.router,
+    operator.router,
+    public.router,
+    admin.router,
+)
+
+TAGS = [
+    {"name": "auth", "description": "Log in for a bearer token; read one's own account."},
+    {
+        "name": "resident",
+        "description": "A resident's own declarations, appeals, code corrections and access log.",
+    },
+    {
+        "name": "checkpoint",
+        "description": "Checkpoint and venue staff: scan a code or certificate, log passage.",
+    },
+    {
+        "name": "operator",
+        "description": "Operators, CDC staff and auditors: appeals, manual changes, audit log.",
+    },
+    {
+        "name": "public",
+        "description": "Anyone: service health and aggregate statistics without personal data.",
+    },
+    {"name": "admin", "description": "Administrators: accounts."},
+]

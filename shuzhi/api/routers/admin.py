@@ -1,0 +1,63 @@
+"""Administrators: create, list and (de)activate accounts.
+
+A resident account is created from the resident's GB 11643 ID number, which is validated, turned into the
+instance's keyed pseudonym (``shuzhi.privacy``) and dropped: only the ``person_key`` is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi import idcard, regions
+from shuzhi.accounts import AccountError, Purpose, Role, create_account
+from shuzhi.api.access import Caller, requires
+from shuzhi.api.deps import AppServices, DbSession, Services
+from shuzhi.api.schemas import AccountIn, AccountOut, AccountPatch
+from shuzhi.store.models import Account
+from shuzhi.store.workflows import get_or_raise
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+Admin = Annotated[Caller, requires(roles=[Role.ADMIN], purpose=Purpose.ACCOUNT_ADMINISTRATION)]
+
+
+def register_account(session: Session, svc: Services, spec: AccountIn, now: dt.datetime) -> Account:
+    """Create the account ``spec`` describes, pseudonymising a resident's ID number."""
+    person_key = None
+    if spec.id_number is not None:
+        problem = idcard.validate(spec.id_number, regions.province_prefixes(), now.date())
+        if problem is not None:
+            raise AccountError(f"id_number: {problem.detail}")
+        person_key = svc.pseudonyms.key(spec.id_number)
+    return create_account(session, spec.username, spec.password, spec.role, now, person_key=person_key)
+
+
+@router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED)
+def add_account(body: AccountIn, caller: Admin, session: DbSession, svc: AppServices):
+    """Create an account; a resident's needs their ID number, a staff account must have none."""
+    account = register_account(session, svc, body, caller.now)
+    caller.record(
+        session, "create:accounts", account.person_key, username=account.username, role=account.role
+    )
+    return account
+
+
+@router.get("/accounts", response_model=list[AccountOut])
+def accounts(caller: Admin, session: DbSession):
+    """Every account (without password hashes or person keys)."""
+    return list(session.scalars(select(Account).order_by(Account.id)))
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountOut)
+def update_account(account_id: int, body: AccountPatch, caller: Admin, session: DbSession):
+    """Deactivate (or reactivate) an account; a deactivated account's tokens stop working at once."""
+    account = get_or_raise(session, Account, account_id)
+    account.active = body.active
+    caller.record(
+        session, "update:accounts", account.person_key, username=account.username, active=body.active
+    )
+    return account

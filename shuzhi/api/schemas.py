@@ -1,0 +1,247 @@
+"""The API's request and response bodies (pydantic), shared by the routers of every audience.
+
+Field names of declarations follow GB/T 38963 (health and trip declaration) with GB/T 38962's health fields;
+regions are GB/T 2260 codes and are checked against the division table. Responses never carry password hashes,
+raw ID numbers or, towards residents, the usernames of staff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shuzhi import regions
+from shuzhi.accounts import Role
+
+Colour = Literal["green", "yellow", "red"]
+TripMode = Literal["flight", "train", "coach", "bus", "metro", "ship"]  # shuzhi.model.TRIP_MODES
+Direction = Literal["in", "out"]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _known_region(code: str) -> str:
+    if code not in regions.divisions():
+        raise ValueError(f"{code} is not a GB/T 2260 division code")
+    return code
+
+
+# auth
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    role: Role
+    expires_at: dt.datetime
+
+
+class AccountOut(Out):
+    id: int
+    username: str
+    role: Role
+    active: bool
+    created_at: dt.datetime
+
+
+# resident
+
+
+class HealthDeclarationIn(BaseModel):
+    region_code: str = Field(description="现居住地区: GB/T 2260 code of the county of residence")
+    temperature: float = Field(ge=34.0, le=43.0, description="体温, °C")
+    symptoms: list[str] = Field(default_factory=list, max_length=20, description="症状: e.g. fever, cough")
+    contact_history: bool = Field(description="接触史: contact with a confirmed or suspected case in 14 days")
+    visited_regions: list[str] = Field(
+        default_factory=list, max_length=50, description="旅居史: GB/T 2260 codes visited in 14 days"
+    )
+
+    _region = field_validator("region_code")(_known_region)
+
+    @field_validator("visited_regions")
+    @classmethod
+    def _visited(cls, codes: list[str]) -> list[str]:
+        return [_known_region(c) for c in codes]
+
+
+class HealthDeclarationOut(Out):
+    id: int
+    declared_at: dt.datetime
+    region_code: str
+    temperature: float
+    symptoms: list[str]
+    contact_history: bool
+    visited_regions: list[str]
+
+
+class TripDeclarationIn(BaseModel):
+    mode: TripMode = Field(description="交通方式")
+    trip_no: str = Field(min_length=1, max_length=32, description="车次/航班号: train or flight number, line")
+    travel_date: dt.date = Field(description="日期")
+    origin: str = Field(min_length=1, max_length=64, description="出发地: station, airport or stop")
+    destination: str = Field(min_length=1, max_length=64, description="目的地")
+    carriage: str | None = Field(default=None, max_length=16, description="车厢")
+    seat: str | None = Field(default=None, max_length=16, description="座位号")
+
+
+class TripDeclarationOut(Out):
+    id: int
+    declared_at: dt.datetime
+    mode: str
+    trip_no: str
+    travel_date: dt.date
+    origin: str
+    destination: str
+    carriage: str | None
+    seat: str | None
+
+
+class AppealIn(BaseModel):
+    subject: str = Field(min_length=1, max_length=128, description="the colour or rule id appealed against")
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class AppealOut(Out):
+    id: int
+    created_at: dt.datetime
+    subject: str
+    text: str
+    status: Literal["pending", "upheld", "rejected"]
+    decided_at: dt.datetime | None
+    decision: str | None
+
+
+class ManualColourOut(Out):
+    """A manual colour change as the resident sees it: the colour, why, and since when."""
+
+    colour: Colour
+    reason: str
+    decided_at: dt.datetime
+
+
+class CodeView(BaseModel):
+    """The resident's code as the store knows it: the manual colour in force, with its reason and history."""
+
+    manual_colour: ManualColourOut | None
+    history: list[ManualColourOut]
+
+
+class AccessLogEntry(Out):
+    """A record of who (by role) read or changed the resident's data, and for which purpose."""
+
+    at: dt.datetime
+    role: str | None
+    action: str
+    purpose: str
+
+
+# checkpoint
+
+
+class ScanIn(BaseModel):
+    checkpoint_code: str = Field(min_length=1, max_length=64, description="checkpoint or venue code (场所码)")
+    payload: str = Field(min_length=1, max_length=8192, description="the scanned QR payload text")
+    direction: Direction = "in"
+
+
+class PassageOut(Out):
+    id: int
+    checkpoint_code: str
+    passed_at: dt.datetime
+    direction: Direction
+    valid: bool
+    reason: str
+
+
+# operator
+
+
+class AppealCase(AppealOut):
+    person_key: int
+
+
+class AppealDecisionIn(BaseModel):
+    upheld: bool
+    decision: str = Field(min_length=1, max_length=4000, description="the reasons, shown to the resident")
+
+
+class ManualChangeIn(BaseModel):
+    person_key: int
+    colour: Colour
+    reason: str = Field(min_length=5, max_length=2000, description="shown to the resident")
+
+
+class ManualChangeOut(BaseModel):
+    id: int
+    person_key: int
+    colour: Colour
+    reason: str
+    status: Literal["pending", "approved", "rejected"]
+    requested_by: str
+    requested_at: dt.datetime
+    approved_by: str | None
+    decided_at: dt.datetime | None
+
+
+class AuditRecordOut(Out):
+    seq: int
+    at: dt.datetime
+    actor: str
+    role: str | None
+    action: str
+    person_key: int | None
+    purpose: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class ChainReportOut(BaseModel):
+    ok: bool
+    records: int
+    head_seq: int | None
+    head_hash: str | None
+    problem: str | None
+    bad_seq: int | None
+
+
+# public
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    schema_revision: str | None
+
+
+class StatisticsOut(BaseModel):
+    """City-wide totals from the operational store; no personal data."""
+
+    as_of: dt.datetime
+    health_declarations: int
+    trip_declarations: int
+    appeals_pending: int
+    appeals_decided: int
+    manual_changes_approved: int
+    passages: int
+
+
+# admin
+
+
+class AccountIn(BaseModel):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=10, max_length=256)
+    role: Role
+    id_number: str | None = Field(
+        default=None,
+        description="GB 11643 ID number of a resident; pseudonymised at once, never stored",
+    )
+
+
+class AccountPatch(BaseModel):
+    active: bool
