@@ -74,24 +74,15 @@ def matches(table: ibis.Table, **columns: ibis.Value) -> ibis.Table:
     )
 
 
-def rules_table(policy: ContactPolicy) -> ibis.Table:
-    """The policy's rules as a small table (rule, setting, classification) to label matches with."""
-    rules = policy.rules
-    data = pa.table(
-        {
-            "rule": [r.name for r in rules],
-            "setting": [r.setting for r in rules],
-            "rule_classification": [r.classification for r in rules],
-        }
-    )
-    return ibis.memtable(data)
-
-
 def finish(found: ibis.Table, policy: ContactPolicy, degree: int) -> ibis.Table:
     """Contacts rows from matches: labelled, earliest per (case, contact, rule), with evidence."""
-    labelled = found.inner_join(rules_table(policy), "rule")
-    classification = ibis.literal(SECONDARY) if degree == 2 else labelled.rule_classification
-    labelled = labelled.mutate(degree=ibis.literal(degree, type="int8"), classification=classification)
+    rules = policy.rules
+    setting = found.rule.substitute({r.name: r.setting for r in rules})
+    by_rule = found.rule.substitute({r.name: r.classification for r in rules})
+    classification = ibis.literal(SECONDARY) if degree == 2 else by_rule
+    labelled = found.mutate(
+        degree=ibis.literal(degree, type="int8"), setting=setting, classification=classification
+    )
     order = [labelled.first_contact_at, labelled.overlap_seconds.desc(), labelled.via_key, labelled.place]
     ranked = labelled.mutate(
         rank=ibis.row_number().over(group_by=["case_key", "contact_key", "rule"], order_by=order)

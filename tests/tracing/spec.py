@@ -12,24 +12,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from pathlib import Path
 
 import pyarrow as pa
 
 from shuzhi.model import TABLES
+from shuzhi.tracing import ContactPolicy, TraceResult, load_policy, trace
 from shuzhi.tracing.contacts import CONTACTS_SCHEMA
 from shuzhi.tracing.proximity import PROXIMITY_SCHEMA
 from shuzhi.tracing.proximity import TABLE as PROXIMITY
+from shuzhi.tracing.trace import CASES_SCHEMA
 
 SCHEMAS: dict[str, pa.Schema] = {name: t.schema for name, t in TABLES.items()}
 SCHEMAS[PROXIMITY] = PROXIMITY_SCHEMA
 SCHEMAS["contacts"] = CONTACTS_SCHEMA
+SCHEMAS["cases"] = CASES_SCHEMA
 
 
 def parse(text: str) -> tuple[list[str], list[list[str]]]:
-    """Header and cells of a ``| a | b |`` text table (blank lines and surrounding space ignored)."""
+    """Header and cells of a ``| a | b |`` text table (blank lines, spaces and repeated headers ignored)."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     split = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
-    header, body = split[0], split[1:]
+    header = split[0]
+    body = [cells for cells in split[1:] if cells != header]  # concatenated tables repeat their header
     for number, cells in enumerate(body, start=2):
         if len(cells) != len(header):
             raise ValueError(f"line {number}: {len(cells)} cells for {len(header)} columns: {cells}")
@@ -80,3 +85,16 @@ def assert_rows(actual: pa.Table, expected: str, name: str = "contacts") -> None
 
 def table_subset(t: pa.Table, columns: list[str]) -> Counter:
     return Counter(tuple(row[c] for c in columns) for row in t.select(columns).to_pylist())
+
+
+def trace_with(engine, policy: ContactPolicy | str | Path, **options) -> TraceResult:
+    """Trace on ``engine`` by a policy, or by the edition it names (shipped, or a folder)."""
+    return trace(engine, policy if isinstance(policy, ContactPolicy) else load_policy(policy), **options)
+
+
+def evidence_of(result: TraceResult, contact_key: int, classification: str | None = None) -> str:
+    """The evidence of the (first) row about ``contact_key``."""
+    for row in result.contacts.to_pylist():
+        if row["contact_key"] == contact_key and classification in (None, row["classification"]):
+            return row["evidence"]
+    raise AssertionError(f"no contact {contact_key} in the result")

@@ -1,0 +1,158 @@
+"""Spec: vehicle rules — aircraft rows ±3, train carriage, soft-sleeper compartment, coach, bus, ship."""
+
+from __future__ import annotations
+
+from tracing.spec import assert_rows, evidence_of, trace_with
+
+CASE = """
+| person_key | status    | onset_date | diagnosed_at        |
+| 1          | confirmed | 2022-03-05 | 2022-03-06 10:00:00 |
+"""
+
+TRIP = "| {p} | {mode} | {no} | 2022-03-03 {dep} | 2022-03-03 {arr} | {carriage} | {cls} | {row} | {seat} |"
+HEADER = (
+    "| person_key | mode | trip_no | dep_time | arr_time | carriage | carriage_class | seat_row | seat |\n"
+)
+
+
+def trips(mode: str, no: str, *rows: tuple, dep: str = "08:00:00", arr: str = "10:00:00") -> str:
+    """A trips text table: one (person, carriage, class, row, seat) tuple per passenger."""
+    lines = [
+        TRIP.format(p=p, mode=mode, no=no, dep=dep, arr=arr, carriage=c, cls=k, row=r, seat=s)
+        for p, c, k, r, s in rows
+    ]
+    return HEADER + "\n".join(lines)
+
+
+def test_aircraft_same_row_and_three_rows_in_front_and_behind(given, engine):
+    given("diagnoses", CASE)
+    given(
+        "trips",
+        trips(
+            "flight",
+            "MU5137",
+            (1, "", "economy", 10, "10C"),
+            (2, "", "economy", 10, "10D"),
+            (3, "", "economy", 7, "7A"),
+            (4, "", "economy", 13, "13F"),
+            (5, "", "economy", 6, "6A"),
+            (6, "", "economy", 14, "14A"),
+            (7, "", "economy", "", ""),
+        ),
+    )
+    assert_rows(
+        trace_with(engine, "2022-9th").contacts,
+        """
+        | contact_key | classification | rule          | setting | place             | overlap_seconds |
+        | 2           | close          | aircraft_rows | flight  | MU5137 2022-03-03 | 7200            |
+        | 3           | close          | aircraft_rows | flight  | MU5137 2022-03-03 | 7200            |
+        | 4           | close          | aircraft_rows | flight  | MU5137 2022-03-03 | 7200            |
+        """,
+    )
+
+
+def test_sealed_train_whole_hard_seat_carriage_and_overlapping_legs_only(given, engine):
+    given("diagnoses", CASE)
+    given(
+        "trips",
+        trips("train", "G7502", (1, "05", "hard_seat", "", "05F"), (2, "05", "hard_seat", "", "17A"))
+        + "\n"
+        + trips("train", "G7502", (3, "06", "hard_seat", "", "05F"))
+        + "\n"
+        + trips("train", "G7502", (4, "05", "hard_seat", "", "01A"), dep="10:00:00", arr="11:00:00")
+        + "\n"
+        + trips("train", "G7502", (5, "05", "hard_seat", "", "02A"), dep="09:00:00", arr="11:00:00"),
+    )
+    result = trace_with(engine, "2022-9th")
+    assert_rows(
+        result.contacts,
+        """
+        | contact_key | rule           | first_contact_at    | last_contact_at     | overlap_seconds |
+        | 2           | train_carriage | 2022-03-03 08:00:00 | 2022-03-03 10:00:00 | 7200            |
+        | 5           | train_carriage | 2022-03-03 09:00:00 | 2022-03-03 10:00:00 | 3600            |
+        """,
+    )
+    assert "case carriage 05 seat 05F, contact carriage 05 seat 17A" in evidence_of(result, 2)
+
+
+def test_soft_sleeper_same_compartment_from_the_berth_number(given, engine):
+    given("diagnoses", CASE)
+    given(
+        "trips",
+        trips(
+            "train",
+            "Z42",
+            (1, "09", "soft_sleeper", "", "03下"),
+            (2, "09", "soft_sleeper", "", "01下"),
+            (3, "09", "soft_sleeper", "", "04上"),
+            (4, "09", "soft_sleeper", "", "05下"),
+            (5, "10", "soft_sleeper", "", "02上"),
+        ),
+    )
+    assert_rows(
+        trace_with(engine, "2022-9th").contacts,
+        """
+        | contact_key | rule              | setting |
+        | 2           | train_compartment | train   |
+        | 3           | train_compartment | train   |
+        """,
+    )
+
+
+def test_sealed_coach_everyone_aboard(given, engine):
+    given("diagnoses", CASE)
+    given(
+        "trips",
+        trips("coach", "K-0451", (1, "", "", 2, "2A"), (2, "", "", 12, "12D"), (3, "", "", "", "")),
+    )
+    assert_rows(
+        trace_with(engine, "2022-9th").contacts,
+        """
+        | contact_key | rule  | setting |
+        | 2           | coach | coach   |
+        | 3           | coach | coach   |
+        """,
+    )
+
+
+def test_bus_three_rows_and_unknown_rows_as_companions(given, engine):
+    given("diagnoses", CASE)
+    given(
+        "trips",
+        trips("bus", "B1-0023", (1, "", "", 5, ""), (2, "", "", 8, ""), (3, "", "", 9, ""))
+        + "\n"
+        + trips("bus", "B1-0023", (4, "", "", "", ""))
+        + "\n"
+        + trips("bus", "B1-0023", (5, "", "", "", ""), dep="09:55:00", arr="10:30:00"),
+    )
+    assert_rows(
+        trace_with(engine, "2022-9th").contacts,
+        """
+        | contact_key | classification | rule          |
+        | 2           | close          | bus_rows      |
+        | 4           | companion      | bus_companion |
+        """,
+    )
+
+
+def test_bus_without_rows_is_nothing_in_the_5th_edition(given, engine):
+    given("diagnoses", CASE)
+    given("trips", trips("bus", "B1-0023", (1, "", "", "", ""), (2, "", "", "", "")))
+    assert trace_with(engine, "2020-5th").contacts.num_rows == 0
+
+
+def test_ship_same_cabin_and_not_another_day(given, engine):
+    given("diagnoses", CASE)
+    given(
+        "trips",
+        trips("ship", "ZS-12", (1, "C204", "", "", "2"), (2, "C204", "", "", "4"), (3, "C206", "", "", "1"))
+        + "\n"
+        + trips("ship", "ZS-12", (4, "C204", "", "", "2")).replace("2022-03-03", "2022-03-04"),
+    )
+    assert_rows(
+        trace_with(engine, "2022-9th").contacts,
+        """
+        | contact_key | rule       | setting | place            |
+        | 2           | ship_cabin | ship    | ZS-12 2022-03-03 |
+        """,
+    )
