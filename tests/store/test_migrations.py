@@ -1,0 +1,42 @@
+"""Migrations bring an empty database to the head revision, and the head describes the models exactly."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import inspect
+
+from shuzhi.store import Base, current_revision, head_revision, make_engine, pending_changes, upgrade
+from shuzhi.store.migrate import alembic_config
+
+
+def test_upgrade_empty_database_to_head(url: str) -> None:
+    assert current_revision(url) is None
+    upgrade(url)
+    assert current_revision(url) == head_revision()
+    engine = make_engine(url)
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert set(Base.metadata.tables) <= tables
+
+
+def test_models_match_migrations(url: str) -> None:
+    upgrade(url)
+    assert pending_changes(url) == []
+
+
+def test_upgrade_is_idempotent_and_reversible(url: str) -> None:
+    upgrade(url)
+    upgrade(url)
+    command.downgrade(alembic_config(url), "base")
+    assert current_revision(url) is None
+    upgrade(url)
+    assert pending_changes(url) == []
+
+
+def test_an_unmigrated_model_change_is_seen(url: str) -> None:
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP INDEX ix_passages_checkpoint_code")
+    engine.dispose()
+    assert [diff[0] for diff in pending_changes(url)] == ["add_index"]
