@@ -37,9 +37,9 @@ def test_overlap_just_above_and_below_the_minimum(given, engine):
     assert_rows(
         result.close,
         """
-        | contact_key | rule        | setting | place | first_contact_at | last_contact_at  | overlap_seconds |
-        | 2           | shared_meal | meal    | R60   | 2022-03-04 12:45 | 2022-03-04 13:00 | 900             |
-        | 4           | shared_meal | meal    | R60   | 2022-03-04 12:00 | 2022-03-04 12:15 | 900             |
+        | contact_key | rule        | setting | place | first_contact_at | last_contact_at  | overlap_seconds|
+        | 2           | shared_meal | meal    | R60   | 2022-03-04 12:45 | 2022-03-04 13:00 | 900            |
+        | 4           | shared_meal | meal    | R60   | 2022-03-04 12:00 | 2022-03-04 12:15 | 900            |
         """,
     )
     assert evidence_of(result, 2) == (
