@@ -1,0 +1,1 @@
+"""Acceptance policies shipped with shuzhi: one CertLogic rule set per region (see ``acceptance``)."""
