@@ -69,6 +69,16 @@ def text(*parts: str | ibis.Value) -> ibis.StringValue:
     return out
 
 
+def county_level(t: ibis.Table, rule: CountyRule, has_cluster: ibis.BooleanValue) -> ibis.StringValue:
+    """The February 2020 level from ``new_14d`` and ``cumulative``, given whether there is a cluster."""
+    return ibis.cases(
+        (t.new_14d == 0, "low"),
+        (t.cumulative <= rule.max_cumulative_medium, "medium"),
+        (has_cluster, "high"),
+        else_="medium",
+    )
+
+
 def rate_county(
     t: ibis.Table,
     rule: CountyRule,
@@ -88,12 +98,6 @@ def rate_county(
             t.clusters_14d, f" cluster(s) in {cluster_window} days (high needs {rule.min_clusters_high})"
         )
     new = text(t.new_14d, f" new case(s) in {rule.window_days} days, ", t.cumulative, " cumulative")
-    level = ibis.cases(
-        (t.new_14d == 0, "low"),
-        (t.cumulative <= cap, "medium"),
-        (has_cluster, "high"),
-        else_="medium",
-    )
     reason = ibis.cases(
         (t.cumulative == 0, ibis.literal("no case")),
         (
@@ -104,7 +108,7 @@ def rate_county(
         (t.cumulative <= cap, new + f" ≤ {cap}"),
         else_=new + f" > {cap}, " + cluster_reason,
     )
-    return t.mutate(level=level, reason=reason)
+    return t.mutate(level=county_level(t, rule, has_cluster), reason=reason)
 
 
 def area_risk(
@@ -208,7 +212,7 @@ def _rate_by_compounds(ind: ibis.Table, comp: ibis.Table, rule: CompoundRule) ->
     counts = comp.group_by("county_code", "day").agg(
         **{f"n_{lvl}": comp.level.cases((lvl, 1), else_=0).sum() for lvl in ranked}
     )
-    t = ind.left_join(counts, ["county_code", "day"])
+    t = evidence.attach(ind, counts, ["county_code", "day"])
     t = t.mutate(**{f"n_{lvl}": t[f"n_{lvl}"].fill_null(0) for lvl in ranked})
     level = ibis.cases(*[(t[f"n_{lvl}"] > 0, lvl) for lvl in ranked], else_="low")
     at_risk = text("compounds at risk — ", *_join([(f"{lvl}: ", t[f"n_{lvl}"]) for lvl in ranked], ", "))

@@ -53,6 +53,12 @@ def grid(areas: Sequence[str], start: dt.date, end: dt.date, column: str = "coun
     return ibis.memtable(data)
 
 
+def attach(t: ibis.Table, part: ibis.Table, keys: Sequence[str]) -> ibis.Table:
+    """``t`` left-joined with ``part`` on ``keys``: ``t``'s rows and columns plus ``part``'s other columns."""
+    joined = t.left_join(part, list(keys))
+    return joined.select(*t.columns, *[c for c in part.columns if c not in keys])
+
+
 def zhejiang() -> list[str]:
     """The 90 county codes of Zhejiang (2020)."""
     return [r.code for r in zhejiang_counties()]
@@ -73,20 +79,23 @@ def is_city(code: ibis.StringValue) -> ibis.BooleanValue:
 
 
 def visits(engine: Engine, flows: Flows) -> ibis.Table:
-    """Where persons were: ``person_key, region, day, source`` (``trip`` ends and ``telecom`` stays)."""
+    """Where persons were: ``person_key, region, day, at, source`` (``trip`` ends and ``telecom`` stays)."""
     trips = table(engine, "trips")
+    trip = ibis.literal("trip")
     origins = trips.select(
-        "person_key", region=trips.origin_region, day=trips.dep_time.date(), source=ibis.literal("trip")
+        "person_key", region="origin_region", day=trips.dep_time.date(), at="dep_time", source=trip
     )
     ends = trips.select(
-        "person_key", region=trips.destination_region, day=trips.arr_time.date(), source=ibis.literal("trip")
+        "person_key", region="destination_region", day=trips.arr_time.date(), at="arr_time", source=trip
     )
     stays = table(engine, "telecom_stays")
-    long_enough = stays.last_seen.delta(stays.first_seen, unit="second") >= int(
-        flows.telecom_min_hours * 3600
-    )
-    telecom = stays.filter(long_enough).select(
-        "person_key", region=stays.city_code, day=stays.first_seen.date(), source=ibis.literal("telecom")
+    hours = stays.last_seen.delta(stays.first_seen, unit="second") / 3600
+    telecom = stays.filter(hours >= flows.telecom_min_hours).select(
+        "person_key",
+        region="city_code",
+        day=stays.first_seen.date(),
+        at="first_seen",
+        source=ibis.literal("telecom"),
     )
     return origins.union(ends).union(telecom)
 
@@ -100,7 +109,7 @@ def cases(engine: Engine, policy: AreaRiskPolicy) -> ibis.Table:
     )
     imported = _imported(engine, policy, first).mutate(imported=ibis.literal(True))
     observed = _observed(engine, first).mutate(under_observation=ibis.literal(True))
-    out = first.left_join(imported, "person_key").left_join(observed, "person_key")
+    out = attach(attach(first, imported, ["person_key"]), observed, ["person_key"])
     return out.select(
         "person_key",
         "county_code",
@@ -175,7 +184,7 @@ def indicators(
     w = window_days(policy)
     daily = _rolling(case_table, areas, start, end, w)
     clusters = _clusters(settings(engine, policy, case_table), areas, start, end, policy)
-    out = daily.left_join(clusters, ["county_code", "day"])
+    out = attach(daily, clusters, ["county_code", "day"])
     return out.select(
         "county_code",
         "day",
@@ -205,7 +214,7 @@ def _rolling(case_table: ibis.Table, areas: list[str], start: dt.date, end: dt.d
     before = early.group_by("county_code").agg(
         n0=early.n.sum(), local0=early.n_local.sum(), last0=early.day.max()
     )
-    g = grid(areas, first, end).left_join(per_day, ["county_code", "day"])
+    g = attach(grid(areas, first, end), per_day, ["county_code", "day"])
     g = g.select(
         "county_code",
         "day",
@@ -222,7 +231,7 @@ def _rolling(case_table: ibis.Table, areas: list[str], start: dt.date, end: dt.d
         new_observed_14d=g.n_observed.sum().over(rolling),
         last_in_grid=ibis.ifelse(g.n > 0, g.day, ibis.null("date")).max().over(running),
     )
-    g = g.left_join(before, "county_code")
+    g = attach(g, before, ["county_code"])
     return g.filter(g.day >= start).select(
         "county_code",
         "day",
