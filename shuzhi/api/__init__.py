@@ -7,7 +7,7 @@ session per request), ``access`` (``requires(roles=..., purpose=...)`` and the r
 resident, checkpoint, operator, public, admin), ``app`` (the factory), ``server`` (uvicorn, shell accounts).
 """
 
-from shuzhi.api.access import ANYONE, Caller, declarations, requires
+from shuzhi.api.access import ANYONE, Caller, Operation, operations, requires
 from shuzhi.api.app import create_app
 from shuzhi.api.server import add_account, serve
 from shuzhi.api.settings import ApiSettings
@@ -17,11 +17,12 @@ __all__ = [
     "ANYONE",
     "ApiSettings",
     "Caller",
+    "Operation",
     "Verdict",
     "Verifier",
     "add_account",
     "create_app",
-    "declarations",
+    "operations",
     "requires",
     "serve",
 ]

@@ -4,9 +4,9 @@ An endpoint takes ``caller: Annotated[Caller, requires(roles=..., purpose=...)]`
 bearer token (401 when missing, forged or expired, or when the account is gone, inactive or has another role),
 then the role (403, and the refusal is audited), and hands the endpoint a :class:`Caller` that knows who acts,
 for which purpose, at which time — everything an audit record needs. ``roles=ANYONE`` admits callers without a
-login (public information, the login itself). ``declarations(app)`` is the registry of every route's
-declaration; ``create_app`` refuses to build an app with an undeclared route and writes each declaration into
-the OpenAPI document (``x-roles``, ``x-purpose``).
+login (public information, the login itself). ``operations(app)`` lists every operation with its declaration;
+``seal`` (called by ``create_app``) refuses an app with an undeclared operation, keeps the registry on
+``app.state.access`` and writes each declaration into the OpenAPI document (``x-roles``, ``x-purpose``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import fastapi.routing
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -137,11 +138,31 @@ def requires(roles: Iterable[Role] | None, purpose: Purpose) -> Any:
     return Depends(requirement)
 
 
-def declarations(app: FastAPI) -> Iterator[tuple[APIRoute, Requirement | None]]:
-    """Every API route of ``app`` with its declaration (None: undeclared)."""
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            yield route, _find(route.dependant)
+@dataclass(frozen=True)
+class Operation:
+    """One method on one path of an app, with its declaration (None: undeclared)."""
+
+    method: str
+    path: str
+    requirement: Requirement | None
+
+
+def operations(app: FastAPI) -> list[Operation]:
+    """Every API operation of ``app`` (routers included), with its declaration."""
+    found = []
+    for route in _api_routes(app):
+        requirement = _find(route.dependant)
+        found.extend(Operation(method, route.path, requirement) for method in sorted(route.methods))
+    return found
+
+
+def _api_routes(app: FastAPI) -> Iterator[Any]:
+    """The API routes of ``app`` as seen from outside: with the prefixes of the routers they came in by."""
+    contexts = getattr(fastapi.routing, "iter_route_contexts", None)  # FastAPI that includes routers lazily
+    if contexts is None:
+        yield from (r for r in app.routes if isinstance(r, APIRoute))
+        return
+    yield from (c for c in contexts(app.routes) if isinstance(c.original_route, APIRoute))
 
 
 def _find(dependant: Dependant) -> Requirement | None:
@@ -155,13 +176,27 @@ def _find(dependant: Dependant) -> Requirement | None:
 
 
 def seal(app: FastAPI) -> None:
-    """Refuse undeclared routes; write each route's declaration into its OpenAPI operation."""
-    undeclared = [f"{sorted(r.methods)} {r.path}" for r, req in declarations(app) if req is None]
+    """Refuse undeclared operations; keep the registry on ``app.state.access``; document it in OpenAPI."""
+    found = operations(app)
+    undeclared = [f"{o.method} {o.path}" for o in found if o.requirement is None]
     if undeclared:
         raise RuntimeError(f"endpoints without requires(roles=..., purpose=...): {', '.join(undeclared)}")
-    for route, requirement in declarations(app):
-        assert requirement is not None
-        route.description = f"{route.description}\n\n{requirement.describe()}".strip()
-        roles = ["anyone"] if requirement.roles is None else sorted(requirement.roles)
-        extra = {"x-roles": roles, "x-purpose": requirement.purpose.value}
-        route.openapi_extra = {**(route.openapi_extra or {}), **extra}
+    app.state.access = {(o.method, o.path): o.requirement for o in found}
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for (method, path), requirement in app.state.access.items():
+            _document(schema["paths"][path][method.lower()], requirement)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document(operation: dict[str, Any], requirement: Requirement) -> None:
+    text = requirement.describe()
+    description = operation.get("description", "")
+    if not description.endswith(text):
+        operation["description"] = f"{description}\n\n{text}".strip()
+    operation["x-roles"] = ["anyone"] if requirement.roles is None else sorted(requirement.roles)
+    operation["x-purpose"] = requirement.purpose.value
