@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import yaml
 
 from shuzhi.model import TABLES
+from shuzhi.policy import edition_dir
 
 
 def _cells(line: str) -> list[str]:
@@ -103,3 +107,26 @@ def assert_rows(result: pa.Table, text: str, keys: tuple[str, ...] = ("county_co
                 f"{key}: " + ", ".join(f"{c} is {g!r}, expected {w!r}" for c, (g, w) in diff.items())
             )
     assert not problems, "\n".join(problems)
+
+
+DELETE = object()  # a change that removes the key
+
+
+def edited(folder: Path, name: str, section: str, changes: dict[str, Any]) -> Path:
+    """Copy the shipped edition ``name`` to ``folder`` (once) and set each dotted key of ``section``."""
+    if not folder.exists():
+        shutil.copytree(edition_dir(name), folder)
+    path = folder / f"{section}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for dotted, new in changes.items():
+        *parents, last = dotted.split(".")
+        node = data
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        slot = int(last) if isinstance(node, list) else last
+        if new is DELETE:
+            del node[slot]
+        else:
+            node[slot] = new
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return folder
