@@ -1,0 +1,23 @@
+"""Fixtures of the health-code spec tests: every test runs on every engine of the engine layer."""
+
+from __future__ import annotations
+
+import pytest
+
+from shuzhi.codes import CodePolicy, load_policy
+from shuzhi.engine import ENGINES, Engine, connect
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return connect(request.param)
+
+
+@pytest.fixture(scope="session")
+def hangzhou() -> CodePolicy:
+    return load_policy("2020-5th")
+
+
+@pytest.fixture(scope="session")
+def ninth() -> CodePolicy:
+    return load_policy("2022-9th")
