@@ -9,6 +9,8 @@ id is the first 8 bytes of SHA-256 of the whole certificate, as the DCC specific
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +46,19 @@ class Dsc:
     not_after: datetime
     country: str
     usages: frozenset[str]  # subset of {"t", "v", "r"}; empty means the DSC may sign every type
+
+
+def der_from_file_bytes(data: bytes) -> bytes:
+    """The DER bytes of a certificate file in PEM or DER form (PEM decoded without strict X.509 parsing)."""
+    if not data.lstrip().startswith(b"-----BEGIN"):
+        return data
+    body = b"".join(
+        line.strip() for line in data.splitlines() if line.strip() and not line.startswith(b"-----")
+    )
+    try:
+        return base64.b64decode(body, validate=True)
+    except binascii.Error as exc:
+        raise DscError(f"PEM certificate with invalid base64: {exc}") from None
 
 
 def parse(der: bytes) -> Dsc:

@@ -163,7 +163,7 @@ class KeyStore:
         folder = self.root / region
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._write_private(folder / f"{info.kid.hex()}.key.pem", private_key)
-        (folder / f"{info.kid.hex()}.pub.pem").write_bytes(_public_pem(public_key))
+        (folder / f"{info.kid.hex()}.pub.pem").write_bytes(public_pem(public_key))
         self._write_info(info)
         return info
 
@@ -265,7 +265,8 @@ def _retire(info: KeyInfo, at: datetime) -> KeyInfo:
     return replace(info, signing_until=at, not_after=at + info.max_token_lifetime)
 
 
-def _public_pem(public_key: PublicKey) -> bytes:
+def public_pem(public_key: PublicKey) -> bytes:
+    """PEM SubjectPublicKeyInfo of ``public_key``."""
     return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )

@@ -193,18 +193,28 @@ def sign(trust_list: TrustList, signer: Signer) -> bytes:
     return cose.sign(trust_list.to_cbor(), signer)
 
 
-def open_signed(data: bytes, anchors: Iterable[cose.PublicKey]) -> TrustList:
-    """Check the signature of a signed trust list against the anchor keys and return the list."""
+def open_signed(data: bytes, anchors: Iterable[cose.PublicKey | TrustedKey]) -> TrustList:
+    """Check the signature of a signed trust list against the anchors and return the list.
+
+    An anchor given as a :class:`TrustedKey` (from an earlier list) may sign only the list of its own region.
+    """
     try:
         message = cose.decode(data)
     except cose.CoseError as exc:
         raise TrustListError(f"not a signed trust list: {exc}") from None
-    anchor = {key_id(k): k for k in anchors}.get(message.kid)
+    by_kid = {a.kid if isinstance(a, TrustedKey) else key_id(a): a for a in anchors}
+    anchor = by_kid.get(message.kid)
     if anchor is None:
         raise TrustListError(f"trust list signed by key {(message.kid or b'').hex()}, which is not an anchor")
-    if not cose.verify(message, anchor):
+    public_key = anchor.public_key if isinstance(anchor, TrustedKey) else anchor
+    if not cose.verify(message, public_key):
         raise TrustListError("trust list signature does not verify")
-    return TrustList.from_cbor(message.payload)
+    trust_list = TrustList.from_cbor(message.payload)
+    if isinstance(anchor, TrustedKey) and anchor.region != trust_list.issuer:
+        raise TrustListError(
+            f"key {anchor.kid.hex()} of {anchor.region} cannot sign the list of {trust_list.issuer}"
+        )
+    return trust_list
 
 
 def within(region: str, jurisdiction: str) -> bool:
