@@ -4,6 +4,7 @@ logged-in account of every role."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from shuzhi.accounts import Role, create_account
 from shuzhi.api import ApiSettings, Verifier, create_app
-from shuzhi.store import AuditRecord, Store
+from shuzhi.store import Account, AuditRecord, Store
 
 T0 = dt.datetime(2020, 2, 10, 9, 0, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery"
@@ -72,18 +73,36 @@ class Instance:
 
 
 def make_instance(data_dir: Path, verifier: Verifier | None = None) -> Iterator[Instance]:
+    """An instance on ``data_dir`` (a copy of the template), its accounts' tokens issued on its clock."""
     clock = Clock()
     app = create_app(ApiSettings(data_dir=data_dir, clock=clock), verifier=verifier)
     with TestClient(app) as client:
         instance = Instance(app, client, clock)
-        for role in Role:
-            person_key = RESIDENT_KEY if role is Role.RESIDENT else None
-            account_id = instance.add(role.value, role, person_key)
-            instance.headers[role.value] = instance.bearer(account_id, role)
+        with instance.store.session() as session:
+            for account in session.scalars(select(Account)):
+                instance.headers[account.username] = instance.bearer(account.id, Role(account.role))
         yield instance
 
 
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with a migrated store, keys and one account per role, named after the role.
+
+    Built once: Argon2id is slow on purpose, so each test copies this folder instead of hashing again."""
+    data_dir = tmp_path_factory.mktemp("template") / "data"
+    app = create_app(ApiSettings(data_dir=data_dir))
+    store: Store = app.state.services.store
+    with store.session() as session:
+        for role in Role:
+            person_key = RESIDENT_KEY if role is Role.RESIDENT else None
+            create_account(session, role.value, PASSWORD, role, T0, person_key)
+    store.dispose()
+    return data_dir
+
+
 @pytest.fixture
-def instance(tmp_path: Path) -> Iterator[Instance]:
-    """An instance with accounts 'operator', 'epidemiologist', ..., 'resident' (one per role), logged in."""
-    yield from make_instance(tmp_path / "data")
+def instance(template: Path, tmp_path: Path) -> Iterator[Instance]:
+    """An instance with accounts 'operator', 'epidemiologist', ..., 'resident' (one per role), with tokens."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(template, data_dir)
+    yield from make_instance(data_dir)

@@ -1,0 +1,110 @@
+"""Login for an expiring bearer token: 8 h for staff, 30 days for residents, on the instance's clock."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+
+from shuzhi.accounts import Role, TokenError, TokenSigner, load_or_create_key
+from shuzhi.api import ApiSettings
+
+from .conftest import T0, Instance
+
+
+def _me(instance: Instance, headers: dict[str, str]) -> int:
+    return instance.client.get("/auth/me", headers=headers).status_code
+
+
+def test_login_issues_a_token_that_expires_after_a_shift(instance: Instance) -> None:
+    response = instance.client.post(
+        "/auth/token", data={"username": "operator", "password": "correct horse battery"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer" and body["role"] == "operator"
+    assert body["expires_at"] == "2020-02-10T17:00:00Z"
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    assert instance.client.get("/auth/me", headers=headers).json()["username"] == "operator"
+    instance.clock.advance(hours=7, minutes=59)
+    assert _me(instance, headers) == 200
+    instance.clock.advance(minutes=1)
+    response = instance.client.get("/auth/me", headers=headers)
+    assert response.status_code == 401 and response.json()["detail"] == "token expired"
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_resident_token_lasts_thirty_days(instance: Instance) -> None:
+    headers = instance.login("resident")
+    instance.clock.advance(days=29, hours=23)
+    assert _me(instance, headers) == 200
+    instance.clock.advance(hours=1)
+    assert _me(instance, headers) == 401
+
+
+def test_a_wrong_password_gets_no_token_and_is_audited(instance: Instance) -> None:
+    before = instance.last_seq()
+    for username in ("operator", "nobody"):
+        response = instance.client.post(
+            "/auth/token", data={"username": username, "password": "guess guess guess"}
+        )
+        assert response.status_code == 401 and "access_token" not in response.json()
+    failed = instance.audit_records(before)
+    assert [(r.actor, r.action, r.detail["username"]) for r in failed] == [
+        ("anonymous", "login_failed", "operator"),
+        ("anonymous", "login_failed", "nobody"),
+    ]
+
+
+def test_a_login_is_audited(instance: Instance) -> None:
+    before = instance.last_seq()
+    instance.login("auditor")
+    [record] = instance.audit_records(before)
+    assert (record.actor, record.role, record.action, record.purpose) == (
+        "auditor",
+        "auditor",
+        "login",
+        "authentication",
+    )
+    assert record.at == T0
+
+
+def test_a_forged_or_garbled_token_is_refused(instance: Instance) -> None:
+    token = instance.headers["resident"]["Authorization"].removeprefix("Bearer ")
+    body, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    claims["role"] = "admin"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    for bad in (f"{forged}.{signature}", "not-a-token", f"{body}.", ""):
+        assert _me(instance, {"Authorization": f"Bearer {bad}"}) == 401, bad
+
+
+def test_deactivating_an_account_ends_its_tokens(instance: Instance) -> None:
+    headers = instance.login("checkpoint")
+    accounts = instance.client.get("/admin/accounts", headers=instance.headers["admin"]).json()
+    account_id = next(a["id"] for a in accounts if a["username"] == "checkpoint")
+    patch = instance.client.patch(
+        f"/admin/accounts/{account_id}", json={"active": False}, headers=instance.headers["admin"]
+    )
+    assert patch.status_code == 200 and patch.json()["active"] is False
+    assert _me(instance, headers) == 401
+    response = instance.client.post(
+        "/auth/token", data={"username": "checkpoint", "password": "correct horse battery"}
+    )
+    assert response.status_code == 401
+
+
+def test_the_token_key_is_private_and_kept_across_restarts(instance: Instance) -> None:
+    settings = ApiSettings(data_dir=instance.app.state.services.settings.data_dir)
+    path = settings.data.secrets / "api-token.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = TokenSigner(load_or_create_key(settings.data.secrets), clock=instance.clock)
+    token = instance.headers["operator"]["Authorization"].removeprefix("Bearer ")
+    assert again.check(token).role is Role.OPERATOR
+    other = TokenSigner(b"k" * 32, clock=instance.clock)
+    try:
+        other.check(token)
+    except TokenError as exc:
+        assert str(exc) == "invalid token"
+    else:
+        raise AssertionError("a token signed with another key was accepted")
