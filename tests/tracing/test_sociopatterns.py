@@ -1,0 +1,54 @@
+"""Real data: SocioPatterns office (InVS15) and conference (SFHH) contacts through the proximity rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from shuzhi.tracing import load_policy
+from shuzhi.tracing.sociopatterns import demo, path, proximity_records, read_tij, with_minutes
+
+THRESHOLDS = (5, 15, 30, 60)
+
+
+def test_consecutive_20_second_windows_merge_into_one_encounter():
+    tij = np.array([[100, 2, 1], [120, 1, 2], [140, 1, 2], [200, 1, 2], [120, 1, 3]])
+    records = proximity_records(tij, origin=dt.datetime(2022, 3, 1)).to_pylist()
+    got = sorted(
+        (r["person_key_a"], r["person_key_b"], r["start_at"], r["duration_seconds"]) for r in records
+    )
+    at = dt.datetime(2022, 3, 1)
+    assert got == [
+        (1, 2, at + dt.timedelta(seconds=80), 60),
+        (1, 2, at + dt.timedelta(seconds=180), 20),
+        (1, 3, at + dt.timedelta(seconds=100), 20),
+    ]
+
+
+@pytest.mark.parametrize("dataset", ["office", "conference"])
+def test_the_real_files_merge_without_losing_a_window(dataset):
+    tij = read_tij(path(dataset))
+    records = proximity_records(tij)
+    assert records["duration_seconds"].to_numpy().sum() == 20 * len(tij)
+    assert records.num_rows < len(tij)
+
+
+@pytest.mark.parametrize(("dataset", "people"), [("office", 217), ("conference", 403)])
+def test_close_contacts_per_index_person_are_plausible_and_fall_as_the_threshold_rises(
+    engine, dataset, people
+):
+    tij = read_tij(path(dataset))
+    everyone = np.unique(tij[:, 1:])
+    assert len(everyone) == people
+    persons = sorted(np.random.default_rng(4).choice(everyone, 20, replace=False).tolist())
+    policy = load_policy("2022-9th")
+    means = []
+    for minutes in THRESHOLDS:
+        counts = demo(engine, dataset, persons, with_minutes(policy, minutes)).close_contacts_per_case()
+        assert set(counts) == set(persons)
+        means.append(np.mean(list(counts.values())))
+    at_15 = means[THRESHOLDS.index(15)]
+    assert 0.2 <= at_15 <= 20, f"{at_15} close contacts per index person at 15 min/day in the {dataset}"
+    assert all(a > b for a, b in zip(means, means[1:], strict=False)), means
