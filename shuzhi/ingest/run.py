@@ -1,0 +1,234 @@
+"""One ingest run: find the feed files, and for each file parse, validate, pseudonymise and commit to the lake.
+
+A file is the unit of work and of atomicity. Its landed rows are written as one part per day of its canonical
+table, its rejected rows as one quarantine part; only then is it recorded in the lake's ledger. A file already
+in the ledger (same sha256) is skipped. A file whose ingestion was interrupted is not in the ledger, so the next
+run redoes it: its parts are rewritten with identical content (names and content depend only on the file and
+on the lake before it), and parts of the interrupted attempt that are not rewritten are removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shuzhi import model, regions
+from shuzhi.ingest.adapters import FEEDS, Feed, feed_for
+from shuzhi.ingest.fields import Lookups
+from shuzhi.ingest.parse import parse
+from shuzhi.ingest.report import INGESTED, SKIPPED, FileResult, Report
+from shuzhi.ingest.validate import Context, Outcome, validate
+from shuzhi.lake import Lake, part_name
+from shuzhi.privacy.pseudonym import KEY_FILE_NAME, Pseudonymiser
+
+log = logging.getLogger("shuzhi.ingest")
+
+Progress = Callable[[str, int, int], None]
+CRASH_ENV = "SHUZHI_INGEST_CRASH_AFTER_PARTS"
+IGNORED_DIRS = ("truth",)  # the simulator's ground truth lives next to the feeds
+IGNORED_FILES = ("manifest.json",)
+
+
+class SimulatedCrash(RuntimeError):
+    """Raised by the fault-injection hook after the configured number of part writes."""
+
+
+def ingest(
+    feed_dir: Path | str,
+    lake_dir: Path | str,
+    *,
+    secrets_dir: Path | str | None = None,
+    key_file: Path | str | None = None,
+    progress: Progress | None = None,
+    today: dt.date | None = None,
+    crash_after_parts: int | None = None,
+) -> Report:
+    """Ingest every feed file under ``feed_dir`` into the lake at ``lake_dir``; returns the report.
+
+    The pseudonym key is ``key_file``, else ``<secrets_dir>/pseudonym.key``, else ``<lake>/../secrets/
+    pseudonym.key`` (created on first use). ``progress(feed, files_done, files_total)`` is called as files are
+    done. ``today`` (default: the local date) bounds birth dates and dates the quarantine. ``crash_after_parts``
+    (or ``$SHUZHI_INGEST_CRASH_AFTER_PARTS``) raises ``SimulatedCrash`` after that many part writes, for tests.
+    """
+    lake = Lake(lake_dir)
+    if key_file is None:
+        secrets = Path(secrets_dir) if secrets_dir is not None else lake.root.parent / "secrets"
+        key_file = secrets / KEY_FILE_NAME
+    if crash_after_parts is None and os.environ.get(CRASH_ENV):
+        crash_after_parts = int(os.environ[CRASH_ENV])
+    run = _Run(lake, Pseudonymiser.from_file(key_file), today or dt.date.today(), crash_after_parts)
+    return run.ingest(Path(feed_dir), progress)
+
+
+def discover(feed_dir: Path) -> tuple[list[tuple[Feed, Path, str]], list[str]]:
+    """Feed files in processing order (feeds in ``FEEDS`` order, files by name) and the files no feed reads."""
+    found: dict[str, list[tuple[str, Path]]] = {f.name: [] for f in FEEDS}
+    unrecognised: list[str] = []
+    for path in sorted(p for p in feed_dir.rglob("*") if p.is_file()):
+        relative = path.relative_to(feed_dir).as_posix()
+        if relative in IGNORED_FILES or relative.split("/")[0] in IGNORED_DIRS or path.name.startswith("."):
+            continue
+        feed = feed_for(relative)
+        if feed is None:
+            unrecognised.append(relative)
+        else:
+            found[feed.name].append((relative, path))
+    ordered = [(feed, path, rel) for feed in FEEDS for rel, path in sorted(found[feed.name])]
+    return ordered, unrecognised
+
+
+class _Run:
+    def __init__(
+        self, lake: Lake, pseudonymiser: Pseudonymiser, today: dt.date, crash_after: int | None
+    ) -> None:
+        self.lake = lake
+        self.today = today
+        self.crash_after = crash_after
+        self.parts_written = 0
+        self.ledger = lake.ledger()
+        self.current_part = ""
+        self._venues: pa.Array | None = None
+        lookups = Lookups(
+            regions=pa.array(sorted(regions.divisions()), pa.string()),
+            provinces=regions.province_prefixes(),
+            today=today,
+            venues=self._venue_codes,
+        )
+        self.ctx = Context(lookups, pseudonymiser, self._lake_parts, duckdb.connect())
+
+    def ingest(self, feed_dir: Path, progress: Progress | None) -> Report:
+        report = Report(str(feed_dir), str(self.lake.root), dt.datetime.now(dt.UTC))
+        files, report.unrecognised = discover(feed_dir)
+        for name in report.unrecognised:
+            log.warning("no adapter reads %s; left alone", name)
+        totals = {f.name: sum(1 for feed, _, _ in files if feed is f) for f in FEEDS}
+        done = dict.fromkeys(totals, 0)
+        for feed, path, relative in files:
+            if progress and done[feed.name] == 0:
+                progress(feed.name, 0, totals[feed.name])
+            report.files.append(self.ingest_file(feed, path, relative))
+            done[feed.name] += 1
+            if progress:
+                progress(feed.name, done[feed.name], totals[feed.name])
+        report.finished = dt.datetime.now(dt.UTC)
+        self.lake.write_report(report.to_json(), report.finished)
+        totals_row = report.totals
+        log.info(
+            "ingested %d files: %d rows read, %d landed, %d quarantined",
+            totals_row.files,
+            totals_row.rows_read,
+            totals_row.rows_landed,
+            totals_row.rows_quarantined,
+        )
+        return report
+
+    def ingest_file(self, feed: Feed, path: Path, relative: str) -> FileResult:
+        started = time.perf_counter()
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in self.ledger:
+            before = self.ledger[sha]
+            note = f"already ingested as {before['file']} at {before['ingested_at']}"
+            log.info("%s: skipped, %s", relative, note)
+            return FileResult(feed.name, relative, sha, SKIPPED, note=note)
+        self.current_part = part_name(sha)
+        batch = parse(feed, data)
+        tolerated = dict(batch.tolerated)
+        outcome = validate(feed, batch, self.ctx)
+        parts = self._commit(feed, relative, outcome)
+        result = FileResult(
+            feed.name,
+            relative,
+            sha,
+            INGESTED,
+            rows_read=outcome.landed.num_rows + len(outcome.rejects),
+            rows_landed=outcome.landed.num_rows,
+            quarantined=outcome.rejects.counts(),
+            tolerated=tolerated,
+            seconds=time.perf_counter() - started,
+        )
+        self._record(result, parts)
+        log.info(
+            "%s: %d rows read, %d landed, %d quarantined (%.2f s)",
+            relative,
+            result.rows_read,
+            result.rows_landed,
+            result.rows_quarantined,
+            result.seconds,
+        )
+        return result
+
+    # ---- committing ----------------------------------------------------------------------------------------
+    def _commit(self, feed: Feed, relative: str, outcome: Outcome) -> list[Path]:
+        name = self.current_part
+        leftovers = set(self.lake.parts_named(name))  # from an interrupted attempt at this very file
+        written = [
+            self._write(feed.table.name, day, rows)
+            for day, rows in _by_day(outcome.landed, feed.table.day_column)
+        ]
+        if len(outcome.rejects):
+            quarantine = outcome.rejects.table(feed.name, relative, self.today)
+            written.append(self._write(model.QUARANTINE.name, self.today, quarantine))
+        for stale in leftovers - set(written):
+            stale.unlink(missing_ok=True)
+        if feed.table is model.VENUES:
+            self._venues = None
+        return written
+
+    def _write(self, table: str, day: dt.date, rows: pa.Table) -> Path:
+        path = self.lake.write_part(table, day, self.current_part, rows)
+        self.parts_written += 1
+        if self.crash_after is not None and self.parts_written >= self.crash_after:
+            raise SimulatedCrash(f"simulated crash after {self.parts_written} part writes")
+        return path
+
+    def _record(self, result: FileResult, parts: list[Path]) -> None:
+        entry = {
+            "sha256": result.sha256,
+            "feed": result.feed,
+            "file": result.file,
+            "rows_read": result.rows_read,
+            "rows_landed": result.rows_landed,
+            "quarantined": result.quarantined,
+            "parts": [p.relative_to(self.lake.root).as_posix() for p in parts],
+            "ingested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        self.lake.record(entry)
+        self.ledger[result.sha256] = entry
+
+    # ---- lookups -------------------------------------------------------------------------------------------
+    def _venue_codes(self) -> pa.Array:
+        if self._venues is None:
+            codes = self.lake.read(model.VENUES.name, ["venue_code"]).column("venue_code")
+            self._venues = pc.unique(codes.combine_chunks()) if len(codes) else pa.array([], pa.string())
+        return self._venues
+
+    def _lake_parts(self, table: model.Table, days) -> list[Path]:  # noqa: ANN001 - Iterable[date] | None
+        return [p for p in self.lake.parts(table.name, days) if p.name != self.current_part]
+
+
+def _by_day(rows: pa.Table, day_column: str) -> list[tuple[dt.date, pa.Table]]:
+    """The rows split by the date of their day column, each day's rows in file order."""
+    if rows.num_rows == 0:
+        return []
+    days = pc.cast(rows.column(day_column).cast(pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
+    order = np.argsort(days, kind="stable")
+    ordered = rows.take(pa.array(order))
+    sorted_days = days[order]
+    starts = np.flatnonzero(np.r_[True, sorted_days[1:] != sorted_days[:-1]])
+    ends = np.r_[starts[1:], len(sorted_days)]
+    epoch = dt.date(1970, 1, 1)
+    return [
+        (epoch + dt.timedelta(days=int(sorted_days[s])), ordered.slice(s, e - s))
+        for s, e in zip(starts, ends, strict=True)
+    ]
