@@ -74,10 +74,11 @@ class TraceResult:
         """Same time-and-place and other companion rules (yellow, not red)."""
         return self.of(rows.COMPANION)
 
-    def graph(self) -> dict:
+    def graph(self, companions: bool = False) -> dict:
+        """The transmission graph (ECharts-friendly JSON object), see :mod:`shuzhi.tracing.graph`."""
         from shuzhi.tracing.graph import transmission_graph
 
-        return transmission_graph(self)
+        return transmission_graph(self, companions)
 
 
 def trace(
