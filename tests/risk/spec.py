@@ -130,3 +130,8 @@ def edited(folder: Path, name: str, section: str, changes: dict[str, Any]) -> Pa
             node[slot] = new
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return folder
+
+
+def arrow(text: str, schema: pa.Schema) -> pa.Table:
+    """Any text table as Arrow with ``schema`` (for inputs that are not canonical tables, e.g. risk lists)."""
+    return pa.Table.from_pylist(rows_of(text, schema), schema=schema)
