@@ -11,17 +11,19 @@ from shuzhi.api.access import ANYONE, Caller, Operation, operations, requires
 from shuzhi.api.app import create_app
 from shuzhi.api.server import add_account, serve
 from shuzhi.api.settings import ApiSettings
-from shuzhi.api.verifier import Verdict, Verifier
+from shuzhi.api.verifier import CheckpointVerdict, Verdict, Verifier, credentials_verifier
 
 __all__ = [
     "ANYONE",
     "ApiSettings",
     "Caller",
+    "CheckpointVerdict",
     "Operation",
     "Verdict",
     "Verifier",
     "add_account",
     "create_app",
+    "credentials_verifier",
     "operations",
     "requires",
     "serve",

@@ -100,9 +100,12 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data_dir
 
 
+def copy_of(template: Path, tmp_path: Path) -> Path:
+    """A private copy of the template data directory."""
+    return Path(shutil.copytree(template, tmp_path / "data"))
+
+
 @pytest.fixture
 def instance(template: Path, tmp_path: Path) -> Iterator[Instance]:
     """An instance with accounts 'operator', 'epidemiologist', ..., 'resident' (one per role), with tokens."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(template, data_dir)
-    yield from make_instance(data_dir)
+    yield from make_instance(copy_of(template, tmp_path))

@@ -1,7 +1,8 @@
 """Checkpoints and venues: scan a code or certificate, have it verified, log the passage.
 
-The verdict comes from the verifier given to ``create_app`` (``shuzhi.api.verifier``). The passage row keeps
-the verdict and a SHA-256 of the payload, not the payload itself; it feeds tracing and occupancy.
+The verdict comes from the verifier given to ``create_app`` (``shuzhi.api.verifier``: offline verification by
+``shuzhi.credentials``). The passage row keeps the verdict, the holder when the credential names one of this
+instance's persons and a SHA-256 of the payload, not the payload itself; it feeds tracing and occupancy.
 """
 
 from __future__ import annotations
