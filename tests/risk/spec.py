@@ -2,7 +2,8 @@
 
 An input table names canonical-model columns in its header; the columns it leaves out are null; each cell is
 converted to the model's type (``2020-02-01`` is a date, or midnight of that day for a timestamp; an empty
-cell is null). A ``repeat`` column stands for that many rows, ``person_key`` counting up from the given one::
+cell is null). A ``repeat`` column stands for that many rows: ``person_key`` counts up from the given one
+and ``{i}`` in a cell becomes the row's number (0, 1, ...)::
 
     | person_key | county_code | status    | diagnosed_at | repeat |
     | 1          | 330102      | confirmed | 2020-02-01   | 51     |
@@ -64,12 +65,13 @@ def rows_of(text: str, schema: pa.Schema) -> list[dict[str, Any]]:
         times = int(row.pop("repeat", "1") or 1)
         unknown = set(row) - set(schema.names)
         assert not unknown, f"columns {sorted(unknown)} are not in the schema {schema.names}"
-        typed = {name: value(row.get(name, ""), schema.field(name).type) for name in schema.names}
         for i in range(times):
-            copy = dict(typed)
-            if i and copy.get("person_key") is not None:
-                copy["person_key"] += i
-            out.append(copy)
+            typed = {
+                n: value(row.get(n, "").replace("{i}", str(i)), schema.field(n).type) for n in schema.names
+            }
+            if i and typed.get("person_key") is not None:
+                typed["person_key"] += i
+            out.append(typed)
     return out
 
 
