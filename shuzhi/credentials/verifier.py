@@ -3,10 +3,11 @@
 :func:`verify` takes a QR payload or an image of the QR code and returns a :class:`Verification`: valid, or
 invalid with exactly one :class:`Reason`. The checks run in a fixed order, each a small function that raises
 :class:`Rejected`: envelope and COSE structure (``malformed``), key id in the trust list (``unknown_issuer``),
-signature (``bad_signature``), revoked key, claims (``malformed``), issuer and key authorisation
-(``unknown_issuer``), validity with clock-skew tolerance (``not_yet_valid``, ``expired``), revoked token
-(``revoked``), and finally the verifier's acceptance policy (``policy_not_accepted``). Nothing here touches
-the network or a private key.
+signature (``bad_signature``), revoked key (``revoked``), claims (``malformed``), issuer and DCC key usage
+(``unknown_issuer``), token validity with clock-skew tolerance (``not_yet_valid``, ``expired``), the key's
+signing window at issue time (``unknown_issuer``) and its trust period (``expired``), revoked token
+(``revoked``), and last the verifier's acceptance policy (``policy_not_accepted``). Nothing here touches the
+network or a private key.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class Verification:
     expires_at: datetime | None = None
     payload: dict | None = None
     counts_as: str | None = None
+    token_id: bytes | None = None
+    token_hash: bytes | None = None
 
     def to_json(self) -> dict:
         return {
@@ -77,6 +80,8 @@ class Verification:
             "issued_at": self.issued_at.isoformat() if self.issued_at else None,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "counts_as": self.counts_as,
+            "token_id": self.token_id.hex() if self.token_id else None,
+            "token_hash": self.token_hash.hex() if self.token_hash else None,
             "payload": self.payload,
         }
 
@@ -101,6 +106,8 @@ class Token:
     expires_at: datetime
     not_before: datetime | None
     payload: dict
+    token_id: bytes | None  # the CWT cti of a shuzhi token
+    token_hash: bytes  # see signature_hash
     revocation_ids: frozenset[bytes]
 
     def facts(self) -> dict:
@@ -111,6 +118,8 @@ class Token:
             "issued_at": self.issued_at,
             "expires_at": self.expires_at,
             "payload": self.payload,
+            "token_id": self.token_id,
+            "token_hash": self.token_hash,
         }
 
 
@@ -193,34 +202,46 @@ def authenticate(cose_bytes: bytes, trust_list: TrustList) -> Authenticated:
 
 def read_token(authenticated: Authenticated, scheme: str) -> Token:
     """The claims of an authenticated message as a :class:`Token` of ``scheme``."""
-    signature_id = signature_hash(authenticated.message)
+    token_hash = signature_hash(authenticated.message)
     try:
         if scheme == "shuzhi":
-            claims = Claims.from_cwt(authenticated.claims)
-            return Token(
-                claims.credential.kind.value,
-                claims.issuer,
-                claims.subject,
-                claims.issued_at,
-                claims.expires_at,
-                claims.not_before,
-                claims.credential.claim_map(),
-                frozenset({claims.token_id, signature_id}),
-            )
-        payload = dcc.payload(authenticated.claims)
-        issuer = authenticated.claims.get(CLAIM_ISS)
-        return Token(
-            dcc.kind(payload),
-            issuer if isinstance(issuer, str) else None,
-            None,
-            epoch_claim(authenticated.claims, CLAIM_IAT),
-            epoch_claim(authenticated.claims, CLAIM_EXP),
-            None,
-            payload,
-            frozenset({signature_id, *dcc.uci_hashes(payload)}),
-        )
+            return _shuzhi_token(Claims.from_cwt(authenticated.claims), token_hash)
+        return _dcc_token(authenticated.claims, token_hash)
     except ClaimError as exc:
         raise Rejected(Reason.MALFORMED, str(exc)) from None
+
+
+def _shuzhi_token(claims: Claims, token_hash: bytes) -> Token:
+    credential = claims.credential
+    return Token(
+        credential.kind.value,
+        claims.issuer,
+        claims.subject,
+        claims.issued_at,
+        claims.expires_at,
+        claims.not_before,
+        credential.claim_map(),
+        claims.token_id,
+        token_hash,
+        frozenset({claims.token_id, token_hash}),
+    )
+
+
+def _dcc_token(claims: dict, token_hash: bytes) -> Token:
+    payload = dcc.payload(claims)
+    issuer = claims.get(CLAIM_ISS)
+    return Token(
+        dcc.kind(payload),
+        issuer if isinstance(issuer, str) else None,
+        None,
+        epoch_claim(claims, CLAIM_IAT),
+        epoch_claim(claims, CLAIM_EXP),
+        None,
+        payload,
+        None,
+        token_hash,
+        frozenset({token_hash, *dcc.uci_hashes(payload)}),
+    )
 
 
 def signature_hash(message: cose.Sign1) -> bytes:
