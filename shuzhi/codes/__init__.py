@@ -3,7 +3,8 @@
 The rules are policy data (``<edition>/codes.yaml``, modelled by :mod:`shuzhi.codes.policy`); evidence comes
 from the canonical tables and from tracing and risk (:mod:`shuzhi.codes.evidence`); colours are resolved per
 day (:mod:`shuzhi.codes.colour`) and over a period (:mod:`shuzhi.codes.history`). All of it is Ibis
-expressions run through :mod:`shuzhi.engine`."""
+expressions run through :mod:`shuzhi.engine`.
+"""
 
 from shuzhi.codes.colour import CODES, codes
 from shuzhi.codes.history import CHANGES, DAILY, CodeHistory, code_history

@@ -13,7 +13,8 @@ in ``cleared_by``:
 
 A mechanism takes effect on the first day that it is satisfied while the rule shows a colour it applies to;
 from that day the evidence sets no colour (codes are as of the end of the day). The result has one row per
-evidence (``person_key``, ``rule``, ``at``) that is cleared, with ``cleared_on``."""
+evidence (``person_key``, ``rule``, ``at``) that is cleared, with ``cleared_on``.
+"""
 
 from __future__ import annotations
 

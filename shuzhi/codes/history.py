@@ -4,7 +4,8 @@ The same candidates as :func:`shuzhi.codes.codes`, joined with the days of the p
 the winning colour per person and day; persons no rule touches are green throughout and produce no rows. A
 change is recorded where a person's colour differs from the day before (before the period: the default
 colour), so a person red on the first day has a row on that day. Codes are as of the end of each day, with
-what is known now."""
+what is known now.
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ This module owns the pydantic model of ``<edition>/codes.yaml``. A rule is a con
 yellow 7 days; ``days: null`` for a phase that lasts until released), the clearing mechanisms that end it
 early (``cleared_by``: normal daily check-in, negative tests) and the reason shown to the resident. Every
 number, list and text a colour depends on lives in that file; the code hard-wires none. A malformed file fails
-with :class:`shuzhi.policy.PolicyError` naming the file and the key."""
+with :class:`shuzhi.policy.PolicyError` naming the file and the key.
+"""
 
 from __future__ import annotations
 
@@ -45,12 +46,13 @@ class Text(_Strict):
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
-    def check(self, allowed: frozenset[str], key: str) -> Text:
+    def check(self, allowed: frozenset[str]) -> Text:
+        """This text, if its placeholders are all ``allowed``; else a ValueError naming the language."""
         for lang in ("zh", "en"):
             unknown = placeholders(getattr(self, lang)) - allowed
             if unknown:
                 known = ", ".join(sorted(allowed)) or "none"
-                raise ValueError(f"{key}.{lang}: unknown placeholders {sorted(unknown)}; allowed: {known}")
+                raise ValueError(f"{lang}: unknown placeholders {sorted(unknown)}; allowed: {known}")
         return self
 
 
@@ -160,16 +162,7 @@ class Rule(_Strict):
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: Text) -> Text:
-        return value.check(REASON_FIELDS, "reason")
-
-    @model_validator(mode="after")
-    def _open_end(self) -> Rule:
-        for i, phase in enumerate(self.phases[:-1]):
-            if phase.days is None:
-                raise ValueError(f"phases.{i}.days: only the last phase may be open-ended (null)")
-        if self.phases[-1].days is None and self.release is None:
-            raise ValueError("release: an open-ended last phase needs a text saying what releases it")
-        return self
+        return value.check(REASON_FIELDS)
 
     @property
     def span_days(self) -> int | None:
@@ -229,7 +222,7 @@ class Checkin(_Strict):
     @field_validator("turns_green")
     @classmethod
     def _text(cls, value: Text) -> Text:
-        return value.check(CHECKIN_FIELDS, "turns_green")
+        return value.check(CHECKIN_FIELDS)
 
 
 class NegativeTests(_Strict):
@@ -245,7 +238,7 @@ class NegativeTests(_Strict):
     @field_validator("turns_green")
     @classmethod
     def _text(cls, value: Text) -> Text:
-        return value.check(TESTS_FIELDS, "turns_green")
+        return value.check(TESTS_FIELDS)
 
     def describe(self) -> dict[str, str]:
         """The numbers of the rule as they read in text ("3", not "3.0")."""
@@ -273,7 +266,7 @@ class Texts(_Strict):
     @field_validator("green_from")
     @classmethod
     def _text(cls, value: Text) -> Text:
-        return value.check(DATE_FIELDS, "green_from")
+        return value.check(DATE_FIELDS)
 
 
 class CodePolicy(_Strict):
@@ -298,6 +291,7 @@ class CodePolicy(_Strict):
             if rule.id in ids:
                 raise ValueError(f"rules.{i}.id: duplicate rule id {rule.id!r}")
             ids.append(rule.id)
+            _check_open_end(rule, f"rules.{i}")
             for j, phase in enumerate(rule.phases):
                 _check_colour(phase.colour, self.colours, f"rules.{i}.phases.{j}.colour")
             for mechanism in rule.cleared_by:
@@ -317,6 +311,14 @@ class CodePolicy(_Strict):
 
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
+
+
+def _check_open_end(rule: Rule, key: str) -> None:
+    for i, phase in enumerate(rule.phases[:-1]):
+        if phase.days is None:
+            raise ValueError(f"{key}.phases.{i}.days: only the last phase may be open-ended (null)")
+    if rule.phases[-1].days is None and rule.release is None:
+        raise ValueError(f"{key}.release: an open-ended last phase needs a text saying what releases it")
 
 
 def _check_colour(colour: str, colours: list[str], key: str) -> None:

@@ -7,7 +7,8 @@
 
 The header names the columns; a column left out is null. Cells are typed by the table's schema (the canonical
 model, or :mod:`shuzhi.codes.inputs` for upstream tables): dates ``2020-01-23``, timestamps ``2020-01-23
-19:00``, lists ``fever,cough`` (``[]`` for an empty list); an empty cell is null."""
+19:00``, lists ``fever,cough`` (``[]`` for an empty list); an empty cell is null.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ INPUTS = (
 
 def parse(text: str, target: pa.Schema) -> pa.Table:
     """A text table as an Arrow table of schema ``target`` (columns not in the text are null)."""
+    target = pa.schema([field.with_nullable(True) for field in target])
     lines = [
         line.strip()
         for line in text.strip().splitlines()
