@@ -75,6 +75,8 @@ def decide_change(
     change.status = "approved" if approve else "rejected"
     change.approved_by = decider.id if approve else None
     change.decided_at = now
+    session.flush()
+    session.expire(change, ["approver"])  # reload the relationship from the new foreign key
     return change
 
 
