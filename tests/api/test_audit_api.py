@@ -17,6 +17,12 @@ def _verify(instance: Instance, **anchor: object) -> dict:
     return response.json()
 
 
+def _read(instance: Instance, **params: int) -> list[dict]:
+    response = instance.client.get("/operator/audit", params=params, headers=instance.headers["auditor"])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def _activity(instance: Instance) -> None:
     for _ in range(3):
         instance.client.get("/resident/appeals", headers=instance.headers["resident"])
@@ -24,22 +30,14 @@ def _activity(instance: Instance) -> None:
 
 def test_the_auditor_reads_the_log_in_chain_order_and_is_audited_too(instance: Instance) -> None:
     _activity(instance)
-    response = instance.client.get(
-        "/operator/audit", params={"limit": 2}, headers=instance.headers["auditor"]
-    )
-    first_two = response.json()
+    first_two = _read(instance, limit=2)
     assert [r["seq"] for r in first_two] == [1, 2]
     assert first_two[1]["prev_hash"] == first_two[0]["hash"]
-    rest = instance.client.get(
-        "/operator/audit", params={"after_seq": 2}, headers=instance.headers["auditor"]
-    )
-    assert [r["seq"] for r in rest.json()] == [3]
+    rest = _read(instance, after_seq=2)
+    assert [(r["seq"], r["action"]) for r in rest] == [(3, "read:appeals"), (4, "read:audit_log")]
     last = instance.audit_records()[-1]
-    assert (last.actor, last.action, last.detail) == (
-        "auditor",
-        "read:audit_log",
-        {"after_seq": 2, "count": 1},
-    )
+    assert (last.seq, last.actor, last.action) == (5, "auditor", "read:audit_log")
+    assert last.detail == {"after_seq": 2, "count": 2}
 
 
 def test_verification_passes_then_names_the_tampered_record(instance: Instance) -> None:
