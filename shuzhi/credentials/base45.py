@@ -7,8 +7,12 @@ dangling single character and groups above 65535 (or above 255 for a final pair)
 
 from __future__ import annotations
 
+import struct
+
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_VALUE = {char: index for index, char in enumerate(ALPHABET)}
+_INVALID = 0xFF
+# bytes.translate table: an ASCII character's base45 value, or _INVALID
+_TABLE = bytes(ALPHABET.index(chr(b)) if chr(b) in ALPHABET else _INVALID for b in range(256))
 
 
 class Base45Error(ValueError):
@@ -32,21 +36,24 @@ def encode(data: bytes) -> str:
 def decode(text: str) -> bytes:
     """The bytes that ``text`` encodes; :class:`Base45Error` if it is not valid base45."""
     try:
-        values = [_VALUE[char] for char in text]
-    except KeyError as exc:
-        raise Base45Error(f"character {exc.args[0]!r} is not in the base45 alphabet") from None
+        values = text.encode("ascii").translate(_TABLE)
+    except UnicodeEncodeError:
+        raise Base45Error("non-ASCII character in base45 text") from None
+    if _INVALID in values:
+        raise Base45Error(f"character {text[values.index(_INVALID)]!r} is not in the base45 alphabet")
     if len(values) % 3 == 1:
         raise Base45Error("dangling single character at the end")
-    out = bytearray()
     whole = len(values) - len(values) % 3
-    for i in range(0, whole, 3):
-        n = values[i] + values[i + 1] * 45 + values[i + 2] * 2025
-        if n > 0xFFFF:
-            raise Base45Error(f"group at {i} encodes {n}, above 65535")
-        out += n.to_bytes(2, "big")
-    if whole < len(values):
-        n = values[whole] + values[whole + 1] * 45
-        if n > 0xFF:
-            raise Base45Error(f"final pair encodes {n}, above 255")
-        out.append(n)
-    return bytes(out)
+    groups = [
+        c + d * 45 + e * 2025
+        for c, d, e in zip(values[0:whole:3], values[1:whole:3], values[2:whole:3], strict=True)
+    ]
+    if groups and max(groups) > 0xFFFF:
+        raise Base45Error(f"a group encodes {max(groups)}, above 65535")
+    out = struct.pack(f">{len(groups)}H", *groups)
+    if whole == len(values):
+        return out
+    last = values[whole] + values[whole + 1] * 45
+    if last > 0xFF:
+        raise Base45Error(f"final pair encodes {last}, above 255")
+    return out + bytes([last])

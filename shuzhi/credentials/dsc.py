@@ -39,7 +39,6 @@ class DscError(ValueError):
 class Dsc:
     """What a verifier needs from a Document Signer Certificate."""
 
-    der: bytes
     kid: bytes
     public_key: PublicKey
     not_before: datetime
@@ -83,7 +82,6 @@ def _parse(der: bytes) -> Dsc:
     except Exception as exc:  # cryptography raises several types for unsupported or broken keys
         raise DscError(f"unusable public key: {exc}") from None
     return Dsc(
-        der=der,
         kid=hashlib.sha256(der).digest()[:8],
         public_key=public_key,
         not_before=not_before,

@@ -118,11 +118,6 @@ class KeyStore:
     def __repr__(self) -> str:
         return f"KeyStore({str(self.root)!r}, encrypted={self._passphrase is not None})"
 
-    def regions(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _REGION.match(p.name))
-
     def keys(self, region: str) -> list[KeyInfo]:
         """All keys of ``region``, oldest first."""
         folder = self.root / region

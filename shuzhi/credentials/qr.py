@@ -43,13 +43,6 @@ def render(payload: str, path: Path | None = None, error: str = "m", scale: int 
     return QrInfo(int(code.version), code.error, modules, code.symbol_size(scale=scale, border=4)[0])
 
 
-def png(payload: str, error: str = "m", scale: int = 4) -> bytes:
-    """The PNG bytes of the QR code of ``payload``."""
-    out = io.BytesIO()
-    segno.make_qr(payload, error=error, boost_error=False).save(out, kind="png", scale=scale, border=4)
-    return out.getvalue()
-
-
 def decode_image(image: bytes | Path | Image.Image) -> str:
     """The text of the first QR code in a PNG/JPEG image (bytes, file or PIL image)."""
     try:

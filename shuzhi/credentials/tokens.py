@@ -41,6 +41,7 @@ class Kind(StrEnum):
     RECOVERY = "r"
 
 
+_KINDS = {kind.value: kind for kind in Kind}
 DEFAULT_LIFETIME = {
     Kind.HEALTH_CODE: timedelta(minutes=5),
     Kind.TEST: timedelta(hours=72),
@@ -78,11 +79,11 @@ class Credential:
     def from_claim_map(cls, claim: object) -> Credential:
         if not isinstance(claim, dict) or claim.get("ver") != CLAIMS_VERSION:
             raise ClaimError(f"credential claim must be a map with ver {CLAIMS_VERSION!r}")
-        kinds = [k for k in Kind if k.value in claim]
+        kinds = [key for key in claim if key in _KINDS]
         if len(kinds) != 1 or len(claim) != 2:
             raise ClaimError("credential claim must hold exactly one of hc, t, v, r")
-        kind = kinds[0]
-        body = claim[kind.value]
+        kind = _KINDS[kinds[0]]
+        body = claim[kinds[0]]
         if kind is not Kind.HEALTH_CODE:
             if not isinstance(body, list) or len(body) != 1:
                 raise ClaimError(f"{kind.value} must be a list with exactly one entry")
