@@ -85,17 +85,23 @@ def fixed_width_bytes(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndar
     Strings of another length (and nulls) become rows of ``"0"`` bytes and are False in the mask. Used to
     parse fixed-width text (ID numbers, dates and times) with numpy at memory speed.
     """
-    values = values.cast(pa.large_string())
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = values.cast(pa.string())
     fits = pc.fill_null(pc.equal(pc.binary_length(values), width), False)
-    filled = pc.if_else(fits, values, pa.scalar("0" * width, pa.large_string()))
-    if isinstance(filled, pa.ChunkedArray):
-        filled = filled.combine_chunks()
-    n = len(filled)
+    fits_np = np.asarray(fits.to_numpy(zero_copy_only=False), dtype=bool)
+    n = len(values)
     if n == 0 or width == 0:
-        return np.zeros((n, width), dtype=np.uint8), fits.to_numpy(zero_copy_only=False)
-    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[filled.offset : filled.offset + 1]
-    data = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[0] + n * width]
-    return data.reshape(n, width), fits.to_numpy(zero_copy_only=False)
+        return np.zeros((n, width), dtype=np.uint8), fits_np
+    if not fits_np.all():
+        values = pc.if_else(fits, values, pa.scalar("0" * width, values.type))
+    offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    first = np.frombuffer(
+        values.buffers()[1], dtype=offset_type, count=1, offset=values.offset * offset_type().itemsize
+    )
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8, count=n * width, offset=int(first[0]))
+    return data.reshape(n, width), fits_np
 
 
 def problems(ids: pa.Array, known_provinces: frozenset[str], today: dt.date) -> pa.Array:
@@ -106,30 +112,31 @@ def problems(ids: pa.Array, known_provinces: frozenset[str], today: dt.date) -> 
     """
     ids = pa.array(ids, pa.string()) if not isinstance(ids, pa.Array | pa.ChunkedArray) else ids
     m, fits = fixed_width_bytes(ids, 18)
-    digits = m.astype(np.int64) - ord("0")
-    all_digits = ((digits[:, :17] >= 0) & (digits[:, :17] <= 9)).all(axis=1)
-    fmt_ok = fits & all_digits & np.isin(m[:, 17], _CHECK_BYTES)
-    digits = np.where(fmt_ok[:, None], digits, 0)
-    birth_ok = _real_birth_date(digits[:, 6:14], today)
-    provinces = np.array(sorted(int(p) for p in known_provinces if p.isdigit()), dtype=np.int64)
-    region_ok = np.isin(digits[:, 0] * 10 + digits[:, 1], provinces)
-    check_ok = check_chars(digits[:, :17].astype(np.uint8)) == m[:, 17]
-    reason = np.select(
-        [~fmt_ok, ~birth_ok, ~region_ok, ~check_ok], [np.int8(i) for i in range(len(ID_REASONS))], np.int8(-1)
-    )
+    d = m - np.uint8(ord("0"))  # digits 0..9; anything else wraps above 9
+    fmt_ok = fits & (d[:, :17] <= 9).all(axis=1) & ((d[:, 17] <= 9) | (m[:, 17] == ord("X")))
+    birth_ok = _real_birth_date(d[:, 6:14], today)
+    province_table = np.zeros(100, dtype=bool)
+    province_table[[int(p) for p in known_provinces if len(p) == 2 and p.isdigit()]] = True
+    region_ok = province_table[np.minimum(d[:, 0].astype(np.int32) * 10 + d[:, 1], 99)]
+    totals = (np.minimum(d[:, :17], 9).astype(np.int32) @ WEIGHTS.astype(np.int32)) % 11
+    check_ok = _CHECK_BYTES[totals] == m[:, 17]
+    reason = np.full(len(m), -1, dtype=np.int8)
+    for code, ok in reversed(list(enumerate([fmt_ok, birth_ok, region_ok, check_ok]))):
+        reason[~ok] = code
     no_problem = pc.is_null(ids).to_numpy(zero_copy_only=False) | (reason < 0)
     names = pa.array(ID_REASONS, pa.string())
     return names.take(pa.array(np.where(no_problem, 0, reason).astype(np.int8), mask=no_problem))
 
 
 def _real_birth_date(ymd: np.ndarray, today: dt.date) -> np.ndarray:
-    """Rows of eight digits (YYYYMMDD) that form a real date between EARLIEST_BIRTH and ``today``."""
-    year = ymd[:, 0] * 1000 + ymd[:, 1] * 100 + ymd[:, 2] * 10 + ymd[:, 3]
-    month = ymd[:, 4] * 10 + ymd[:, 5]
-    day = ymd[:, 6] * 10 + ymd[:, 7]
+    """Rows of eight digits (YYYYMMDD, uint8) that form a real date between EARLIEST_BIRTH and ``today``."""
+    v = np.minimum(ymd, 9).astype(np.int32)
+    year = v[:, 0] * 1000 + v[:, 1] * 100 + v[:, 2] * 10 + v[:, 3]
+    month = v[:, 4] * 10 + v[:, 5]
+    day = v[:, 6] * 10 + v[:, 7]
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-    last = month_days[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0, 0, 0], dtype=np.int32)
+    last = month_days[np.minimum(month, 15)] + ((month == 2) & leap)
     real = (month >= 1) & (month <= 12) & (day >= 1) & (day <= last)
     stamp = year * 10000 + month * 100 + day
     lo = EARLIEST_BIRTH.year * 10000 + EARLIEST_BIRTH.month * 100 + EARLIEST_BIRTH.day

@@ -32,6 +32,7 @@ PART_PREFIX = "part-"
 LEDGER_DIR = "_ledger"
 REPORTS_DIR = "_reports"
 COMPRESSION = "zstd"
+FSYNC_ENV = "SHUZHI_LAKE_FSYNC"
 
 
 def part_name(source_sha256: str) -> str:
@@ -42,8 +43,12 @@ def part_name(source_sha256: str) -> str:
 class Lake:
     """A lake root directory: write and read table parts, keep the ledger and the reports."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, durable: bool | None = None) -> None:
         self.root = Path(root)
+        # fsync files before they are renamed into place and directories before the ledger names them;
+        # SHUZHI_LAKE_FSYNC=0 trades that durability (not atomicity) for speed, e.g. in tests
+        self.durable = os.environ.get(FSYNC_ENV, "1") != "0" if durable is None else durable
+        self._unsynced_dirs: set[Path] = set()
 
     # ---- parts -------------------------------------------------------------------------------------------
     def partition_dir(self, table: str, day: dt.date) -> Path:
@@ -56,12 +61,20 @@ class Lake:
         tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
         try:
             pq.write_table(data, tmp, compression=COMPRESSION)
-            _fsync(tmp)
+            if self.durable:
+                _fsync(tmp)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+        self._unsynced_dirs.add(path.parent)
         return path
+
+    def sync(self) -> None:
+        """Make the renames of parts written so far durable (fsync their directories)."""
+        if self.durable:
+            for directory in sorted(self._unsynced_dirs):
+                _fsync_dir(directory)
+        self._unsynced_dirs.clear()
 
     def days(self, table: str) -> list[dt.date]:
         """The days that have a partition of ``table``."""
@@ -115,7 +128,8 @@ class Lake:
         return {e["sha256"]: e for e in entries}
 
     def record(self, entry: dict[str, Any]) -> Path:
-        """Add a source file to the ledger (atomically). Call only once all its parts are committed."""
+        """Add a source file to the ledger (atomically), after making its parts durable."""
+        self.sync()
         return self._write_json(self.root / LEDGER_DIR / f"{entry['sha256']}.json", entry)
 
     def write_report(self, text: str, stamp: dt.datetime) -> Path:
@@ -131,11 +145,13 @@ class Lake:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             tmp.write_text(text, encoding="utf-8")
-            _fsync(tmp)
+            if self.durable:
+                _fsync(tmp)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+        if self.durable:
+            _fsync_dir(path.parent)
         return path
 
 

@@ -44,6 +44,8 @@ class Problem:
 class Converted:
     values: pa.Array
     problems: list[Problem] = field(default_factory=list)
+    distinct: pa.DictionaryArray | None = None  # ID numbers: the values dictionary-encoded
+    distinct_valid: np.ndarray | None = None  # ID numbers: which distinct values are valid
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,8 @@ def _id(s: Source) -> Converted:
             problems += _found(
                 s.problem(reason, _np(pc.equal(row_reasons, reason)), _id_details(ids, s.lookups))
             )
-    return Converted(ids, problems)
+    valid = _np_true(pc.is_null(unique_reasons))
+    return Converted(ids, problems, distinct=encoded, distinct_valid=valid)
 
 
 def _id_details(ids: pa.Array, lookups: Lookups) -> Explain:
@@ -294,11 +297,10 @@ class Pattern:
 
 
 def parse_times(text: pa.Array, pattern: Pattern) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Seconds since 1970 (as written, no zone), and masks: does the value have the pattern's shape; is it real."""
-    m, fits = idcard.fixed_width_bytes(text.cast(pa.string()), pattern.width)
-    d = m.astype(np.int64) - ord("0")
-    digits = pattern.digit_positions
-    shaped = fits & ((d[:, digits] >= 0) & (d[:, digits] <= 9)).all(axis=1)
+    """Seconds since 1970 (as written, no zone), and masks: has the value the pattern's shape; is it real."""
+    m, fits = idcard.fixed_width_bytes(text, pattern.width)
+    d = m - np.uint8(ord("0"))  # digits 0..9, anything else wraps above 9
+    shaped = fits & (d[:, pattern.digit_positions] <= 9).all(axis=1)
     for i in pattern.literal_positions:
         shaped &= m[:, i] == ord(pattern.text[i])
 
@@ -308,7 +310,7 @@ def parse_times(text: pa.Array, pattern: Pattern) -> tuple[np.ndarray, np.ndarra
             return np.full(len(m), default, dtype=np.int64)
         value = np.zeros(len(m), dtype=np.int64)
         for i in range(*span):
-            value = value * 10 + d[:, i]
+            value = value * 10 + np.minimum(d[:, i], 9)
         return value
 
     year, month, day = part("YYYY", 1970), part("MM", 1), part("DD", 1)

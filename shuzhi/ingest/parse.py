@@ -17,6 +17,7 @@ feed (``malformed``: wrong number of fields, broken JSON, bytes that are no text
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -423,9 +424,15 @@ def _line_texts(data: bytes, n_lines: int, rejects: Rejects) -> pa.Array:
     return pa.array(texts, pa.large_string())
 
 
+@functools.cache
+def _duckdb() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process; each use takes its own cursor."""
+    return duckdb.connect()
+
+
 def _json_extract(feed: Feed, text: pa.Array) -> pa.Table:
     """Per line: valid JSON?, an object?, keys that are no field, each field's value (as text) and JSON type."""
-    con = duckdb.connect()
+    con = _duckdb().cursor()
     con.register("json_lines", pa.table({"text": text}))
     selects = []
     for i, f in enumerate(feed.fields):

@@ -56,14 +56,14 @@ def validate(feed: Feed, batch: RawBatch, ctx: Context) -> Outcome:
     schema = feed.table.schema
     if len(batch) == 0:
         return Outcome(schema.empty_table(), batch.rejects)
-    values, problems = _convert(feed, batch, ctx)
+    values, problems, distinct_ids = _convert(feed, batch, ctx)
     ok = np.ones(len(batch), dtype=bool)
     dup_step = R.step(R.DUPLICATE)
     for problem in (p for step, _, p in problems if step < dup_step):
         _apply(problem, ok, batch)
     ids = values.pop("person_key", None)
-    if ids is not None:
-        values["person_key"] = _person_keys(ids, ok, ctx.pseudonymiser)
+    if distinct_ids is not None:
+        values["person_key"] = _person_keys(distinct_ids, ok, ctx.pseudonymiser)
     _apply(_duplicates(feed, values, ok, batch.lines, ctx), ok, batch)
     for problem in (p for step, _, p in problems if step > dup_step):
         _apply(problem, ok, batch)
@@ -72,21 +72,24 @@ def validate(feed: Feed, batch: RawBatch, ctx: Context) -> Outcome:
 
 def _convert(
     feed: Feed, batch: RawBatch, ctx: Context
-) -> tuple[dict[str, pa.Array], list[tuple[int, int, Problem]]]:
-    """Typed canonical columns and every problem, sorted by (check, field)."""
+) -> tuple[dict[str, pa.Array], list, fields.Converted | None]:
+    """Typed canonical columns, every problem sorted by (check, field), and the converted ID field."""
     schema = feed.table.schema
     values: dict[str, pa.Array] = {}
     problems: list[tuple[int, int, Problem]] = []
+    distinct_ids = None
     for order, spec in enumerate(feed.fields):
         target = pa.string() if spec.kind is Kind.ID else schema.field(spec.target).type
         converted = fields.convert(spec, batch.columns[spec.source], target, ctx.lookups)
         values[spec.target] = converted.values
         problems += [(R.step(p.reason), order, p) for p in converted.problems]
+        if spec.kind is Kind.ID:
+            distinct_ids = converted
     for earlier, later in feed.time_order:
         order = next(i for i, f in enumerate(feed.fields) if f.target == later)
         problems.append((R.step(R.TIME_ORDER), order, _time_order(feed, values, earlier, later)))
     problems.sort(key=lambda item: (item[0], item[1]))
-    return values, problems
+    return values, problems, distinct_ids
 
 
 def _time_order(feed: Feed, values: dict[str, pa.Array], earlier: str, later: str) -> Problem:
@@ -116,9 +119,15 @@ def _apply(problem: Problem, ok: np.ndarray, batch: RawBatch) -> None:
     ok &= ~new
 
 
-def _person_keys(ids: pa.Array, ok: np.ndarray, pseudonymiser: Pseudonymiser) -> pa.Array:
-    """Pseudonyms of the IDs of rows still in the running (others null): no invalid ID is hashed."""
-    return pseudonymiser.keys(pc.if_else(pa.array(ok), ids, pa.scalar(None, pa.string())))
+def _person_keys(converted: fields.Converted, ok: np.ndarray, pseudonymiser: Pseudonymiser) -> pa.Array:
+    """Pseudonyms of rows still in the running (others null), hashing each distinct valid ID once."""
+    encoded, valid = converted.distinct, converted.distinct_valid
+    assert encoded is not None and valid is not None
+    hashed = pseudonymiser.keys_of_distinct(encoded.dictionary.filter(pa.array(valid)))
+    per_distinct = np.zeros(len(valid), dtype=np.int64)
+    per_distinct[valid] = hashed.to_numpy(zero_copy_only=False)
+    indices = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
+    return pa.array(per_distinct[indices], pa.int64(), mask=~ok)
 
 
 # ---- duplicates ------------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ Birthday bound: 64-bit keys collide with probability about n² / 2⁶⁵ for n d
 province of 65 million, 5e-3 for 400 million and 5% for all 1.4 billion residents of China. A collision would
 merge two persons' records; at national scale widen the key (the lake column is the one place to change).
 
-Hashing runs over the unique IDs of a batch only (dictionary-encode, hash the uniques, take back), and the
-uniques are hashed inside DuckDB (SHA-256 composed into HMAC, in parallel); :meth:`Pseudonymiser.key` is the
-plain-Python reference the tests hold the vectorised path to.
+Hashing runs over the unique IDs of a batch only (dictionary-encode, hash the uniques, take back), from
+SHA-256 states precomputed for the padded key, about 1.3 µs per distinct ID (OpenSSL's one-shot HMAC, which
+pads the key anew each call, is 3 µs; DuckDB's ``sha256`` composed into HMAC 2 µs). :meth:`Pseudonymiser.key`
+is the plain ``hmac`` reference the tests hold the fast path to.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import logging
 import os
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 KEY_BYTES = 32
 KEY_FILE_NAME = "pseudonym.key"
 _BLOCK = 64  # SHA-256 block size
-# HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)); keep the first 8 of the 32 digest bytes
-_HMAC_SQL = "SELECT unhex(substr(sha256($o || unhex(sha256($i || encode(id)))), 1, 16)) AS d FROM shuzhi_ids"
 
 
 def load_or_create_key(path: Path | str) -> bytes:
@@ -67,9 +65,9 @@ class Pseudonymiser:
             key = hashlib.sha256(key).digest()
         padded = key.ljust(_BLOCK, b"\0")
         self._key = key
-        self._ipad = bytes(b ^ 0x36 for b in padded)
-        self._opad = bytes(b ^ 0x5C for b in padded)
-        self._con: duckdb.DuckDBPyConnection | None = None
+        # HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)): the states after the padded keys are computed once
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
 
     @classmethod
     def from_file(cls, path: Path | str) -> Pseudonymiser:
@@ -86,24 +84,21 @@ class Pseudonymiser:
             ids = ids.combine_chunks()
         ids = ids.cast(pa.string())
         encoded = pc.dictionary_encode(ids)
-        unique_keys = self._hash_unique(encoded.dictionary)
+        unique_keys = self.keys_of_distinct(encoded.dictionary)
         return unique_keys.take(encoded.indices)
 
-    def _hash_unique(self, uniques: pa.Array) -> pa.Array:
-        if len(uniques) == 0:
-            return pa.array([], pa.int64())
-        con = self._connection()
-        con.register("shuzhi_ids", pa.table({"id": uniques}))
-        try:
-            digests = con.sql(_HMAC_SQL, params={"i": self._ipad, "o": self._opad}).to_arrow_table()
-        finally:
-            con.unregister("shuzhi_ids")
-        column = digests.column("d").combine_chunks().cast(pa.binary(8))
-        start = column.offset * 8
-        gathered = np.frombuffer(column.buffers()[1], ">i8", count=len(column), offset=start).astype(np.int64)
-        return pa.array(gathered, pa.int64())
-
-    def _connection(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
-            self._con = duckdb.connect()
-        return self._con
+    def keys_of_distinct(self, uniques: pa.Array) -> pa.Array:
+        """Pseudonyms of an array of distinct ID numbers (each element is hashed: deduplicate first)."""
+        inner, outer = self._inner.copy, self._outer.copy
+        digests = bytearray()
+        for value in uniques.cast(pa.string()).to_pylist():
+            if value is None:
+                digests += bytes(8)
+                continue
+            h = inner()
+            h.update(value.encode("utf-8"))
+            o = outer()
+            o.update(h.digest())
+            digests += o.digest()[:8]
+        keys = np.frombuffer(bytes(digests), ">i8").astype(np.int64)
+        return pa.array(keys, pa.int64(), mask=uniques.is_null().to_numpy(zero_copy_only=False))

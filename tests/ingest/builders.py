@@ -111,7 +111,8 @@ def residents_rows(ids: list[str]) -> list[list[str]]:
 
 def scan_rows(ids: list[str], day: str = "2020/01/20") -> list[list[str]]:
     return [
-        [VENUES[i % len(VENUES)], pid, f"{day} 08:{i % 60:02d}", f"{day} 09:{i % 60:02d}"] for i, pid in enumerate(ids)
+        [VENUES[i % len(VENUES)], pid, f"{day} 08:{i % 60:02d}", f"{day} 09:{i % 60:02d}"]
+        for i, pid in enumerate(ids)
     ]
 
 
@@ -172,16 +173,26 @@ def good_feeds(root: Path) -> Feeds:
     f.csv(
         "community/observations.csv",
         OBSERVATIONS_HEADER,
-        [[people[0], COUNTY, "2020-01-20", "2020-02-03", "密接"], [people[1], COUNTY, "2020-01-21", "", "入境"]],
+        [
+            [people[0], COUNTY, "2020-01-20", "2020-02-03", "密接"],
+            [people[1], COUNTY, "2020-01-21", "", "入境"],
+        ],
         delimiter=";",
         bom=True,
     )
     f.csv(
         "enterprise/registry.csv",
         ENTERPRISE_HEADER,
-        [[CREDIT[0], "杭州甲公司", COUNTY, "manufacturing", "120", "2020-01-01"], [CREDIT[1], "乙公司", OTHER_COUNTY, "retail", "8", "2020-01-01"]],
+        [
+            [CREDIT[0], "杭州甲公司", COUNTY, "manufacturing", "120", "2020-01-01"],
+            [CREDIT[1], "乙公司", OTHER_COUNTY, "retail", "8", "2020-01-01"],
+        ],
     )
-    f.csv("enterprise/staff.csv", STAFF_HEADER, [[CREDIT[i % 2], pid, f"T{i % 3}", "2020-01-01"] for i, pid in enumerate(people)])
+    f.csv(
+        "enterprise/staff.csv",
+        STAFF_HEADER,
+        [[CREDIT[i % 2], pid, f"T{i % 3}", "2020-01-01"] for i, pid in enumerate(people)],
+    )
     f.csv(
         "venue/registry.csv",
         VENUE_HEADER,
@@ -196,7 +207,10 @@ def good_feeds(root: Path) -> Feeds:
     f.csv(
         "health/diagnoses_20200120.csv",
         DIAGNOSES_HEADER,
-        [[people[0], "确诊", "2020-01-18", "2020-01-20 10:00:00", COUNTY], [people[2], "无症状", "", "2020-01-20 11:00:00", COUNTY]],
+        [
+            [people[0], "确诊", "2020-01-18", "2020-01-20 10:00:00", COUNTY],
+            [people[2], "无症状", "", "2020-01-20 11:00:00", COUNTY],
+        ],
         encoding="gbk",
     )
     f.csv(
@@ -214,7 +228,11 @@ def good_feeds(root: Path) -> Feeds:
     f.jsonl("transport/trips_20200120.jsonl", [trip(pid, i) for i, pid in enumerate(people[:5])])
     f.parquet("telecom/itinerary_20200120.parquet", telecom(people[:6]))
     f.jsonl("declaration/declarations_20200120.jsonl", [declaration(pid, i) for i, pid in enumerate(people)])
-    f.csv("enterprise/electricity_20200120.csv", ELECTRICITY_HEADER, [[CREDIT[0], "2020-01-20", "1234.5"], [CREDIT[1], "2020-01-20", "88"]])
+    f.csv(
+        "enterprise/electricity_20200120.csv",
+        ELECTRICITY_HEADER,
+        [[CREDIT[0], "2020-01-20", "1234.5"], [CREDIT[1], "2020-01-20", "88"]],
+    )
     return f
 
 
