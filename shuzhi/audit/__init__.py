@@ -7,7 +7,6 @@ anchor to keep outside the database. The rows live in the store's ``audit_log`` 
 
 from shuzhi.audit.chain import (
     GENESIS,
-    AuditError,
     ChainHead,
     ChainReport,
     Entry,
@@ -21,7 +20,6 @@ from shuzhi.audit.chain import (
 
 __all__ = [
     "GENESIS",
-    "AuditError",
     "ChainHead",
     "ChainReport",
     "Entry",

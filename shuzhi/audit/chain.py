@@ -4,7 +4,8 @@ Record ``n`` stores ``prev_hash`` (the hash of record ``n - 1``; 64 zeros for th
 SHA-256 over a canonical JSON of its fields and ``prev_hash``. Editing a record changes its hash; deleting one
 leaves a gap in ``seq`` and a ``prev_hash`` that points at nothing; rewriting the whole tail after an edit is
 caught by an anchor, a ``(seq, hash)`` pair taken earlier and kept outside the database (``head``). Appends
-are serialised: a second writer racing for the same ``seq`` hits the primary key and retries on the new head.
+are serialised by the store's lock until the transaction ends; were two writers ever to race, the unique
+``seq`` and ``prev_hash`` would refuse the second rather than fork the chain.
 """
 
 from __future__ import annotations
@@ -17,17 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shuzhi.store.db import lock
 from shuzhi.store.models import AuditRecord
 
 GENESIS = "0" * 64
-APPEND_ATTEMPTS = 5
-
-
-class AuditError(RuntimeError):
-    """The audit log could not be appended to."""
 
 
 @dataclass(frozen=True)
@@ -85,15 +81,11 @@ def head(session: Session) -> ChainHead | None:
 
 def append(session: Session, entry: Entry, at: dt.datetime) -> AuditRecord:
     """Chain ``entry`` onto the log at time ``at``, inside the session's transaction."""
-    for _ in range(APPEND_ATTEMPTS):
-        record = _next_record(session, entry, at)
-        try:
-            with session.begin_nested():
-                session.add(record)
-        except IntegrityError:
-            continue  # another writer took this seq first; chain onto its record instead
-        return record
-    raise AuditError(f"could not append to the audit log after {APPEND_ATTEMPTS} attempts")
+    lock(session, AuditRecord.__tablename__)
+    record = _next_record(session, entry, at)
+    session.add(record)
+    session.flush()
+    return record
 
 
 def append_all(session: Session, entries: Iterable[Entry], at: dt.datetime) -> list[AuditRecord]:

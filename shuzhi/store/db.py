@@ -2,18 +2,19 @@
 
 SQLite at ``<data>/shuzhi.db`` is the embedded default; a PostgreSQL URL (``postgresql+psycopg://...``) runs
 the same models at scale. On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time,
-no deadlocked upgrades from read to write) in WAL mode with foreign keys enforced, so both backends give the
-audit chain's appends the same serial order.
+no deadlocked upgrades from read to write) in WAL mode with foreign keys enforced; on PostgreSQL ``lock``
+takes an advisory lock, so both backends give the audit chain's appends one serial order.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +49,16 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock(session: Session, name: str) -> None:
+    """Hold a lock on ``name`` until the session's transaction ends: one holder at a time, across processes.
+
+    PostgreSQL takes a transaction-scoped advisory lock; SQLite transactions here are serial already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"shuzhi:{name}".encode()).digest()[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 class Store:

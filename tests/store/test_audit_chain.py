@@ -103,15 +103,21 @@ def test_a_rewritten_chain_is_detected_by_the_anchor(store: Store) -> None:
 
 
 def test_concurrent_appends_keep_one_chain(store: Store) -> None:
+    errors: list[BaseException] = []
+
     def writer(name: str) -> None:
-        for i in range(15):
-            with store.session() as session:
-                audit.append(session, audit.Entry(name, "operator", "read:x", "audit", i), T0)
+        try:
+            for i in range(15):
+                with store.session() as session:
+                    audit.append(session, audit.Entry(name, "operator", "read:x", "audit", i), T0)
+        except BaseException as exc:  # a thread's exception would otherwise be lost
+            errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert errors == []
     report = _verify(store)
     assert report.ok and report.records == 60
