@@ -56,9 +56,9 @@ class Rule:
                 datetime.fromisoformat(rule["ValidTo"]),
                 rule["Logic"],
             )
+        except AcceptanceError:
+            raise
         except (KeyError, IndexError, TypeError, ValueError) as exc:
-            if isinstance(exc, AcceptanceError):
-                raise
             raise AcceptanceError(f"malformed rule {rule.get('Identifier', '?')}: {exc!r}") from None
 
     @property

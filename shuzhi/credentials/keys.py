@@ -120,7 +120,7 @@ class KeyStore:
 
     def keys(self, region: str) -> list[KeyInfo]:
         """All keys of ``region``, oldest first."""
-        folder = self.root / region
+        folder = self.root / check_region(region)
         if not folder.is_dir():
             return []
         return sorted(
@@ -213,7 +213,7 @@ class KeyStore:
 
     def revocations(self, region: str) -> tuple[frozenset[bytes], frozenset[bytes]]:
         """Revoked key ids and revoked token ids/hashes of ``region``."""
-        path = self.root / region / "revocations.json"
+        path = self.root / check_region(region) / "revocations.json"
         if not path.exists():
             return frozenset(), frozenset()
         document = json.loads(path.read_text(encoding="utf-8"))

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import cbor2
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from shuzhi.credentials import cose, dsc
@@ -155,9 +156,9 @@ class TrustList:
                 raise TrustListError(f"trust list format {doc['ver']} is not {FORMAT_VERSION}")
             keys = tuple(TrustedKey.from_cbor_map(entry) for entry in doc["keys"])
             return cls(doc["iss"], _time(doc["iat"]), keys, frozenset(doc["rk"]), frozenset(doc["rt"]))
-        except (cose.CoseError, dsc.DscError, KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, TrustListError):
-                raise
+        except TrustListError:
+            raise
+        except (cose.CoseError, dsc.DscError, KeyError, TypeError, ValueError, UnsupportedAlgorithm) as exc:
             raise TrustListError(f"malformed trust list: {exc!r}") from None
 
     def to_json(self) -> dict:
