@@ -58,9 +58,13 @@ AnchorOption = Annotated[
 
 
 def _now(text: str | None) -> datetime:
+    """An ISO 8601 time from the command line (UTC if it has no offset), or the current time."""
     if text is None:
         return datetime.now(UTC)
-    moment = datetime.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 date or time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -180,7 +184,7 @@ def issue_test(
     """Issue a signed test certificate and print its QR payload."""
     try:
         credential = tokens.covid_test(test_type, result, _now(sampled), centre, region)
-    except (tokens.IssueError, ValueError) as exc:
+    except tokens.IssueError as exc:
         raise _fail(str(exc)) from None
     _issue(credential, region, store, subject, lifetime_minutes, qr_png, _now(now), passphrase_env)
 
@@ -298,7 +302,6 @@ def trustlist_merge(
 ) -> None:
     """Check regional trust lists, merge them with national keys and EU DSCs, and sign the national list.
 
-
     A regional list must be signed by a key pinned with --anchor (its PEM, checked out of band when a region
     joins) or by a key the --previous national list already trusts for that region."""
     at = _now(now)
@@ -342,8 +345,9 @@ def trustlist_anchor(
     now: NowOption = None,
 ) -> None:
     """Write the public key that signs a region's trust lists (for the nation: the verifiers' anchor)."""
+    at = _now(now)
     try:
-        info = next(k for k in _store(store, PASSPHRASE_ENV).keys(region) if k.not_after > _now(now))
+        info = next(k for k in _store(store, PASSPHRASE_ENV).keys(region) if k.not_before <= at < k.not_after)
     except StopIteration:
         raise _fail(f"{region} has no key in trust; run keygen") from None
     out.write_bytes(keys.public_pem(info.public_key))
@@ -379,7 +383,6 @@ def verify_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Verify a health code or certificate offline: exit code 0 if valid, 1 if invalid, 2 on usage errors.
-
 
     Checks the signature against the trust list, validity (with clock-skew tolerance), revocation and, with
     --acceptance, the verifier's acceptance policy. EU Digital COVID Certificates (HC1:) are checked against
@@ -435,7 +438,9 @@ def _describe(result: Verification) -> str:
     if result.scheme == "eu-dcc":
         what = f"EU DCC {what}"
     issued = (
-        f"issued by {_region_name(result.issuer)}" if result.scheme == "shuzhi" else f"from {result.issuer}"
+        f"issued by {_region_name(result.issuer)}"
+        if result.scheme == "shuzhi"
+        else f"from {result.issuer or '?'}"
     )
     facts = f"{what} {issued}" if result.kind else what
     if result.valid:
