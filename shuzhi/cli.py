@@ -14,6 +14,7 @@ import typer
 
 from shuzhi import __version__
 from shuzhi.console import console, setup_logging, step_progress
+from shuzhi.credentials import cli as credentials_cli
 from shuzhi.settings import DataDir
 
 app = typer.Typer(
@@ -23,11 +24,18 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+app.add_typer(credentials_cli.app, name="credentials", help="Signing keys, signed codes and certificates, trust lists.")
+app.command("verify", help=credentials_cli.verify_command.__doc__)(credentials_cli.verify_command)
+
 DataOption = Annotated[
     Path | None,
-    typer.Option("--data", "-d", help="Data directory (feeds, lake, secrets). Default: $SHUZHI_DATA or ./shuzhi-data"),
+    typer.Option(
+        "--data", "-d", help="Data directory (feeds, lake, secrets). Default: $SHUZHI_DATA or ./shuzhi-data"
+    ),
 ]
-PersonsOption = Annotated[int, typer.Option(min=1_000, max=10_000_000, help="Residents of the synthetic province.")]
+PersonsOption = Annotated[
+    int, typer.Option(min=1_000, max=10_000_000, help="Residents of the synthetic province.")
+]
 DaysOption = Annotated[int, typer.Option(min=1, max=120, help="Days of daily life to simulate.")]
 StartOption = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="First simulated day.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed: the same seed gives the same province.")]
@@ -105,7 +113,9 @@ def demo(
     """Run the whole road on a synthetic province: simulate → ingest → summarise."""
     where = DataDir.resolve(data)
     console.rule("[bold]shuzhi demo")
-    console.print(f"Simulating {persons:,} residents of Zhejiang over {days} days (seed {seed}, dirt {dirt:.0%})")
+    console.print(
+        f"Simulating {persons:,} residents of Zhejiang over {days} days (seed {seed}, dirt {dirt:.0%})"
+    )
     _simulate(where.feeds, persons, days, dt.date(2020, 1, 20), seed, dirt)
     report = _ingest(where.feeds, where)
     console.print(report.rich_table())
