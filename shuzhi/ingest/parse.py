@@ -139,6 +139,8 @@ def parse_csv(feed: Feed, data: bytes) -> RawBatch:
     utf8 = is_utf8(data)
     text = body if utf8 else body.decode("latin-1").encode("utf-8")
     chunks = _parse_chunks(text, fmt.delimiter, len(names))
+    if not chunks:
+        return _empty(feed, rejects)
     columns = [pa.concat_arrays([c.columns[i] for c in chunks]) for i in range(len(names))]
     lines = np.concatenate([c.lines for c in chunks]) if chunks else np.zeros(0, np.int64)
     for chunk in chunks:
@@ -535,6 +537,7 @@ def parse_parquet(feed: Feed, data: bytes) -> RawBatch:
     rejects = Rejects()
     try:
         table = pq.read_table(pa.BufferReader(data))
+        table, not_text = _valid_text(table)
     except Exception as error:  # noqa: BLE001 - any unreadable file is quarantined, not raised
         rejects.add(0, None, R.MALFORMED, f"not a readable Parquet file: {error}"[:500], "")
         return _empty(feed, rejects)
@@ -550,12 +553,37 @@ def parse_parquet(feed: Feed, data: bytes) -> RawBatch:
         name, detail = problem
         rejects.extend(lines, [name] * n, [R.MALFORMED] * n, [detail] * n, raw(np.arange(n)))
         return _empty(feed, rejects)
+    if not_text.any():
+        idx = np.flatnonzero(not_text)
+        k = len(idx)
+        rejects.extend(lines[idx], [None] * k, [R.MALFORMED] * k, ["bytes that are not UTF-8"] * k, raw(idx))
+        keep = pa.array(~not_text)
+        table, lines = table.filter(keep), lines[~not_text]
     columns = {f.source: table.column(f.source).combine_chunks() for f in feed.fields}
-    region_like = {f.source for f in feed.fields if f.kind is Kind.REGION}
-    for name in region_like:
-        if pa.types.is_integer(columns[name].type):
-            columns[name] = columns[name].cast(pa.string())
+    for f in feed.fields:
+        if f.kind is Kind.REGION and pa.types.is_integer(columns[f.source].type):
+            columns[f.source] = columns[f.source].cast(pa.string())
     return RawBatch(columns, lines, raw, rejects)
+
+
+def _valid_text(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
+    """Parquet does not check that strings are UTF-8: rows with a string that is not are flagged and blanked."""
+    bad = np.zeros(table.num_rows, dtype=bool)
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        try:
+            column.cast(pa.large_binary()).cast(pa.large_string())
+            continue
+        except pa.ArrowInvalid:
+            pass
+        values = column.cast(pa.large_binary()).to_pylist()
+        wrong = np.array([v is not None and _try(v, "utf-8") is None for v in values], dtype=bool)
+        bad |= wrong
+        fixed = [None if v is None else v.decode("utf-8", errors="replace") for v in values]
+        table = table.set_column(i, name, pa.array(fixed, column.type))
+    return table, bad
 
 
 def _parquet_schema_problem(feed: Feed, schema: pa.Schema) -> tuple[str, str] | None:

@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shuzhi import idcard
+from shuzhi.ingest import Report, ingest
+from shuzhi.lake import Lake
 
 TODAY = __import__("datetime").date(2020, 2, 1)
 COUNTY = "330102"  # 上城区, Hangzhou
@@ -116,7 +118,7 @@ def scan_rows(ids: list[str], day: str = "2020/01/20") -> list[list[str]]:
     ]
 
 
-def test_rows(ids: list[str]) -> list[list[str]]:
+def lab_test_rows(ids: list[str]) -> list[list[str]]:
     return [
         [pid, f"2020-01-20 08:{i % 60:02d}:00", "2020-01-20 20:00:00", "核酸", "阴性", "杭州市第一人民医院"]
         for i, pid in enumerate(ids)
@@ -203,7 +205,7 @@ def good_feeds(root: Path) -> Feeds:
         ],
     )
     f.csv("venue/scans_20200120.csv", SCANS_HEADER, scan_rows(people))
-    f.csv("health/tests_20200120.csv", TESTS_HEADER, test_rows(people), encoding="gbk")
+    f.csv("health/tests_20200120.csv", TESTS_HEADER, lab_test_rows(people), encoding="gbk")
     f.csv(
         "health/diagnoses_20200120.csv",
         DIAGNOSES_HEADER,
@@ -252,3 +254,32 @@ GOOD_COUNTS = {
     "declarations": 10,
     "electricity": 2,
 }
+
+
+class Landing:
+    """A feed directory, a lake and a key file; ``run()`` ingests and keeps the report."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.feeds_dir = root / "feeds"
+        self.lake_dir = root / "data" / "lake"
+        self.key_file = root / "secrets" / "pseudonym.key"
+        self.report: Report | None = None
+
+    def run(self, feeds_dir: Path | None = None, lake_dir: Path | None = None, **kwargs) -> Report:  # noqa: ANN003
+        kwargs.setdefault("today", TODAY)
+        self.report = ingest(
+            feeds_dir or self.feeds_dir, lake_dir or self.lake_dir, key_file=self.key_file, **kwargs
+        )
+        return self.report
+
+    @property
+    def lake(self) -> Lake:
+        return Lake(self.lake_dir)
+
+    def table(self, name: str) -> pa.Table:
+        return self.lake.read(name)
+
+    def quarantine(self, file: str | None = None) -> list[dict]:
+        rows = self.table("quarantine").to_pylist()
+        return [r for r in rows if file is None or r["file"] == file]

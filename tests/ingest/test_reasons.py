@@ -11,9 +11,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from builders import GOOD_COUNTS, VENUES, Feeds, with_check
 
 from shuzhi.ingest.adapters import feed_for
+
+from .builders import GOOD_COUNTS, VENUES, Feeds, with_check
 
 
 def replace_line(path: Path, line: int, make: Callable[[str], str], encoding: str = "utf-8") -> None:
