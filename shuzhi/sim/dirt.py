@@ -351,16 +351,16 @@ def arrange(
     copy_keys = rng.integers(copies + 1, len(own) + 1) - 0.25 if len(copies) else np.zeros(0)
     carried_keys = rng.integers(0, len(own) + 1, size=_length(carried)) - 0.5
     order = np.argsort(np.concatenate([keys, copy_keys, carried_keys]), kind="stable")
-    final = take(concat([take(rows, own), take(rows, own[copies]), carried], rows), order)
-    mixed = np.concatenate(
-        [roles[own] == CODE["mixed_encoding"], np.zeros(len(copies) + len(carried_keys), bool)]
-    )
+    index = np.concatenate([own, own[copies], len(roles) + np.arange(len(carried_keys))])[order]
+    pool = rows if carried is None else concat([rows, carried], rows)
+    final = pool if np.array_equal(index, np.arange(len(pool))) else take(pool, index)
+    mixed = np.concatenate([roles == CODE["mixed_encoding"], np.zeros(len(carried_keys), bool)])[index]
     if truncate and (roles == CODE["truncated"]).any():
         final = _cut_last(final, rng)
     moved = np.flatnonzero((roles == CODE["late"]) | to_next)
     return Injected(
         rows=final,
-        utf8_rows=np.flatnonzero(mixed[order]),
+        utf8_rows=np.flatnonzero(mixed),
         truncated=bool((roles == CODE["truncated"]).any()),
         carry=take(rows, moved) if len(moved) else None,
         lands=np.isin(roles, LANDING),

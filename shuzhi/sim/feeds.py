@@ -64,6 +64,7 @@ class Field:
     kind: Kind
     pattern: str = ""  # DATE/TIME: strftime-like pattern of %Y %m %d %H %M %S and literals
     values: Mapping[str, str] | None = None  # ENUM/LIST: canonical value → feed value
+    required: bool = True  # an empty value is no row of the feed (ingestion: malformed)
 
     @property
     def has_seconds(self) -> bool:
@@ -168,7 +169,7 @@ FEEDS: dict[str, Feed] = {
         Feed(
             "community.observations", "home_observations", "community/observations.csv", COMMUNITY,
             (F("身份证号", "id_number", K.ID), F("所属区县", "county_code", K.REGION),
-             F("开始日期", "start_date", K.DATE, DAY), F("结束日期", "end_date", K.DATE, DAY),
+             F("开始日期", "start_date", K.DATE, DAY), F("结束日期", "end_date", K.DATE, DAY, required=False),
              F("原因", "reason", K.ENUM, values=OBSERVATION_REASONS)),
             order=("开始日期", "结束日期"),
         ),
@@ -206,11 +207,13 @@ FEEDS: dict[str, Feed] = {
              F("报告时间", "reported_at", K.TIME, HEALTH_TIME),
              F("检测方法", "method", K.ENUM, values=TEST_METHODS),
              F("检测结果", "result", K.ENUM, values=TEST_RESULTS), F("检测机构", "lab", K.TEXT)),
+            order=("采样时间", "报告时间"),
         ),
         Feed(
             "health.diagnoses", "diagnoses", "health/diagnoses_{day}.csv", HEALTH,
             (F("身份证号", "id_number", K.ID), F("诊断类型", "status", K.ENUM, values=DIAGNOSES),
-             F("发病日期", "onset_date", K.DATE, DAY), F("诊断时间", "diagnosed_at", K.TIME, HEALTH_TIME),
+             F("发病日期", "onset_date", K.DATE, DAY, required=False),
+             F("诊断时间", "diagnosed_at", K.TIME, HEALTH_TIME),
              F("报告地区", "county_code", K.REGION)),
         ),
         Feed(
@@ -230,8 +233,9 @@ FEEDS: dict[str, Feed] = {
              F("trip_no", "trip_no", K.TEXT), F("dep", "dep_time", K.TIME, ISO_TIME),
              F("arr", "arr_time", K.TIME, ISO_TIME), F("from_code", "origin_region", K.REGION),
              F("to_code", "destination_region", K.REGION), F("from_stop", "origin_stop", K.TEXT),
-             F("to_stop", "destination_stop", K.TEXT), F("carriage", "carriage", K.TEXT),
-             F("class", "carriage_class", K.TEXT), F("row", "seat_row", K.NUMBER), F("seat", "seat", K.TEXT)),
+             F("to_stop", "destination_stop", K.TEXT), F("carriage", "carriage", K.TEXT, required=False),
+             F("class", "carriage_class", K.TEXT, required=False),
+             F("row", "seat_row", K.NUMBER, required=False), F("seat", "seat", K.TEXT, required=False)),
             order=("dep", "arr"),
         ),
         Feed(
@@ -266,19 +270,23 @@ def column(table: pa.Table, name: str) -> pa.Array:
 
 
 def normalise(feed: Feed, table: pa.Table, seen: set | None = None) -> tuple[pa.Table, dict[str, int]]:
-    """The rows of ``table`` as ``feed`` carries them, and how many were dropped because no feed row could
-    carry them.
+    """The rows of ``table`` as ``feed`` carries them, and the count of rows no feed row could carry.
 
-    Times are cut to the feed's precision, control characters (newlines) in text become spaces, empty text of
-    CSV feeds becomes null (both are written as nothing), null lists become empty ones and values the feed
-    derives from the ID (sex, birth year) are recomputed from it. Rows ingestion would have to reject are
-    dropped and counted: a start/end pair out of order (``time_order``), a natural key met before in this
-    table or, for keys without a day (``seen``), in an earlier file (``duplicate``).
+    Times are cut to the feed's precision, control characters (newlines) in text become spaces, empty text
+    becomes null (CSV writes both as nothing; ingestion reads an empty value as none), null lists become empty
+    ones and values the feed derives from the ID (sex, birth year) are recomputed from it. Rows ingestion
+    would have to reject are dropped and counted: a required field empty (``missing``), a start/end pair out
+    of order (``time_order``), a line of a GBK file whose GBK bytes happen to be valid UTF-8
+    (``ambiguous_encoding``: it would be read as UTF-8), a natural key met before in this table or, for keys
+    without a day (``seen``), in an earlier file (``duplicate``).
     """
     table = _at_precision(feed, _conform(feed, table))
     dropped: dict[str, int] = {}
+    table, dropped["missing"] = _drop(table, _missing(feed, table))
     if feed.order:
         table, dropped["time_order"] = _drop(table, _out_of_order(feed, table))
+    if feed.dialect.encoding != "utf-8":
+        table, dropped["ambiguous_encoding"] = _drop(table, _reads_as_utf8(feed, table))
     table, dropped["duplicate"] = _drop(table, _repeated_keys(table, feed.key, seen))
     return table, {reason: n for reason, n in dropped.items() if n}
 
@@ -319,10 +327,48 @@ def _carried(feed: Feed, f: Field, values: pa.Array) -> pa.Array:
     if not (feed.dialect.text and pa.types.is_string(values.type)):
         return values
     if f.kind in (Kind.TEXT, Kind.CODE):
-        values = pc.replace_substring_regex(values, "[\x00-\x1f\x7f]", " ")
-    if feed.dialect.csv:
-        values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+        unprintable = pc.invert(pc.fill_null(pc.utf8_is_printable(values), True))
+        if pc.any(unprintable).as_py():
+            spaced = pc.replace_substring_regex(pc.filter(values, unprintable), "[\x00-\x1f\x7f]", " ")
+            values = pc.replace_with_mask(values, unprintable, spaced)
+    empty = pc.fill_null(pc.equal(pc.binary_length(values), 0), False)
+    if pc.any(empty).as_py():
+        values = pc.if_else(empty, pa.scalar(None, pa.string()), values)
     return values
+
+
+def _missing(feed: Feed, table: pa.Table) -> np.ndarray:
+    missing = np.zeros(table.num_rows, dtype=bool)
+    for f in feed.fields:
+        if f.required:
+            missing |= pc.is_null(column(table, f.column)).to_numpy(zero_copy_only=False)
+    return missing
+
+
+def _reads_as_utf8(feed: Feed, table: pa.Table) -> np.ndarray:
+    """Rows whose every non-ASCII text, in the feed's encoding, is also valid UTF-8 (checked per value)."""
+    ambiguous = np.zeros(table.num_rows, dtype=bool)
+    clear = np.zeros(table.num_rows, dtype=bool)  # a field that cannot pass for UTF-8
+    for f in feed.of_kind(Kind.TEXT, Kind.ENUM):
+        values = column(table, f.column)
+        words = map_values(values, f.values) if f.kind is Kind.ENUM and f.values else values
+        encoded = words.dictionary_encode()
+        distinct = [v or "" for v in encoded.dictionary.to_pylist()]
+        foreign = np.array([not v.isascii() for v in distinct], dtype=bool)
+        passes = np.array([_decodes(v.encode(feed.dialect.encoding)) for v in distinct], dtype=bool)
+        index = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
+        if len(distinct):
+            ambiguous |= (foreign & passes)[index]
+            clear |= (foreign & ~passes)[index]
+    return ambiguous & ~clear
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _out_of_order(feed: Feed, table: pa.Table) -> np.ndarray:
@@ -341,11 +387,14 @@ def _repeated_keys(table: pa.Table, key: tuple[str, ...], seen: set | None) -> n
             seen.add(k)
         return repeated
     hashes = _key_hashes(table, key)
-    if len(pc.unique(pa.array(hashes))) == n:
+    ordered = np.sort(hashes)
+    shared = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(shared):
         return repeated
-    indexed = table.select(list(key)).append_column("_row", pa.array(np.arange(n)))
-    first = indexed.group_by(list(key), use_threads=False).aggregate([("_row", "min")])
-    repeated[:] = True
+    candidates = np.flatnonzero(np.isin(hashes, shared))
+    rows = table.select(list(key)).take(candidates).append_column("_row", pa.array(candidates))
+    first = rows.group_by(list(key), use_threads=False).aggregate([("_row", "min")])
+    repeated[candidates] = True
     repeated[column(first, "_row_min").to_numpy()] = False
     return repeated
 
@@ -354,21 +403,24 @@ def _key_hashes(table: pa.Table, key: tuple[str, ...]) -> np.ndarray:
     """A 64-bit hash of each row's key (equal keys, equal hashes; collisions are checked exactly after)."""
     h = np.zeros(table.num_rows, dtype=np.uint64)
     for name in key:
-        h = (h ^ _as_integers(column(table, name))) * np.uint64(0x9E3779B97F4A7C15)
+        h = (h ^ _as_integers(column(table, name), name)) * np.uint64(0x9E3779B97F4A7C15)
         h ^= h >> np.uint64(29)
     return h
 
 
-def _as_integers(values: pa.Array) -> np.ndarray:
-    if pa.types.is_string(values.type):
-        try:  # ID numbers: the first 17 digits determine the check character
+def _as_integers(values: pa.Array, name: str) -> np.ndarray:
+    """Integers equal exactly when the values are equal (within this column)."""
+    if name == "id_number":  # the first 17 digits determine the check character
+        try:
             values = pc.cast(pc.utf8_slice_codeunits(values, 0, 17), pa.int64())
         except pa.ArrowInvalid:
             values = values.dictionary_encode().indices
+    elif pa.types.is_string(values.type):
+        values = values.dictionary_encode().indices
+    elif pa.types.is_date(values.type):
+        values = pc.cast(values, pa.int32())
     elif not pa.types.is_integer(values.type):
-        values = (
-            pc.cast(values, pa.int64()) if not pa.types.is_date(values.type) else pc.cast(values, pa.int32())
-        )
+        values = pc.cast(values, pa.int64())
     return pc.fill_null(pc.cast(values, pa.int64()), -1).to_numpy().astype(np.uint64)
 
 
@@ -387,48 +439,67 @@ def render(feed: Feed, table: pa.Table) -> pa.Table:
 
 
 def format_times(values: pa.Array, pattern: str) -> pa.Array:
-    """Dates or local timestamps formatted by ``pattern`` (%Y %m %d %H %M %S and literals), nulls kept."""
+    """Dates or local timestamps formatted by ``pattern`` (%Y %m %d %H %M %S and literals), nulls kept.
+
+    The pattern splits into a calendar part (up to the first clock field) and a clock part; each is formatted
+    once per distinct day spanned and once per second of the day, and every row gathers its two pieces: no
+    per-row Python and no per-row string formatting.
+    """
     seconds = _epoch_seconds(values)
     days = seconds // 86400
-    day64 = days.astype("datetime64[D]")
-    month64 = day64.astype("datetime64[M]")
-    parts = {
-        "%Y": month64.astype("datetime64[Y]").astype(np.int64) + 1970,
-        "%m": month64.astype(np.int64) % 12 + 1,
-        "%d": (day64 - month64.astype("datetime64[D]")).astype(np.int64) + 1,
-        "%H": seconds % 86400 // 3600,
-        "%M": seconds % 3600 // 60,
-        "%S": seconds % 60,
-    }
+    first, last = (int(days.min()), int(days.max())) if len(days) else (0, 0)
     pieces = [p for p in re.split(r"(%[YmdHMS])", pattern) if p]
-    widths = [4 if p == "%Y" else 2 if p in parts else len(p.encode()) for p in pieces]
-    text = np.empty((len(seconds), sum(widths)), dtype=np.uint8)
-    at = 0
-    for piece, width in zip(pieces, widths, strict=True):
-        if piece in parts:
-            _write_digits(text, parts[piece], at, width)
+    cut = next((i for i, p in enumerate(pieces) if p in ("%H", "%M", "%S")), len(pieces))
+    if any(p in ("%Y", "%m", "%d") for p in pieces[cut:]):
+        raise ValueError(f"pattern {pattern!r}: calendar fields must precede clock fields")
+    segments = [
+        (
+            _format_table(pieces[:cut], np.arange(first, last + 1), np.zeros(last - first + 1, np.int64)),
+            days - first,
+        ),
+        (_format_table(pieces[cut:], np.full(86400, first), np.arange(86400)), seconds - days * 86400),
+    ]
+    segments = [(table, index) for table, index in segments if table.shape[1]]
+    row = np.dtype([(f"f{i}", f"V{table.shape[1]}") for i, (table, _) in enumerate(segments)])
+    text = np.empty(len(seconds), dtype=row)
+    for i, (table, index) in enumerate(segments):
+        text[f"f{i}"] = table.view(f"V{table.shape[1]}").ravel()[index]
+    formatted = fixed_width_strings(text.view(np.uint8).reshape(len(seconds), row.itemsize))
+    if not values.null_count:
+        return formatted
+    return pc.if_else(pc.is_valid(values), formatted, pa.scalar(None, pa.string()))
+
+
+def _format_table(pieces: list[str], days: np.ndarray, clock: np.ndarray) -> np.ndarray:
+    """The UTF-8 bytes of ``pieces`` for each (day since epoch, second of day): an (n, width) uint8 array."""
+    span = days.astype("datetime64[D]")
+    months = span.astype("datetime64[M]")
+    parts = {
+        "%Y": months.astype("datetime64[Y]").astype(np.int64) + 1970,
+        "%m": months.astype(np.int64) % 12 + 1,
+        "%d": (span - months.astype("datetime64[D]")).astype(np.int64) + 1,
+        "%H": clock // 3600,
+        "%M": clock // 60 % 60,
+        "%S": clock % 60,
+    }
+    columns = []
+    for piece in pieces:
+        if piece == "%Y":
+            columns += [_TWO_DIGITS[parts[piece] // 100], _TWO_DIGITS[parts[piece] % 100]]
+        elif piece in parts:
+            columns.append(_TWO_DIGITS[parts[piece]])
         else:
-            text[:, at : at + width] = np.frombuffer(piece.encode(), dtype=np.uint8)
-        at += width
-    formatted = fixed_width_strings(text)
-    return (
-        formatted
-        if not values.null_count
-        else pc.if_else(pc.is_valid(values), formatted, pa.scalar(None, pa.string()))
-    )
+            columns.append(np.tile(np.frombuffer(piece.encode(), dtype=np.uint8), (len(days), 1)))
+    return np.ascontiguousarray(np.hstack(columns)) if columns else np.zeros((len(days), 0), np.uint8)
+
+
+_TWO_DIGITS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype=np.uint8).reshape(100, 2)
 
 
 def _epoch_seconds(values: pa.Array) -> np.ndarray:
     if pa.types.is_date(values.type):
         return pc.fill_null(pc.cast(pc.cast(values, pa.int32()), pa.int64()), 0).to_numpy() * 86400
     return pc.fill_null(pc.cast(pc.cast(values, pa.timestamp("s")), pa.int64()), 0).to_numpy()
-
-
-def _write_digits(text: np.ndarray, numbers: np.ndarray, at: int, width: int) -> None:
-    v = numbers.astype(np.int64)
-    for pos in range(at + width - 1, at - 1, -1):
-        text[:, pos] = v % 10 + ord("0")
-        v = v // 10
 
 
 def fixed_width_strings(text: np.ndarray) -> pa.Array:
@@ -518,13 +589,21 @@ def lines(feed: Feed, raw: pa.Table) -> pa.Array:
 
 
 def _csv_quote(values: pa.Array, delimiter: str) -> pa.Array:
-    needs = pc.match_substring_regex(values, f'[{re.escape(delimiter)}"\r\n]')
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
-    return pc.if_else(needs, quoted, values)
+    """Quote (doubling quotes) the values holding the delimiter or a quote (control characters are gone)."""
+    needs = pc.fill_null(
+        pc.or_(pc.match_substring(values, delimiter), pc.match_substring(values, '"')), False
+    )
+    if not pc.any(needs).as_py():
+        return values
+    quoted = pc.replace_substring(pc.filter(values, needs), '"', '""')
+    return pc.replace_with_mask(values, needs, pc.binary_join_element_wise('"', quoted, '"', ""))
 
 
 def _json_escape(values: pa.Array) -> pa.Array:
-    return pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+    for char, escaped in (("\\", "\\\\"), ('"', '\\"')):
+        if pc.any(pc.match_substring(values, char)).as_py():
+            values = pc.replace_substring(values, char, escaped)
+    return values
 
 
 def _json_string(values: pa.Array) -> pa.Array:
