@@ -74,34 +74,69 @@ def matches(table: ibis.Table, **columns: ibis.Value) -> ibis.Table:
     )
 
 
-def finish(found: ibis.Table, policy: ContactPolicy, degree: int) -> ibis.Table:
-    """Contacts rows from matches: labelled, earliest per (case, contact, rule), with evidence."""
-    rules = policy.rules
-    setting = found.rule.substitute({r.name: r.setting for r in rules})
-    by_rule = found.rule.substitute({r.name: r.classification for r in rules})
-    classification = ibis.literal(SECONDARY) if degree == 2 else by_rule
-    labelled = found.mutate(
-        degree=ibis.literal(degree, type="int8"), setting=setting, classification=classification
-    )
-    order = [labelled.first_contact_at, labelled.overlap_seconds.desc(), labelled.via_key, labelled.place]
-    ranked = labelled.mutate(
-        rank=ibis.row_number().over(group_by=["case_key", "contact_key", "rule"], order_by=order)
-    )
-    earliest = ranked.filter(ranked.rank == 0)
+def finish(
+    found: ibis.Table, policy: ContactPolicy, degree: int, close_pairs: ibis.Table | None = None
+) -> ibis.Table:
+    """Contacts rows from matches: labelled, earliest per (case, contact, rule), with evidence.
+
+    At degree 1 a companion who is also a close contact of the same case is listed as close only. At degree
+    2, the case and the pairs of ``close_pairs`` (columns ``k_case``, ``k_contact``: the case's close
+    contacts) are left out.
+    """
+    labelled = _labelled(found, policy, degree)
+    if degree == 2:
+        labelled = labelled.filter(labelled.contact_key != labelled.case_key)
+        if close_pairs is not None:
+            labelled = labelled.anti_join(
+                close_pairs,
+                [labelled.case_key == close_pairs.k_case, labelled.contact_key == close_pairs.k_contact],
+            )
+    earliest = _earliest(labelled)
+    if degree == 1:
+        earliest = _close_beats_companion(earliest)
     return earliest.select(
         *[f.name for f in CONTACTS_SCHEMA if f.name != "evidence"], evidence=_evidence(earliest)
     )
 
 
-def _evidence(t: ibis.Table) -> ibis.Value:
-    """'meal at V0012 (restaurant, capacity 40): 2022-03-01 12:05 to 12:50, 45 min'."""
-    when = (
-        t.first_contact_at.strftime("%Y-%m-%d %H:%M") + " to " + t.last_contact_at.strftime("%Y-%m-%d %H:%M")
+def _labelled(found: ibis.Table, policy: ContactPolicy, degree: int) -> ibis.Table:
+    """Matches with the degree, and the setting and classification of their rule."""
+    rules = policy.rules
+    setting = found.rule.substitute({r.name: r.setting for r in rules})
+    by_rule = found.rule.substitute({r.name: r.classification for r in rules})
+    classification = ibis.literal(SECONDARY) if degree == 2 else by_rule
+    return found.mutate(
+        degree=ibis.literal(degree, type="int8"), setting=setting, classification=classification
     )
+
+
+def _earliest(t: ibis.Table) -> ibis.Table:
+    """The earliest match per (case, contact, rule); ties go to the longest, then the lowest via and place."""
+    order = [t.first_contact_at, t.overlap_seconds.desc(), t.via_key, t.place]
+    ranked = t.mutate(
+        rank=ibis.row_number().over(group_by=["case_key", "contact_key", "rule"], order_by=order)
+    )
+    return ranked.filter(ranked.rank == 0).drop("rank")
+
+
+def _close_beats_companion(t: ibis.Table) -> ibis.Table:
+    is_close = (t.classification == CLOSE).ifelse(1, 0)
+    marked = t.mutate(has_close=is_close.max().over(group_by=["case_key", "contact_key"]))
+    return marked.filter((marked.classification != COMPANION) | (marked.has_close == 0)).drop("has_close")
+
+
+def _evidence(t: ibis.Table) -> ibis.Value:
+    """'meal at V0012 (restaurant, capacity 40): 2022-03-01 12:05 to 2022-03-01 12:50, 45 min'."""
+    when = _minute(t.first_contact_at) + " to " + _minute(t.last_contact_at)
     detail = (" (" + t.detail + ")").fill_null("")
     length = (", " + (t.overlap_seconds // 60).cast("string") + " min").fill_null("")
     via = ("via close contact " + t.via_key.cast("string") + ": ").fill_null("")
     return via + t.setting + " at " + t.place.fill_null("?") + detail + ": " + when.fill_null("?") + length
+
+
+def _minute(ts: ibis.Value) -> ibis.Value:
+    """'YYYY-MM-DD HH:MM' (the ISO text of the timestamp, cut: cheaper than strftime)."""
+    return ts.cast("string").substr(0, 16)
 
 
 def to_arrow(table: pa.Table) -> pa.Table:

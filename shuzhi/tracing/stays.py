@@ -1,17 +1,22 @@
 """Venue stays: the traced people's stays, and the time-bucketed join that finds who overlapped them.
 
 Presence rules (venue rules, shared meals, same time-and-place) all reduce to one question: whose stay at
-venue ``v`` overlapped the traced person's stay there (clipped to a window) by at least ``m`` seconds? A
-naive join on the venue alone compares every stay at a popular venue with every other; here the small side
-(the traced people's stays) is expanded into hour buckets, and each stay of the large side falls into the
-one bucket of its check-in, so the join is an equi-join on (venue, bucket) followed by an exact filter in
-epoch seconds. Stays longer than :data:`LONG_STAY_SECONDS` (hotel nights) fall into a bucket of their own
-that every traced stay meets; they are rare, so that bucket stays small.
+venue ``v`` overlapped the traced person's stay there (cut to a window) by at least ``m`` seconds? A naive
+join on the venue alone compares every stay at a popular venue with every other. Here each stay of the large
+side falls into the one bucket of its check-in, and the small side (the traced people's stays) is expanded
+into the buckets a stay overlapping it could have started in; the join is an equi-join on (venue, bucket),
+followed by the exact test in epoch seconds.
 
-The bucket sizes are execution details — they change speed, never results — so they live here, not in a
-policy."""
+Buckets come in tiers by the length of the large side's stay (:data:`TIERS`): stays up to 3 hours fall in
+hour buckets, longer ones up to a day in day buckets, longer still (hotel guests) in one bucket of their own.
+A traced stay meets, per tier, the buckets from its check-in minus the tier's longest stay to its check-out,
+so a meal is compared with the check-ins of a few hours, not of the whole day or fortnight. The tiers are
+execution details — they change speed, never results — so they live here, not in a policy.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import ibis
 
@@ -19,10 +24,10 @@ from shuzhi.engine import Engine
 from shuzhi.tracing.cases import Exposures, within
 from shuzhi.tracing.contacts import seconds
 
-BUCKET_SECONDS = 3600
-LONG_STAY_SECONDS = 6 * 3600
-LONG_BUCKET = -1
+TIERS = ((3600, 3 * 3600), (86400, 86400))  # (bucket width, longest stay of the tier), in seconds
+LONG_BUCKET = -1  # stays longer than the last tier
 
+MATCH_TIMES = ("first_contact_at", "last_contact_at", "overlap_seconds")
 LEFT_COLUMNS = ("case_key", "via_key", "source_key", "rule", "venue_code", "origin_venue", "place", "detail")
 
 
@@ -61,19 +66,13 @@ def overlapping(left: ibis.Table, right: ibis.Table) -> ibis.Table:
     ``left`` has :data:`LEFT_COLUMNS`, ``l_in``, ``l_out`` and ``min_overlap``; ``right`` is venue stays.
     Returns the left columns with contact_key, first_contact_at, last_contact_at and overlap_seconds.
     """
-    lo = (seconds(left.l_in) - LONG_STAY_SECONDS) // BUCKET_SECONDS
-    hi = seconds(left.l_out) // BUCKET_SECONDS
-    buckets = ibis.range(lo, hi + 1).concat(ibis.array([ibis.literal(LONG_BUCKET, type="int64")]))
-    small = left.mutate(bucket=buckets.unnest())
-    duration = seconds(right.time_out) - seconds(right.time_in)
+    small = left.mutate(bucket=_buckets_met(left.l_in, left.l_out).unnest())
     large = right.select(
         contact_key=right.person_key,
         r_venue=right.venue_code,
         r_in=right.time_in,
         r_out=right.time_out,
-        r_bucket=(duration <= LONG_STAY_SECONDS).ifelse(
-            seconds(right.time_in) // BUCKET_SECONDS, LONG_BUCKET
-        ),
+        r_bucket=_bucket_of(right.time_in, right.time_out),
     )
     predicates = [
         small.venue_code == large.r_venue,
@@ -83,15 +82,38 @@ def overlapping(left: ibis.Table, right: ibis.Table) -> ibis.Table:
         large.contact_key != small.source_key,
     ]
     pairs = small.inner_join(large, predicates)
+    first, last = ibis.greatest(pairs.l_in, pairs.r_in), ibis.least(pairs.l_out, pairs.r_out)
     pairs = pairs.mutate(
-        first_contact_at=ibis.greatest(pairs.l_in, pairs.r_in),
-        last_contact_at=ibis.least(pairs.l_out, pairs.r_out),
+        first_contact_at=first, last_contact_at=last, overlap_seconds=seconds(last) - seconds(first)
     )
-    pairs = pairs.mutate(overlap_seconds=seconds(pairs.last_contact_at) - seconds(pairs.first_contact_at))
     pairs = pairs.filter((pairs.overlap_seconds >= pairs.min_overlap) & (pairs.overlap_seconds > 0))
     return pairs.select(
         *LEFT_COLUMNS, "contact_key", "first_contact_at", "last_contact_at", "overlap_seconds"
     )
+
+
+def _bucket_of(time_in: ibis.Value, time_out: ibis.Value) -> ibis.Value:
+    """The bucket of a stay: its tier's bucket of its check-in; :data:`LONG_BUCKET` beyond the last tier."""
+    duration = seconds(time_out) - seconds(time_in)
+    cases = [
+        (duration <= longest, (seconds(time_in) // width) * len(TIERS) + tier)
+        for tier, (width, longest) in enumerate(TIERS)
+    ]
+    return ibis.cases(*cases, else_=LONG_BUCKET)
+
+
+def _buckets_met(l_in: ibis.Value, l_out: ibis.Value) -> ibis.Value:
+    """Every bucket a stay overlapping [l_in, l_out] can be in, as an array."""
+    arrays = [
+        ibis.range(
+            ((seconds(l_in) - longest) // width) * len(TIERS) + tier,
+            (seconds(l_out) // width + 1) * len(TIERS) + tier,
+            len(TIERS),
+        )
+        for tier, (width, longest) in enumerate(TIERS)
+    ]
+    long = ibis.array([ibis.literal(LONG_BUCKET, type="int64")])
+    return functools.reduce(lambda a, b: a.concat(b), arrays, long)
 
 
 def with_detail(pairs: ibis.Table) -> ibis.Table:

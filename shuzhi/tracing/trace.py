@@ -93,7 +93,6 @@ def trace(
     skipped: dict[str, str] = {}
     exposures = case_exposures(index)
     first = _contacts(engine, policy, exposures, [r.name for r in policy.rules], skipped)
-    first = _drop_companions_already_close(engine, first)
     found = [first]
     if policy.secondary is not None:
         second = _contacts_of_contacts(engine, policy, index, first, as_of, skipped)
@@ -102,9 +101,14 @@ def trace(
 
 
 def _contacts(
-    engine: Engine, policy: ContactPolicy, exposures: Exposures, names: list[str], skipped: dict[str, str]
+    engine: Engine,
+    policy: ContactPolicy,
+    exposures: Exposures,
+    names: list[str],
+    skipped: dict[str, str],
+    close_pairs: ibis.Table | None = None,
 ) -> pa.Table:
-    """Contacts rows of one degree: the named rules applied to the exposures."""
+    """Contacts rows of one degree: the named rules applied to the exposures (see ``contacts.finish``)."""
     if exposures.empty:
         return rows.empty()
     found = [
@@ -116,7 +120,7 @@ def _contacts(
     if not found:
         return rows.empty()
     union = functools.reduce(lambda a, b: a.union(b), found)
-    return rows.to_arrow(engine.to_arrow(rows.finish(union, policy, exposures.degree)))
+    return rows.to_arrow(engine.to_arrow(rows.finish(union, policy, exposures.degree, close_pairs)))
 
 
 def _available(engine: Engine, rule_name: str, tables: Iterable[str], skipped: dict[str, str]) -> bool:
@@ -167,17 +171,6 @@ def _proximity(engine, policy, exposures, names, skipped) -> list[ibis.Table]:
     return [proximity_matches(engine, rule, exposures)]
 
 
-def _drop_companions_already_close(engine: Engine, contacts: pa.Table) -> pa.Table:
-    """A companion who is also a close contact of the same case is listed as close only."""
-    t = ibis.memtable(contacts)
-    close = (
-        t.filter(t.classification == rows.CLOSE).select(k_case="case_key", k_contact="contact_key").distinct()
-    )
-    marked = t.left_join(close, [t.case_key == close.k_case, t.contact_key == close.k_contact])
-    kept = marked.filter((marked.classification != rows.COMPANION) | marked.k_case.isnull())
-    return rows.to_arrow(engine.to_arrow(kept.select(*contacts.schema.names)))
-
-
 def _contacts_of_contacts(
     engine: Engine,
     policy: ContactPolicy,
@@ -187,13 +180,10 @@ def _contacts_of_contacts(
     skipped: dict[str, str],
 ) -> pa.Table:
     exposures = _close_contact_exposures(engine, policy, index, first, as_of)
-    found = _contacts(engine, policy, exposures, policy.secondary.via_rules, skipped)
-    t, known = ibis.memtable(found), ibis.memtable(first)
+    known = ibis.memtable(first)
     close = known.filter(known.classification == rows.CLOSE)
-    fresh = t.filter(t.contact_key != t.case_key).anti_join(
-        close, [t.case_key == close.case_key, t.contact_key == close.contact_key]
-    )
-    return rows.to_arrow(engine.to_arrow(fresh))
+    close_pairs = close.select(k_case=close.case_key, k_contact=close.contact_key).distinct()
+    return _contacts(engine, policy, exposures, policy.secondary.via_rules, skipped, close_pairs)
 
 
 def _close_contact_exposures(

@@ -1,0 +1,69 @@
+"""The bucketed stays join finds exactly the overlapping pairs a brute-force comparison finds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from shuzhi.tracing.stays import LEFT_COLUMNS, overlapping
+
+T0 = dt.datetime(2022, 3, 1)
+
+
+def _stays(rng: np.random.Generator, n: int, venues: int) -> pa.Table:
+    start = rng.integers(0, 4 * 86400, n)
+    # minutes to days: meals, afternoons, night shifts, hotel guests; a few exactly on the tier bounds
+    length = rng.choice([rng.integers(60, 3 * 3600), 3 * 3600, 3 * 3600 + 1, 86400, 86401, 3 * 86400], n)
+    length = np.where(rng.random(n) < 0.6, rng.integers(60, 3 * 3600, n), length)
+    return pa.table(
+        {
+            "person_key": np.arange(n, dtype=np.int64),
+            "venue_code": pa.array([f"V{v}" for v in rng.integers(0, venues, n)]),
+            "time_in": pa.array([T0 + dt.timedelta(seconds=int(s)) for s in start], pa.timestamp("s")),
+            "time_out": pa.array(
+                [T0 + dt.timedelta(seconds=int(s + d)) for s, d in zip(start, length, strict=True)],
+                pa.timestamp("s"),
+            ),
+        }
+    )
+
+
+def _brute_force(left: list[dict], right: list[dict], minimum: int) -> set[tuple[int, int, int]]:
+    found = set()
+    for a in left:
+        for b in right:
+            if a["venue_code"] != b["venue_code"] or a["person_key"] == b["person_key"]:
+                continue
+            together = (min(a["time_out"], b["time_out"]) - max(a["time_in"], b["time_in"])).total_seconds()
+            if together > 0 and together >= minimum:
+                found.add((a["person_key"], b["person_key"], int(together)))
+    return found
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_bucketed_join_equals_brute_force(engine, seed):
+    rng = np.random.default_rng(seed)
+    right = _stays(rng, 400, venues=3)
+    left = right.slice(0, 40)
+    minimum = 15 * 60
+    small = ibis.memtable(left).mutate(
+        case_key=ibis.literal(0, type="int64"),
+        via_key=ibis.null("int64"),
+        source_key=ibis._.person_key,
+        rule=ibis.literal("r"),
+        origin_venue=ibis._.venue_code,
+        place=ibis._.venue_code,
+        detail=ibis.literal(""),
+        l_in=ibis._.time_in,
+        l_out=ibis._.time_out,
+        min_overlap=ibis.literal(minimum, type="int64"),
+    )
+    small = small.select(*LEFT_COLUMNS, "l_in", "l_out", "min_overlap")
+    got = engine.to_arrow(overlapping(small, ibis.memtable(right))).to_pylist()
+    pairs = {(r["source_key"], r["contact_key"], r["overlap_seconds"]) for r in got}
+    assert len(got) == len(pairs)
+    assert pairs == _brute_force(left.to_pylist(), right.to_pylist(), minimum)
