@@ -19,10 +19,10 @@ PASSWORD_ENV = "SHUZHI_PASSWORD"
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     data = DataDir.resolve(args.data).root
     if args.command == "serve":
-        serve(data, args.host, args.port, verifier=_verifier(args))
+        serve(data, args.host, args.port, verifier=verifier_from_args(args))
         return
     password = os.environ.get(PASSWORD_ENV) or getpass.getpass(f"password for {args.username}: ")
     spec = AccountIn(username=args.username, password=password, role=args.role, id_number=args.id_number)
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"created {account.role} account {account.username!r} (id {account.id})")
 
 
-def _verifier(args: argparse.Namespace) -> Verifier | None:
+def verifier_from_args(args: argparse.Namespace) -> Verifier | None:
     if args.trust_list is None:
         return None
     if not args.anchor or not args.region:
@@ -40,7 +40,7 @@ def _verifier(args: argparse.Namespace) -> Verifier | None:
     return credentials_verifier(trust, args.region, policy)
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m shuzhi.api", description=__doc__)
     parser.add_argument("--data", type=Path, help="data directory (default: $SHUZHI_DATA or ./shuzhi-data)")
     commands = parser.add_subparsers(dest="command", required=True)

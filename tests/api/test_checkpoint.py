@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from shuzhi.api import credentials_verifier
+from shuzhi.api.__main__ import build_parser, verifier_from_args
 from shuzhi.credentials import keys, tokens, trustlist
 from shuzhi.store import Passage
 
@@ -95,3 +96,24 @@ def test_without_a_verifier_scans_are_refused_not_guessed(instance: Instance) ->
     assert response.status_code == 503
     with instance.store.session() as session:
         assert session.scalars(select(Passage)).all() == []
+
+
+def test_serve_builds_the_verifier_from_a_signed_trust_list(tmp_path: Path, key_store: keys.KeyStore) -> None:
+    national = keys.KeyStore(tmp_path / "national")
+    info = national.generate("100000", now=T0 - dt.timedelta(days=1))
+    merged = trustlist.merge([trustlist.regional(key_store, HANGZHOU, now=T0)], now=T0)
+    (tmp_path / "list.cose").write_bytes(trustlist.sign(merged, national.publisher("100000", now=T0)))
+    (tmp_path / "national.pem").write_bytes(keys.public_pem(info.public_key))
+    options = [
+        "serve",
+        "--trust-list",
+        str(tmp_path / "list.cose"),
+        "--anchor",
+        str(tmp_path / "national.pem"),
+    ]
+    check = verifier_from_args(build_parser().parse_args([*options, "--region", HANGZHOU]))
+    assert check is not None
+    verdict = check(_code(key_store, HANGZHOU, str(RESIDENT_KEY)), T0)
+    assert (verdict.valid, verdict.person_key) == (True, RESIDENT_KEY)
+    assert not check(_code(key_store, WUHAN, "1"), T0).valid  # Wuhan's keys are not on this list
+    assert verifier_from_args(build_parser().parse_args(["serve"])) is None
