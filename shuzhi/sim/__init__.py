@@ -398,7 +398,7 @@ class ExampleWorld:
             "telecom_stays": self._table(
                 "telecom_stays",
                 id_number=people(k),
-                city_code=rng.choice(["330100", "330200", "330300", "110100"], k),
+                city_code=rng.choice(["330100", "330200", "330300", "420100"], k),
                 first_seen=(first := moments(k, 40_000)),
                 last_seen=later(first, 40_000),
             ),

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from shuzhi import model
+from shuzhi import model, regions
 
 BEIJING_OFFSET_S = 8 * 3600
 CHUNK_ROWS = 1 << 20  # rows encoded and written at a time
@@ -275,14 +276,16 @@ def normalise(feed: Feed, table: pa.Table, seen: set | None = None) -> tuple[pa.
     Times are cut to the feed's precision, control characters (newlines) in text become spaces, empty text
     becomes null (CSV writes both as nothing; ingestion reads an empty value as none), null lists become empty
     ones and values the feed derives from the ID (sex, birth year) are recomputed from it. Rows ingestion
-    would have to reject are dropped and counted: a required field empty (``missing``), a start/end pair out
-    of order (``time_order``), a line of a GBK file whose GBK bytes happen to be valid UTF-8
-    (``ambiguous_encoding``: it would be read as UTF-8), a natural key met before in this table or, for keys
-    without a day (``seen``), in an earlier file (``duplicate``).
+    would have to reject are dropped and counted: a required field empty (``missing``), a region code that
+    GB/T 2260 does not know (``unknown_region``), a start/end pair out of order (``time_order``), a line of a
+    GBK file whose GBK bytes happen to be valid UTF-8 (``ambiguous_encoding``: it would be read as UTF-8), a
+    natural key met before in this table or, for keys without a day (``seen``), in an earlier file
+    (``duplicate``).
     """
     table = _at_precision(feed, _conform(feed, table))
     dropped: dict[str, int] = {}
     table, dropped["missing"] = _drop(table, _missing(feed, table))
+    table, dropped["unknown_region"] = _drop(table, _unknown_regions(feed, table))
     if feed.order:
         table, dropped["time_order"] = _drop(table, _out_of_order(feed, table))
     if feed.dialect.encoding != "utf-8":
@@ -343,6 +346,27 @@ def _missing(feed: Feed, table: pa.Table) -> np.ndarray:
         if f.required:
             missing |= pc.is_null(column(table, f.column)).to_numpy(zero_copy_only=False)
     return missing
+
+
+def _unknown_regions(feed: Feed, table: pa.Table) -> np.ndarray:
+    """Rows with a region code (or a listed one) that GB/T 2260 does not know."""
+    known = _known_regions()
+    unknown = np.zeros(table.num_rows, dtype=bool)
+    for f in feed.fields:
+        values = column(table, f.column)
+        if f.kind in (Kind.REGION, Kind.INT_REGION):
+            unknown |= ~pc.fill_null(pc.is_in(values, value_set=known), True).to_numpy(zero_copy_only=False)
+        elif f.kind is Kind.LIST and f.values is None:
+            outside = ~pc.fill_null(pc.is_in(pc.list_flatten(values), value_set=known), True).to_numpy(
+                zero_copy_only=False
+            )
+            unknown[pc.list_parent_indices(values).to_numpy(zero_copy_only=False)[outside]] = True
+    return unknown
+
+
+@cache
+def _known_regions() -> pa.Array:
+    return pa.array(sorted(regions.divisions()), pa.string())
 
 
 def _reads_as_utf8(feed: Feed, table: pa.Table) -> np.ndarray:
