@@ -37,7 +37,7 @@ def register_account(session: Session, svc: Services, spec: AccountIn, now: dt.d
 
 
 @router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED)
-def add_account(body: AccountIn, caller: Admin, session: DbSession, svc: AppServices):
+def add_account(body: AccountIn, caller: Admin, session: DbSession, svc: AppServices) -> Account:
     """Create an account; a resident's needs their ID number, a staff account must have none."""
     account = register_account(session, svc, body, caller.now)
     caller.record(
@@ -47,13 +47,13 @@ def add_account(body: AccountIn, caller: Admin, session: DbSession, svc: AppServ
 
 
 @router.get("/accounts", response_model=list[AccountOut])
-def accounts(caller: Admin, session: DbSession):
+def accounts(caller: Admin, session: DbSession) -> list[Account]:
     """Every account (without password hashes or person keys)."""
     return list(session.scalars(select(Account).order_by(Account.id)))
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut)
-def update_account(account_id: int, body: AccountPatch, caller: Admin, session: DbSession):
+def update_account(account_id: int, body: AccountPatch, caller: Admin, session: DbSession) -> Account:
     """Deactivate (or reactivate) an account; a deactivated account's tokens stop working at once."""
     account = get_or_raise(session, Account, account_id)
     account.active = body.active

@@ -15,6 +15,7 @@ from shuzhi.accounts import Purpose, Role, authenticate
 from shuzhi.api.access import ANYONE, Caller, requires
 from shuzhi.api.deps import AppServices, DbSession
 from shuzhi.api.schemas import AccountOut, TokenOut
+from shuzhi.store.models import Account
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -42,6 +43,6 @@ def login(
 
 
 @router.get("/me", response_model=AccountOut)
-def me(caller: Annotated[Caller, requires(roles=list(Role), purpose=Purpose.AUTHENTICATION)]):
+def me(caller: Annotated[Caller, requires(roles=list(Role), purpose=Purpose.AUTHENTICATION)]) -> Account:
     """The account the bearer token speaks for."""
-    return caller.account
+    return caller.logged_in

@@ -29,7 +29,7 @@ def scan(
     caller: Annotated[Caller, requires(roles=[Role.CHECKPOINT], purpose=Purpose.PASSAGE_CONTROL)],
     session: DbSession,
     svc: AppServices,
-):
+) -> Passage:
     """Verify a scanned QR payload and log the passage with the verdict (valid or not, and why)."""
     if svc.verifier is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this instance has no credential verifier")

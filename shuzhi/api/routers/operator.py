@@ -24,7 +24,7 @@ from shuzhi.api.schemas import (
     ManualChangeIn,
     ManualChangeOut,
 )
-from shuzhi.store.models import Appeal, ManualChange
+from shuzhi.store.models import Appeal, AuditRecord, ManualChange
 from shuzhi.store.workflows import decide_appeal, decide_change, request_change
 
 router = APIRouter(prefix="/operator", tags=["operator"])
@@ -56,7 +56,7 @@ def appeals(
     session: DbSession,
     appeal_status: Annotated[Literal["pending", "upheld", "rejected"], Query(alias="status")] = "pending",
     limit: Limit = 100,
-):
+) -> list[Appeal]:
     """Appeals in a status (default: pending, to decide), oldest first."""
     query = select(Appeal).where(Appeal.status == appeal_status).order_by(Appeal.created_at).limit(limit)
     rows = list(session.scalars(query))
@@ -65,7 +65,7 @@ def appeals(
 
 
 @router.post("/appeals/{appeal_id}/decision", response_model=AppealCase)
-def decide(appeal_id: int, body: AppealDecisionIn, caller: Reviewer, session: DbSession):
+def decide(appeal_id: int, body: AppealDecisionIn, caller: Reviewer, session: DbSession) -> Appeal:
     """Uphold or reject a pending appeal; the decision text is shown to the resident."""
     appeal = decide_appeal(session, appeal_id, caller.logged_in, body.upheld, body.decision, caller.now)
     caller.record(session, "decide:appeals", appeal.person_key, id=appeal.id, status=appeal.status)
@@ -121,7 +121,7 @@ def audit_log(
     after_seq: Annotated[int, Query(ge=0)] = 0,
     limit: Limit = 100,
     person_key: int | None = None,
-):
+) -> list[AuditRecord]:
     """Audit records after ``after_seq`` in chain order, optionally only those about one person."""
     rows = audit.records(session, after_seq=after_seq, limit=limit, person_key=person_key)
     caller.record(session, "read:audit_log", person_key, after_seq=after_seq, count=len(rows))

@@ -28,7 +28,7 @@ from shuzhi.api.schemas import (
     TripDeclarationIn,
     TripDeclarationOut,
 )
-from shuzhi.store.models import Appeal, HealthDeclaration, TripDeclaration
+from shuzhi.store.models import Appeal, AuditRecord, HealthDeclaration, TripDeclaration
 from shuzhi.store.workflows import changes_in_force
 
 router = APIRouter(prefix="/resident", tags=["resident"])
@@ -53,37 +53,37 @@ def _own(session: Session, caller: Caller, model: type[Owned], newest_first: Any
 
 
 @router.post("/declarations/health", response_model=HealthDeclarationOut, status_code=status.HTTP_201_CREATED)
-def declare_health(body: HealthDeclarationIn, caller: Resident, session: DbSession):
+def declare_health(body: HealthDeclarationIn, caller: Resident, session: DbSession) -> HealthDeclaration:
     """健康申报: declare temperature, symptoms, contact and travel history (GB/T 38963)."""
     return _create(session, caller, HealthDeclaration, body, declared_at=caller.now)
 
 
 @router.get("/declarations/health", response_model=list[HealthDeclarationOut])
-def my_health_declarations(caller: Resident, session: DbSession):
+def my_health_declarations(caller: Resident, session: DbSession) -> list[HealthDeclaration]:
     """My health declarations, newest first."""
     return _own(session, caller, HealthDeclaration, HealthDeclaration.declared_at.desc())
 
 
 @router.post("/declarations/trip", response_model=TripDeclarationOut, status_code=status.HTTP_201_CREATED)
-def declare_trip(body: TripDeclarationIn, caller: Resident, session: DbSession):
+def declare_trip(body: TripDeclarationIn, caller: Resident, session: DbSession) -> TripDeclaration:
     """行程申报: declare a journey by public transport with trip number and seat (GB/T 38963)."""
     return _create(session, caller, TripDeclaration, body, declared_at=caller.now)
 
 
 @router.get("/declarations/trip", response_model=list[TripDeclarationOut])
-def my_trip_declarations(caller: Resident, session: DbSession):
+def my_trip_declarations(caller: Resident, session: DbSession) -> list[TripDeclaration]:
     """My trip declarations, newest first."""
     return _own(session, caller, TripDeclaration, TripDeclaration.declared_at.desc())
 
 
 @router.post("/appeals", response_model=AppealOut, status_code=status.HTTP_201_CREATED)
-def appeal(body: AppealIn, caller: Resident, session: DbSession):
+def appeal(body: AppealIn, caller: Resident, session: DbSession) -> Appeal:
     """Appeal against my code's colour or the rule that set it."""
     return _create(session, caller, Appeal, body, created_at=caller.now, status="pending")
 
 
 @router.get("/appeals", response_model=list[AppealOut])
-def my_appeals(caller: Resident, session: DbSession):
+def my_appeals(caller: Resident, session: DbSession) -> list[Appeal]:
     """My appeals and their decisions, newest first."""
     return _own(session, caller, Appeal, Appeal.created_at.desc())
 
@@ -103,7 +103,7 @@ def my_access_log(
     session: DbSession,
     after_seq: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-):
+) -> list[AuditRecord]:
     """Who (by role) read or changed my data, for which purpose, in the order it happened."""
     rows = audit.records(session, after_seq=after_seq, limit=limit, person_key=caller.person_key)
     caller.record_reads(session, "audit_log", [caller.person_key])
