@@ -5,6 +5,7 @@ Layout under the lake root::
     <table>/day=YYYY-MM-DD/part-<source sha256 prefix>.parquet   one part per source file and day
     quarantine/day=YYYY-MM-DD/part-<source sha256 prefix>.parquet
     _ledger/<source sha256>.json                                one record per ingested source file
+    _ledger/<source sha256>.pending                             a source file being ingested
     _reports/ingest-<timestamp>.json                            ingest reports
 
 The partition column ``day`` lives only in the path (DuckDB and Spark read it with hive partitioning); the
@@ -33,6 +34,7 @@ LEDGER_DIR = "_ledger"
 REPORTS_DIR = "_reports"
 COMPRESSION = "zstd"
 FSYNC_ENV = "SHUZHI_LAKE_FSYNC"
+MAX_FSYNCS = 32  # above this many parts at once, one os.sync() is cheaper than an fsync each
 
 
 def part_name(source_sha256: str) -> str:
@@ -48,7 +50,8 @@ class Lake:
         # fsync files before they are renamed into place and directories before the ledger names them;
         # SHUZHI_LAKE_FSYNC=0 trades that durability (not atomicity) for speed, e.g. in tests
         self.durable = os.environ.get(FSYNC_ENV, "1") != "0" if durable is None else durable
-        self._unsynced_dirs: set[Path] = set()
+        self._unsynced: list[Path] = []  # parts renamed into place whose data is not yet known durable
+        self._made_dirs: set[Path] = set()
 
     # ---- parts -------------------------------------------------------------------------------------------
     def partition_dir(self, table: str, day: dt.date) -> Path:
@@ -57,24 +60,33 @@ class Lake:
     def write_part(self, table: str, day: dt.date, name: str, data: pa.Table) -> Path:
         """Write one part atomically (temporary file, fsync, rename); returns its path."""
         path = self.partition_dir(table, day) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self._made_dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(path.parent)
         tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
         try:
             pq.write_table(data, tmp, compression=COMPRESSION)
-            if self.durable:
-                _fsync(tmp)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        self._unsynced_dirs.add(path.parent)
+        self._unsynced.append(path)
         return path
 
     def sync(self) -> None:
-        """Make the renames of parts written so far durable (fsync their directories)."""
-        if self.durable:
-            for directory in sorted(self._unsynced_dirs):
-                _fsync_dir(directory)
-        self._unsynced_dirs.clear()
+        """Make the parts written so far durable: their data and their names (directory entries).
+
+        A handful of parts are fsynced one by one; many (registries partitioned by a date spanning years make
+        thousands of small parts) are flushed with one ``sync()`` of the system instead.
+        """
+        if self.durable and self._unsynced:
+            if len(self._unsynced) > MAX_FSYNCS:
+                os.sync()
+            else:
+                for path in self._unsynced:
+                    _fsync(path)
+                for directory in sorted({p.parent for p in self._unsynced}):
+                    _fsync_dir(directory)
+        self._unsynced.clear()
 
     def days(self, table: str) -> list[dt.date]:
         """The days that have a partition of ``table``."""
@@ -127,10 +139,23 @@ class Lake:
         entries = (json.loads(p.read_text(encoding="utf-8")) for p in sorted(base.glob("*.json")))
         return {e["sha256"]: e for e in entries}
 
+    def begin(self, sha256: str, file: str) -> None:
+        """Mark a source file as being ingested (before its first part is written)."""
+        self._write_json(self._pending_path(sha256), {"sha256": sha256, "file": file})
+
+    def interrupted(self, sha256: str) -> bool:
+        """Whether an earlier attempt at this source file began and never reached the ledger."""
+        return self._pending_path(sha256).exists()
+
+    def _pending_path(self, sha256: str) -> Path:
+        return self.root / LEDGER_DIR / f"{sha256}.pending"
+
     def record(self, entry: dict[str, Any]) -> Path:
         """Add a source file to the ledger (atomically), after making its parts durable."""
         self.sync()
-        return self._write_json(self.root / LEDGER_DIR / f"{entry['sha256']}.json", entry)
+        path = self._write_json(self.root / LEDGER_DIR / f"{entry['sha256']}.json", entry)
+        self._pending_path(entry["sha256"]).unlink(missing_ok=True)
+        return path
 
     def write_report(self, text: str, stamp: dt.datetime) -> Path:
         """Keep an ingest report as ``_reports/ingest-<timestamp>.json``."""

@@ -145,7 +145,7 @@ class _Run:
         batch = parse(feed, data)
         tolerated = dict(batch.tolerated)
         outcome = validate(feed, batch, self.ctx)
-        parts = self._commit(feed, relative, outcome)
+        parts = self._commit(feed, relative, sha, outcome)
         result = FileResult(
             feed.name,
             relative,
@@ -169,9 +169,11 @@ class _Run:
         return result
 
     # ---- committing ----------------------------------------------------------------------------------------
-    def _commit(self, feed: Feed, relative: str, outcome: Outcome) -> list[Path]:
+    def _commit(self, feed: Feed, relative: str, sha: str, outcome: Outcome) -> list[Path]:
         name = self.current_part
-        leftovers = set(self.lake.parts_named(name))  # from an interrupted attempt at this very file
+        # parts of an interrupted attempt at this very file: rewritten below, or removed if not
+        leftovers = set(self.lake.parts_named(name)) if self.lake.interrupted(sha) else set()
+        self.lake.begin(sha, relative)
         written = [
             self._write(feed.table.name, day, rows)
             for day, rows in _by_day(outcome.landed, feed.table.day_column)
