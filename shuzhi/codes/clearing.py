@@ -26,6 +26,7 @@ import ibis.expr.types as ir
 from shuzhi.codes.evidence import Window, normal_checkin
 from shuzhi.codes.inputs import Sources
 from shuzhi.codes.policy import CodePolicy
+from shuzhi.codes.timeline import plus_days
 
 EPOCH = dt.date(1970, 1, 1)
 KEY = ("person_key", "rule", "at")
@@ -70,9 +71,9 @@ def _normal_days(sources: Sources, policy: CodePolicy, persons: ir.Column, windo
 
 
 def _by_checkin(sources: Sources, policy: CodePolicy, phases: ir.Table, window: Window) -> ir.Table:
-    offset = ibis.interval(days=policy.clearing.checkin.from_offset_days)
+    offset = policy.clearing.checkin.from_offset_days
     windows = phases.filter(phases.checkin_days.notnull())
-    keys = windows.select(*KEY, count_from=windows.s + offset).distinct()
+    keys = windows.select(*KEY, count_from=plus_days(windows.s, offset)).distinct()
     days = _normal_days(sources, policy, keys.person_key, window)
     streak = keys.join(days, [keys.person_key == days.person_key, days.day >= keys.count_from]).select(
         *KEY, day=days.day
@@ -83,7 +84,7 @@ def _by_checkin(sources: Sources, policy: CodePolicy, phases: ir.Table, window: 
     w = windows.join(runs, [windows[k] == runs[k] for k in KEY]).select(
         windows, run_from=runs.run_from, run_to=runs.run_to
     )
-    done = w.run_from + (w.checkin_days - 1).as_interval("D")
+    done = plus_days(w.run_from, w.checkin_days - 1)
     w = w.mutate(cleared_on=ibis.greatest(done, w.phase_start))
     return _within_phase(w.filter(w.cleared_on <= w.run_to))
 

@@ -24,7 +24,7 @@ from shuzhi.codes.evidence import Window, evidence
 from shuzhi.codes.inputs import Sources
 from shuzhi.codes.policy import CodePolicy, load_policy
 from shuzhi.codes.text import BETWEEN_LANGUAGES, bilingual, join_present, render
-from shuzhi.codes.timeline import holds, phased
+from shuzhi.codes.timeline import holds, phased, plus_days
 from shuzhi.engine import Engine
 
 CODES = pa.schema(
@@ -133,7 +133,7 @@ def _turns_green(t: ir.Table, policy: CodePolicy, lang: str) -> ir.StringValue:
     lapse = render(getattr(texts.green_from, lang), {"date": t.green_on})
     parts = [ibis.ifelse(t.green_on.notnull(), lapse, t[f"release_{lang}"])]
     if clearing.checkin is not None:
-        since = t.s + ibis.interval(days=clearing.checkin.from_offset_days)
+        since = plus_days(t.s, clearing.checkin.from_offset_days)
         text = render(getattr(clearing.checkin.turns_green, lang), {"days": t.checkin_days, "date": since})
         parts.append(ibis.ifelse(t.checkin_days.notnull(), text, ibis.null("string")))
     if clearing.negative_tests is not None:

@@ -99,8 +99,8 @@ def _rows(rule: Rule, person, at, label: tuple[ir.Value, ir.Value], place, point
     }
 
 
-def _in_window(column: ir.TimestampValue, window: Window, rule: Rule) -> list[ir.BooleanValue]:
-    since = window.since(rule.span_days)
+def _in_window(column: ir.TimestampValue, window: Window, span_days: int | None) -> list[ir.BooleanValue]:
+    since = window.since(span_days)
     predicates = [column < window.before]
     if since is not None:
         predicates.append(column >= since)
@@ -117,10 +117,7 @@ def _labelled(value: ir.StringValue, labels: dict[str, Text]) -> tuple[ir.String
 
 def _concat(*parts: ir.Value | str) -> ir.StringValue:
     """Parts joined as text; null parts as ''."""
-    out = ibis.literal("")
-    for part in parts:
-        out = out + (part.cast("string").fill_null("") if isinstance(part, ir.Value) else ibis.literal(part))
-    return out
+    return join_present("", [p.cast("string") if isinstance(p, ir.Value) else ibis.literal(p) for p in parts])
 
 
 def _celsius(temperature: ir.FloatingValue) -> ir.StringValue:
@@ -130,7 +127,7 @@ def _celsius(temperature: ir.FloatingValue) -> ir.StringValue:
 def _diagnoses(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) -> ir.Table:
     when: DiagnosesWhen = rule.when
     t = sources.table("diagnoses")
-    t = t.filter(t.status.isin(when.statuses), *_in_window(t.diagnosed_at, window, rule))
+    t = t.filter(t.status.isin(when.statuses), *_in_window(t.diagnosed_at, window, rule.span_days))
     pointer = _concat("diagnoses: ", t.status, " ", t.diagnosed_at)
     label = _labelled(t.status, policy.labels.statuses)
     return t.select(**_rows(rule, t.person_key, t.diagnosed_at, label, t.county_code, pointer))
@@ -142,7 +139,7 @@ def _contacts(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) 
     t = t.filter(
         t.classification.isin(when.classifications),
         t.degree.isin(when.degrees),
-        *_in_window(t.last_contact_at, window, rule),
+        *_in_window(t.last_contact_at, window, rule.span_days),
     )
     via = ibis.ifelse(t.via_key.isnull(), "", _concat(" via ", t.via_key))
     pointer = _concat(
@@ -176,7 +173,7 @@ def _symptom_words(t: ir.Table, policy: CodePolicy, lang: str) -> ir.StringValue
 
 def _symptoms(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) -> ir.Table:
     t = sources.table("declarations")
-    t = t.filter(*_in_window(t.declared_at, window, rule))
+    t = t.filter(*_in_window(t.declared_at, window, rule.span_days))
     t = t.filter(_symptomatic(t, policy))
     pointer = _concat(
         "declarations: ", _celsius(t.temperature), " ", t.symptoms.join(","), " ", t.declared_at
@@ -187,7 +184,7 @@ def _symptoms(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) 
 
 def _fever_visits(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) -> ir.Table:
     t = sources.table("fever_visits")
-    t = t.filter(*_in_window(t.visited_at, window, rule))
+    t = t.filter(*_in_window(t.visited_at, window, rule.span_days))
     pointer = _concat("fever_visits: ", t.hospital, " ", t.visited_at, " ", _celsius(t.temperature))
     words = _celsius(t.temperature).fill_null("")
     return t.select(**_rows(rule, t.person_key, t.visited_at, (words, words), t.hospital, pointer))
@@ -197,7 +194,7 @@ def _home_observations(sources: Sources, policy: CodePolicy, rule: Rule, window:
     t = sources.table("home_observations")
     start = t.start_date.cast("timestamp(0)")
     t = t.filter(t.start_date <= window.end, t.end_date.isnull() | (t.end_date >= window.start))
-    t = t.filter(*_in_window(start, window, rule))
+    t = t.filter(*_in_window(start, window, rule.span_days))
     pointer = _concat("home_observations: ", t.start_date, " – ", t.end_date, " ", t.reason)
     reason = t.reason.fill_null("")
     return t.select(**_rows(rule, t.person_key, start, (reason, reason), t.county_code, pointer, t.end_date))
@@ -206,18 +203,8 @@ def _home_observations(sources: Sources, policy: CodePolicy, rule: Rule, window:
 def _arrivals(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) -> ir.Table:
     """Stays in a region that had an area of one of the rule's levels on the day of the stay."""
     when: ArrivalsWhen = rule.when
-    stays = [STAYS[via](sources, policy, rule, window) for via in when.via]
-    t = stays[0]
-    for more in stays[1:]:
-        t = t.union(more)
-    digits = policy.arrivals.match_digits
-    t = t.mutate(area=t.region.substr(0, digits))
-    flagged = _flagged(sources, when.levels, digits, window, rule)
-    t = t.join(flagged, [t.area == flagged.area, t.day == flagged.day]).select(t, level=flagged.level)
-    if policy.arrivals.exclude_home:
-        home = sources.table("residents")
-        away = [t.person_key == home.person_key, home.county_code.substr(0, digits) != t.area]
-        t = t.join(home, away).select(t)
+    t = sources.shared("arrivals", lambda: _risky_stays(sources, policy, window))
+    t = t.filter(t.level.isin(when.levels), t.via.isin(when.via), *_in_window(t.at, window, rule.span_days))
     names = _region_names()
     t = t.left_join(names, t.region == names.code).select(t, name=names.name)
     place = _concat(t.region, " ", t.name.fill_null(""))
@@ -225,50 +212,87 @@ def _arrivals(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) 
     return t.select(**_rows(rule, t.person_key, t.at, label, place.strip(), t.pointer))
 
 
-def _flagged(sources: Sources, levels: list[str], digits: int, window: Window, rule: Rule) -> ir.Table:
+def _risky_stays(sources: Sources, policy: CodePolicy, window: Window) -> ir.Table:
+    """Stays in flagged regions for every arrivals rule at once (each source is read once), away from home."""
+    rules = [r for r in policy.rules if isinstance(r.when, ArrivalsWhen)]
+    spans = [r.span_days for r in rules]
+    span = None if None in spans else max(spans)
+    levels = sorted({level for r in rules for level in r.when.levels})
+    flagged = _flagged(sources, levels, policy.arrivals.match_digits, window, span)
+    vias = sorted({via for r in rules for via in r.when.via})
+    stays = [STAYS[via](sources, policy, span, window, flagged).mutate(via=ibis.literal(via)) for via in vias]
+    t = stays[0]
+    for more in stays[1:]:
+        t = t.union(more)
+    if not policy.arrivals.exclude_home:
+        return t
+    home = sources.table("residents")
+    digits = policy.arrivals.match_digits
+    away = [t.person_key == home.person_key, home.county_code.substr(0, digits) != t.region.substr(0, digits)]
+    return t.join(home, away).select(t)
+
+
+def _flagged(sources: Sources, levels: list[str], digits: int, window: Window, span: int | None) -> ir.Table:
     """(area, day, level): areas at ``digits`` precision holding a county at one of ``levels`` that day."""
     r = sources.table("area_risk")
-    since = window.since(rule.span_days)
+    since = window.since(span)
     r = r.filter(r.level.isin(levels), r.day <= window.end)
     if since is not None:
         r = r.filter(r.day >= since.date())
     return r.select(area=r.county_code.substr(0, digits), day=r.day, level=r.level).distinct()
 
 
-def _telecom(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) -> ir.Table:
+def _risky(t: ir.Table, region: str, day: ir.DateValue, flagged: ir.Table, policy: CodePolicy) -> ir.Table:
+    """Rows of ``t`` whose ``region`` was flagged on ``day``, with the flag's ``level``."""
+    t = t.mutate(stay_area=t[region].substr(0, policy.arrivals.match_digits), stay_day=day)
+    return t.join(flagged, [t.stay_area == flagged.area, t.stay_day == flagged.day]).select(
+        t, level=flagged.level
+    )
+
+
+def _telecom(
+    sources: Sources, policy: CodePolicy, span: int | None, window: Window, flagged: ir.Table
+) -> ir.Table:
     t = sources.table("telecom_stays")
     hours = policy.arrivals.min_stay_hours
     t = t.filter(
-        *_in_window(t.first_seen, window, rule),
+        *_in_window(t.first_seen, window, span),
         (t.last_seen.epoch_seconds() - t.first_seen.epoch_seconds()) >= hours * 3600,
     )
+    t = _risky(t, "city_code", t.first_seen.date(), flagged, policy)
     pointer = _concat("telecom_stays: ", t.city_code, " ", t.first_seen, " – ", t.last_seen)
-    return _stay(t, t.person_key, t.city_code, t.first_seen.date(), t.last_seen, pointer)
+    return _stay(t, t.city_code, t.last_seen, pointer)
 
 
-def _trips(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) -> ir.Table:
+def _trips(
+    sources: Sources, policy: CodePolicy, span: int | None, window: Window, flagged: ir.Table
+) -> ir.Table:
     t = sources.table("trips")
-    t = t.filter(*_in_window(t.dep_time, window, rule))
+    t = t.filter(*_in_window(t.dep_time, window, span))
+    t = _risky(t, "origin_region", t.dep_time.date(), flagged, policy)
     pointer = _concat(
         "trips: ", t.mode, " ", t.trip_no, " ", t.origin_region, " → ", t.destination_region, " ", t.dep_time
     )
-    return _stay(t, t.person_key, t.origin_region, t.dep_time.date(), t.dep_time, pointer)
+    return _stay(t, t.origin_region, t.dep_time, pointer)
 
 
-def _declared(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) -> ir.Table:
+def _declared(
+    sources: Sources, policy: CodePolicy, span: int | None, window: Window, flagged: ir.Table
+) -> ir.Table:
     t = sources.table("declarations")
-    t = t.filter(*_in_window(t.declared_at, window, rule))
+    t = t.filter(*_in_window(t.declared_at, window, span))
     t = t.select("person_key", "declared_at", region=t.visited_regions).unnest("region", keep_empty=False)
+    t = _risky(t, "region", t.declared_at.date(), flagged, policy)
     pointer = _concat("declarations: visited ", t.region, ", declared ", t.declared_at)
-    return _stay(t, t.person_key, t.region, t.declared_at.date(), t.declared_at, pointer)
+    return _stay(t, t.region, t.declared_at, pointer)
 
 
-def _stay(t: ir.Table, person, region, day, at, pointer) -> ir.Table:
-    """One stay in one region: the shape every arrival source is brought to."""
+def _stay(t: ir.Table, region: ir.StringValue, at: ir.TimestampValue, pointer: ir.StringValue) -> ir.Table:
+    """One stay in a flagged region: the shape every arrival source is brought to."""
     return t.select(
-        person_key=person.cast("int64"),
+        person_key=t.person_key.cast("int64"),
         region=region.cast("string"),
-        day=day.cast("date"),
+        level=t.level,
         at=at.cast("timestamp(0)"),
         pointer=pointer.cast("string"),
     )
@@ -295,4 +319,6 @@ BUILDERS: dict[str, Builder] = {
     "home_observations": _home_observations,
 }
 
-STAYS: dict[str, Builder] = {"telecom": _telecom, "trips": _trips, "declarations": _declared}
+StayBuilder = Callable[[Sources, CodePolicy, int | None, Window, ir.Table], ir.Table]
+
+STAYS: dict[str, StayBuilder] = {"telecom": _telecom, "trips": _trips, "declarations": _declared}

@@ -7,6 +7,8 @@ schemas their owners declare: ``contacts`` (:data:`shuzhi.tracing.contacts.CONTA
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 import pyarrow as pa
 
@@ -48,6 +50,14 @@ class Sources:
     def __init__(self, engine: Engine, allow_missing: bool = False) -> None:
         self.engine = engine
         self.allow_missing = allow_missing
+        self._shared: dict[str, ibis.Table] = {}
+
+    def shared(self, name: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """The expression ``build()`` made once per computation: every rule reusing it reuses one expression,
+        which the engine can then compute once (a common table expression)."""
+        if name not in self._shared:
+            self._shared[name] = build()
+        return self._shared[name]
 
     def table(self, name: str) -> ibis.Table:
         """Table ``name`` with the columns of its schema (the lake adds a ``day`` partition column)."""

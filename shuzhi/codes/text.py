@@ -20,19 +20,17 @@ Fill = ir.Value | str | int | float
 
 
 def render(template: str, values: Mapping[str, Fill]) -> ir.StringValue:
-    """``template`` with each ``{name}`` replaced by ``values[name]`` (a column or a constant; null as '')."""
+    """``template`` with each ``{name}`` replaced by ``values[name]`` (a column or a constant; null as '').
+
+    One concatenation of all parts (``CONCAT_WS`` with an empty separator, which skips nulls on every engine).
+    """
     parts: list[ir.StringValue] = []
     for literal, name, _, _ in string.Formatter().parse(template):
         if literal:
             parts.append(ibis.literal(literal))
         if name is not None:
             parts.append(_as_text(values[name]))
-    if not parts:
-        return ibis.literal("")
-    out = parts[0]
-    for part in parts[1:]:
-        out = out + part
-    return out
+    return join_present("", parts) if parts else ibis.literal("")
 
 
 def bilingual(
@@ -49,8 +47,4 @@ def join_present(separator: str, parts: list[ir.StringValue]) -> ir.StringValue:
 
 
 def _as_text(value: Fill) -> ir.StringValue:
-    if isinstance(value, ir.DateValue):
-        return value.strftime("%Y-%m-%d").fill_null("")  # some engines compute date arithmetic as timestamps
-    if isinstance(value, ir.Value):
-        return value.cast("string").fill_null("")
-    return ibis.literal(str(value))
+    return value.cast("string") if isinstance(value, ir.Value) else ibis.literal(str(value))

@@ -67,8 +67,10 @@ def _phase_row(policy: CodePolicy, order: int, rule: Rule, index: int) -> dict:
     }
 
 
-def _days(n: ir.IntegerValue) -> ir.IntervalValue:
-    return n.as_interval("D")
+def plus_days(day: ir.DateValue, n: ir.IntegerValue | int) -> ir.DateValue:
+    """``day`` + ``n`` days, as a date on every engine (DuckDB's date + interval is a timestamp)."""
+    days = n.as_interval("D") if isinstance(n, ir.Value) else ibis.interval(days=n)
+    return (day.cast("timestamp") + days).date()
 
 
 def phased(evidence: ir.Table, policy: CodePolicy) -> ir.Table:
@@ -78,9 +80,9 @@ def phased(evidence: ir.Table, policy: CodePolicy) -> ir.Table:
     s = t.at.date()
     return t.mutate(
         s=s,
-        phase_start=s + _days(t.day_from),
-        phase_end=ibis.ifelse(t.day_to.isnull(), t.until, s + _days(t.day_to)),
-        green_on=ibis.ifelse(t.span.isnull(), t.until + ibis.interval(days=1), s + _days(t.span + 1)),
+        phase_start=plus_days(s, t.day_from),
+        phase_end=ibis.ifelse(t.day_to.isnull(), t.until, plus_days(s, t.day_to)),
+        green_on=ibis.ifelse(t.span.isnull(), plus_days(t.until, 1), plus_days(s, t.span + 1)),
     )
 
 
