@@ -53,10 +53,13 @@ class Engine:
         return self.backend.read_parquet(pattern, table_name=name, hive_partitioning=True)
 
 
-def connect(engine: str = "duckdb", lake: Path | str | None = None, memory_limit: str | None = None) -> Engine:
+def connect(
+    engine: str = "duckdb", lake: Path | str | None = None, memory_limit: str | None = None
+) -> Engine:
     """Open an engine over ``lake``. Only engine names in ``ENGINES`` are accepted."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     config = {"memory_limit": memory_limit} if memory_limit else {}
     backend = ibis.duckdb.connect(**config)
+    backend.raw_sql("SET enable_progress_bar = false")  # the CLI draws its own progress
     return Engine(backend, Path(lake) if lake is not None else None, engine)

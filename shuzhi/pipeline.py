@@ -1,0 +1,142 @@
+"""The analytic pipeline: from the landed lake to the results every audience reads.
+
+``analyse`` traces contacts, rates every county, computes the index and every resident's health code for the
+period the lake covers, under one policy edition, and writes the results back into the lake as derived tables
+(``contacts``, ``area_risk``, ``five_colour``, ``index``, ``codes``, ``code_changes``, ``code_counts``) plus the
+transmission graph as JSON. Derived tables are replaced as a whole on every run: they are recomputable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shuzhi import codes as health_codes
+from shuzhi import tracing
+from shuzhi.engine import Engine, connect
+from shuzhi.lake import Lake
+from shuzhi.risk import area, five_colour, index
+from shuzhi.settings import DataDir
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+DEFAULT_EDITION = "2020-5th"  # the synthetic province lives in early 2020
+RESULT_PART = "part-results.parquet"
+GRAPH_FILE = "graph.json"
+
+
+@dataclass
+class Analysis:
+    """What a run computed: the period, the tables written and headline counts."""
+
+    edition: str
+    start: dt.date
+    end: dt.date
+    tables: dict[str, int] = field(default_factory=dict)  # rows written per derived table
+    cases: int = 0
+    contacts_by_class: dict[str, int] = field(default_factory=dict)
+    codes_by_colour: dict[str, int] = field(default_factory=dict)
+    counties_by_level: dict[str, int] = field(default_factory=dict)
+    graph: Path | None = None
+
+
+def period(engine: Engine) -> tuple[dt.date, dt.date]:
+    """First and last day of daily life in the lake (the venue stays' days)."""
+    days = engine.table("venue_stays").day
+    row = engine.to_arrow(days.min().name("first").as_table().cross_join(days.max().name("last").as_table()))
+    return row["first"][0].as_py(), row["last"][0].as_py()
+
+
+def analyse(
+    data: DataDir,
+    edition: str = DEFAULT_EDITION,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+) -> Analysis:
+    """Run tracing, area risk, five colours, the index and health codes; write the results to the lake."""
+    engine = engine or connect(lake=data.lake)
+    start, end = period(engine)
+    result = Analysis(edition, start, end)
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("Tracing contacts", lambda: _trace(engine, data, edition, result)),
+        ("Rating areas", lambda: _rate_areas(engine, data, edition, result)),
+        ("Computing the index", lambda: _index(engine, data, edition, result)),
+        ("Colouring health codes", lambda: _codes(engine, data, edition, result)),
+    ]
+    for done, (label, step) in enumerate(steps):
+        if progress:
+            progress("Analysing", done, len(steps))
+        log.info("%s (%s, %s..%s)", label, edition, start, end)
+        step()
+    if progress:
+        progress("Analysing", len(steps), len(steps))
+    return result
+
+
+def _trace(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
+    traced = tracing.trace(engine, tracing.load_policy(edition))
+    contacts = traced.contacts
+    _replace(engine, data, result, "contacts", contacts, "first_contact_at")
+    result.cases = traced.cases.num_rows
+    result.contacts_by_class = _count_by(contacts, "classification")
+    data.outputs.mkdir(parents=True, exist_ok=True)
+    result.graph = data.outputs / GRAPH_FILE
+    result.graph.write_text(json.dumps(traced.graph(), ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def _rate_areas(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
+    risk = area.area_risk(engine, edition, result.start, result.end)
+    _replace(engine, data, result, "area_risk", risk, "day")
+    last = risk.filter(pc.equal(risk["day"], pa.scalar(result.end, pa.date32())))
+    result.counties_by_level = _count_by(last, "level")
+    _replace(
+        engine,
+        data,
+        result,
+        "five_colour",
+        five_colour.five_colour(engine, edition, result.start, result.end),
+        "day",
+    )
+
+
+def _index(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
+    _replace(
+        engine, data, result, "index", index.index(engine, edition, edition, result.start, result.end), "day"
+    )
+
+
+def _codes(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
+    today = health_codes.codes(engine, edition, result.end, allow_missing=True)
+    _replace(engine, data, result, "codes", today, "day")
+    result.codes_by_colour = _count_by(today, "colour")
+    history = health_codes.code_history(engine, edition, result.start, result.end, allow_missing=True)
+    _replace(engine, data, result, "code_changes", history.changes, "day")
+    _replace(engine, data, result, "code_counts", history.daily, "day")
+
+
+def _replace(
+    engine: Engine, data: DataDir, result: Analysis, name: str, table: pa.Table, day_column: str
+) -> None:
+    """Swap the derived table ``name`` for ``table``, one part per day, and register it with the engine."""
+    lake = Lake(data.lake)
+    shutil.rmtree(data.lake / name, ignore_errors=True)
+    days = pc.cast(table[day_column], pa.date32())
+    for day in pc.unique(days).to_pylist():
+        if day is not None:
+            lake.write_part(name, day, RESULT_PART, table.filter(pc.equal(days, pa.scalar(day, pa.date32()))))
+    lake.sync()
+    engine.register(name, table)
+    result.tables[name] = table.num_rows
+
+
+def _count_by(table: pa.Table, column: str) -> dict[str, int]:
+    counts = pc.value_counts(table[column]).to_pylist() if table.num_rows else []
+    return {str(c["values"]): c["counts"] for c in sorted(counts, key=lambda c: str(c["values"]))}
