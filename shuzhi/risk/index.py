@@ -147,8 +147,9 @@ def _counts(
     """Per level: ``area_code, area_level, day`` and the raw counts the sub-indicators divide."""
     ind = evidence.indicators(engine, ap, start, end, counties)
     people = evidence.table(engine, "residents")
-    arr = arrivals(engine, ap, ibis.memtable(risk.select(RISK_AREAS_SCHEMA.names).cast(RISK_AREAS_SCHEMA)))
-    arr = arr.filter(arr.day.between(start, end) & arr.county_code.notnull())
+    risk_table = ibis.memtable(risk.select(RISK_AREAS_SCHEMA.names).cast(RISK_AREAS_SCHEMA))
+    arr = arrivals(engine, ap, risk_table, start, end)
+    arr = arr.filter(arr.county_code.notnull())
     trips = evidence.table(engine, "trips")
     base = baseline_period(engine, ip.baseline, trips.dep_time.date())
     out = {}
@@ -289,8 +290,8 @@ def return_to_work(
     """
     ip = index_policy(policy)
     areas = list(counties) if counties is not None else evidence.zhejiang()
-    power = engine.table("electricity").select("enterprise_code", "day", "kwh")
-    firms = engine.table("enterprises").select("enterprise_code", "county_code")
+    power = evidence.table(engine, "electricity").select("enterprise_code", "day", "kwh")
+    firms = evidence.table(engine, "enterprises").select("enterprise_code", "county_code")
     base_start, base_end = baseline_period(engine, ip.baseline, power.day)
     n_days = (base_end - base_start).days + 1
     base = (
