@@ -24,7 +24,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-app.add_typer(credentials_cli.app, name="credentials", help="Signing keys, signed codes and certificates, trust lists.")
+app.add_typer(
+    credentials_cli.app, name="credentials", help="Signing keys, signed codes and certificates, trust lists."
+)
 app.command("verify", help=credentials_cli.verify_command.__doc__)(credentials_cli.verify_command)
 
 DataOption = Annotated[
@@ -102,6 +104,91 @@ def _ingest(feeds: Path, data: DataDir):
         return run_ingest(feeds, data.lake, secrets_dir=data.secrets, progress=progress)
 
 
+EditionOption = Annotated[
+    str, typer.Option(help="Policy edition: a shipped name (2020-5th, 2022-9th) or a folder of policy files.")
+]
+
+
+@app.command()
+def analyse(
+    data: DataOption = None,
+    edition: EditionOption = "2020-5th",
+    step: Annotated[
+        list[str] | None, typer.Option(help="Run only these steps (trace, risk, index, codes); repeatable.")
+    ] = None,
+) -> None:
+    """Trace contacts, rate every county, compute the index and colour every health code from the lake.
+
+    Results go back into the lake as derived tables (contacts, area_risk, five_colour, index, codes,
+    code_changes, code_counts) and the transmission graph into DATA/outputs/graph.json.
+    """
+    _print_analysis(_analyse(DataDir.resolve(data), edition, tuple(step) if step else None))
+
+
+@app.command()
+def trace(data: DataOption = None, edition: EditionOption = "2020-5th") -> None:
+    """Trace close contacts, contacts of contacts and companions of every confirmed or asymptomatic case."""
+    _print_analysis(_analyse(DataDir.resolve(data), edition, ("trace",)))
+
+
+@app.command()
+def codes(data: DataOption = None, edition: EditionOption = "2020-5th") -> None:
+    """Colour every resident's health code, with the rule and evidence that set it (after trace and risk)."""
+    _print_analysis(_analyse(DataDir.resolve(data), edition, ("codes",)))
+
+
+def _analyse(where: DataDir, edition: str, steps: tuple[str, ...] | None):
+    from shuzhi.pipeline import analyse as run_analysis
+
+    with step_progress() as progress:
+        return run_analysis(where, edition, steps, progress=progress)
+
+
+def _print_analysis(result) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Analysis {result.start} … {result.end} under the {result.edition} edition")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    rows = [("index cases", result.cases)]
+    rows += [(f"contacts: {k}", v) for k, v in result.contacts_by_class.items()]
+    rows += [(f"codes: {k}", v) for k, v in result.codes_by_colour.items()]
+    rows += [(f"counties: {k} risk", v) for k, v in result.counties_by_level.items()]
+    for what, count in rows:
+        table.add_row(what, f"{count:,}")
+    console.print(table)
+    if result.graph:
+        console.print(f"Transmission graph: {result.graph}")
+
+
+@app.command()
+def replay(
+    out: Annotated[Path, typer.Option(help="Where to write the rated cities (Parquet + map JSON).")] = Path(
+        "shuzhi-data/outputs"
+    ),
+    edition: EditionOption = "2020-5th",
+) -> None:
+    """Rate every Chinese city of the real 2020 epidemic (daily cumulative counts) under the Feb 2020 rule."""
+    from shuzhi.risk.replay import replay as run_replay
+
+    path = run_replay(edition, out)
+    console.print(
+        f"[green]Rated[/] the real 2020 epidemic city by city: {path} and {path.with_suffix('.json')}"
+    )
+
+
+@app.command()
+def serve(
+    data: DataOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API (OpenAPI at /docs) over the data directory's lake and operational store."""
+    from shuzhi.api import serve as run_server
+
+    run_server(DataDir.resolve(data).root, host, port)
+
+
 @app.command()
 def demo(
     data: DataOption = None,
@@ -120,6 +207,7 @@ def demo(
     report = _ingest(where.feeds, where)
     console.print(report.rich_table())
     _print_lake_summary(where)
+    _print_analysis(_analyse(where, "2020-5th", None))
 
 
 def _print_lake_summary(where: DataDir) -> None:

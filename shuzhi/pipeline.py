@@ -2,8 +2,8 @@
 
 ``analyse`` traces contacts, rates every county, computes the index and every resident's health code for the
 period the lake covers, under one policy edition, and writes the results back into the lake as derived tables
-(``contacts``, ``area_risk``, ``five_colour``, ``index``, ``codes``, ``code_changes``, ``code_counts``) plus the
-transmission graph as JSON. Derived tables are replaced as a whole on every run: they are recomputable.
+(``contacts``, ``area_risk``, ``five_colour``, ``index``, ``codes``, ``code_changes``, ``code_counts``)
+plus the transmission graph as JSON. Derived tables are replaced as a whole on every run (recomputable).
 """
 
 from __future__ import annotations
@@ -120,6 +120,14 @@ def _codes(engine: Engine, data: DataDir, edition: str, result: Analysis) -> Non
     history = health_codes.code_history(engine, edition, result.start, result.end, allow_missing=True)
     _replace(engine, data, result, "code_changes", history.changes, "day")
     _replace(engine, data, result, "code_counts", history.daily, "day")
+
+
+STEPS: dict[str, tuple[str, Callable[[Engine, DataDir, str, Analysis], None]]] = {
+    "trace": ("Tracing contacts", _trace),
+    "risk": ("Rating areas", _rate_areas),
+    "index": ("Computing the index", _index),
+    "codes": ("Colouring health codes", _codes),
+}
 
 
 def _replace(
