@@ -19,7 +19,9 @@ every table filled, Chinese text, quotes and commas, nulls) for the tests of the
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,11 +40,14 @@ from shuzhi.sim.manifest import MANIFEST, ExpectedWriter, FileRecord, Manifest
 if TYPE_CHECKING:
     from shuzhi.sim.world import SimParams
 
+log = logging.getLogger("shuzhi.sim")
+
 __all__ = ["run", "Progress", "World", "ExampleWorld", "Manifest"]
 
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called as each step advances (the CLI draws one Rich bar per step)."""
 
+STEP_POPULATION = "Building the population"
 STEP_DAYS = "Writing daily feeds"
 STEP_REGISTRIES = "Writing registries"
 STEP_TRUTH = "Writing truth"
@@ -78,18 +83,15 @@ def run(
     """Simulate ``params`` and write every department feed, the truth and the manifest into ``out_dir``.
 
     ``dirt_rate`` is the share of rows given a fault (docs/feeds.md); 0 writes clean feeds. ``progress`` is
-    called as ``progress(step, done, total)`` with the steps ``STEP_DAYS`` (days written of ``params.days``),
-    ``STEP_REGISTRIES`` and ``STEP_TRUTH``. ``world`` replaces ``World(params)`` (tests pass an
-    ``ExampleWorld``). A directory holding an earlier simulation is cleared first; one holding other feeds is
-    refused.
+    called as ``progress(step, done, total)`` with the steps ``STEP_POPULATION``, ``STEP_DAYS`` (days written
+    of ``params.days``), ``STEP_REGISTRIES`` and ``STEP_TRUTH``. ``world`` replaces ``World(params)`` (tests
+    pass an ``ExampleWorld``). A directory holding an earlier simulation is cleared first; one holding other
+    feeds is refused.
     """
     out = Path(out_dir)
     _prepare(out)
-    if world is None:
-        from shuzhi.sim.world import World as SimWorld
-
-        world = SimWorld(params)
     report = progress or (lambda step, done, total: None)
+    world = world if world is not None else _simulated_world(params, report)
     manifest = Manifest(
         seed=params.seed,
         persons=params.persons,
@@ -107,7 +109,23 @@ def run(
     manifest.expected = writer.expected.close()
     manifest.write(out)
     report(STEP_TRUTH, 1, 1)
+    log.info(
+        "wrote %d feed rows in %.1f s (%.0f rows/s)",
+        writer.rows,
+        writer.seconds,
+        writer.rows / max(writer.seconds, 1e-9),
+    )
     return manifest
+
+
+def _simulated_world(params: SimParams, report: Progress) -> World:
+    from shuzhi.sim.world import World as SimWorld
+
+    def forward(step: str, done: int, total: int) -> None:
+        if step == "population":  # the days are reported as they are written
+            report(STEP_POPULATION, done, total)
+
+    return SimWorld(params, progress=forward)
 
 
 def _write_days(
@@ -208,6 +226,7 @@ class _Writer:
         self.expected = ExpectedWriter(out / "truth" / "expected")
         self.carry: dict[str, dirt.Rows] = {}
         self.seen: dict[str, set] = {}  # natural keys of feeds whose key has no day, across files
+        self.rows, self.seconds = 0, 0.0
 
     def write(
         self,
@@ -218,15 +237,11 @@ class _Writer:
         protected_by: tuple[str, pa.Array] | None = None,
     ) -> FileRecord:
         """Write one file of ``feed`` from the canonical rows ``table`` (None: no rows)."""
-        clean, dropped = feeds.normalise(
-            feed, table if table is not None else feed.schema.empty_table(), self._seen(feed)
-        )
+        started = time.perf_counter()
+        table = table if table is not None else feed.schema.empty_table()
+        clean, dropped = feeds.normalise(feed, table, self._seen(feed))
         raw = feeds.render(feed, clean)
         rows = feeds.lines(feed, raw) if feed.dialect.text else raw
-        protected = None
-        if protected_by is not None:
-            protected = pc.is_in(column(clean, protected_by[0]), value_set=protected_by[1])
-            protected = protected.to_numpy(zero_copy_only=False)
         injected = dirt.inject(
             feed,
             clean,
@@ -236,12 +251,18 @@ class _Writer:
             day,
             carried=self.carry.pop(feed.name, None),
             last=last,
-            protected=protected,
+            protected=_protected(clean, protected_by),
             venues=self.venues,
         )
         if injected.carry is not None:
             self.carry[feed.name] = injected.carry
-        path = feed.file(day)
+        record = self._put(feed, feed.file(day), injected)
+        self.manifest.count("dropped", feed.name, dropped)
+        self.expected.append(feed.table, clean.filter(pa.array(injected.lands)))
+        self.rows, self.seconds = self.rows + record.rows, self.seconds + time.perf_counter() - started
+        return record
+
+    def _put(self, feed: Feed, path: str, injected: dirt.Injected) -> FileRecord:
         if feed.dialect.text:
             written = feeds.write_text(
                 self.out / path, feed, injected.rows, injected.utf8_rows, injected.truncated
@@ -252,14 +273,20 @@ class _Writer:
         self.manifest.add_file(record)
         self.manifest.count("faults", feed.name, injected.faults)
         self.manifest.count("tolerated", feed.name, injected.tolerated)
-        self.manifest.count("dropped", feed.name, dropped)
-        self.expected.append(feed.table, clean.filter(pa.array(injected.lands)))
         return record
 
     def _seen(self, feed: Feed) -> set | None:
         if not feed.daily or model.TABLES[feed.table].day_column in model.TABLES[feed.table].key:
             return None
         return self.seen.setdefault(feed.name, set())
+
+
+def _protected(clean: pa.Table, referenced: tuple[str, pa.Array] | None) -> np.ndarray | None:
+    """Rows whose code (``referenced``: column, codes other feeds use) must land, or None."""
+    if referenced is None:
+        return None
+    name, codes = referenced
+    return pc.is_in(column(clean, name), value_set=codes).to_numpy(zero_copy_only=False)
 
 
 # ------------------------------------------------------------------------------------------------------------
