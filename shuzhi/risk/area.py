@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from itertools import pairwise
 
 import ibis
 import pyarrow as pa
@@ -168,20 +169,10 @@ def _compounds(
     end: dt.date,
     areas: list[str],
 ) -> ibis.Table:
-    """Compound × day rows at a level above low, from each compound's last case before the day."""
-    steps = rule.thresholds()
-    horizon = steps[-1][0]  # from this many days without a case the compound is low
-    c = evidence.cases(engine, p)
-    res = evidence.table(engine, "residents").select(r_person="person_key", household_id="household_id")
-    c = c.left_join(res, c.person_key == res.r_person)
-    household = (
-        c.household_id
-        if rule.household_id_prefix is None
-        else c.household_id.substr(0, rule.household_id_prefix)
-    )
-    c = c.select(
-        "county_code", compound=c.county_code + ":" + household.fill_null("unregistered"), case_day=c.day
-    )
+    """Compound × day rows at a level above low, from each compound's last case up to the day."""
+    bands = [(level, until) for (_, level), (until, _) in pairwise(rule.thresholds())]
+    horizon = bands[-1][1]  # from this many days without a case the compound is low
+    c = _case_compounds(engine, p, rule)
     g = evidence.grid(areas, start, end)
     j = g.join(
         c,
@@ -193,17 +184,23 @@ def _compounds(
     )
     last = j.group_by("county_code", "compound", "day").agg(last_case_day=lambda t: t.case_day.max())
     since = last.day.delta(last.last_case_day, unit="day")
-    level = ibis.cases(
-        *[(since < until, lvl) for (_, lvl), (until, _) in zip(steps, steps[1:], strict=False)], else_="low"
-    )
-    plan = ", ".join(
-        f"{lvl} until day {until}" for (_, lvl), (until, _) in zip(steps, steps[1:], strict=False)
-    )
+    plan = ", ".join(f"{level} until day {until}" for level, until in bands)
     return last.mutate(
         days_since_last=since,
-        level=level,
+        level=ibis.cases(*[(since < until, level) for level, until in bands], else_="low"),
         reason=text("last case ", since, f" day(s) ago ({plan})"),
     )
+
+
+def _case_compounds(engine: Engine, p: AreaRiskPolicy, rule: CompoundRule) -> ibis.Table:
+    """``county_code, compound, case_day`` of every case: county + household id (prefix) or 'unregistered'."""
+    c = evidence.cases(engine, p)
+    res = evidence.table(engine, "residents").select(r_person="person_key", household_id="household_id")
+    c = c.left_join(res, c.person_key == res.r_person)
+    prefix = rule.household_id_prefix
+    household = c.household_id if prefix is None else c.household_id.substr(0, prefix)
+    compound = c.county_code + ":" + household.fill_null("unregistered")
+    return c.select("county_code", compound=compound, case_day=c.day)
 
 
 def _rate_by_compounds(ind: ibis.Table, comp: ibis.Table, rule: CompoundRule) -> ibis.Table:
