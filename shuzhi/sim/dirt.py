@@ -217,7 +217,7 @@ def corrupt(
     venues: frozenset[str] = frozenset(),
 ) -> Rows:
     """``rows`` with every row of a rejected class replaced by its corrupted version."""
-    chosen = np.flatnonzero(np.isin(roles, [CODE[c] for c in CORRUPTED]))
+    chosen = np.flatnonzero(has_role(roles, [CODE[c] for c in CORRUPTED]))
     if not len(chosen):
         return rows
     records = raw.take(chosen).to_pylist()
@@ -363,7 +363,7 @@ def arrange(
         utf8_rows=np.flatnonzero(mixed),
         truncated=bool((roles == CODE["truncated"]).any()),
         carry=take(rows, moved) if len(moved) else None,
-        lands=np.isin(roles, LANDING),
+        lands=has_role(roles, LANDING),
         faults=_counts(roles, FAULTS),
         tolerated=_counts(roles, TOLERATED),
     )
@@ -407,6 +407,13 @@ def _counts(roles: np.ndarray, names: tuple[str, ...]) -> dict[str, int]:
 
 # ------------------------------------------------------------------------------------------------------------
 # rows: lines (Arrow string array) or a Parquet table, handled alike
+
+
+def has_role(roles: np.ndarray, codes: list[int] | tuple[int, ...]) -> np.ndarray:
+    """``roles`` in ``codes``, by table lookup (``np.isin`` hashes the whole array)."""
+    table = np.zeros(len(CODE) + 1, dtype=bool)
+    table[np.asarray(codes, dtype=np.int64) + 1] = True
+    return table[roles.astype(np.int64) + 1]
 
 
 def take(rows: Rows, index: np.ndarray) -> Rows:

@@ -97,7 +97,7 @@ JSONL = Dialect("jsonl")
 PARQUET = Dialect("parquet")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared (and hashed) by identity: one object per feed
 class Feed:
     """One department feed: where its files go, their dialect and fields, and its start/end pair if any."""
 
@@ -116,7 +116,7 @@ class Feed:
         return self.path.format(day=day.strftime("%Y%m%d")) if self.daily and day else self.path
 
     def of_kind(self, *kinds: Kind) -> tuple[Field, ...]:
-        return tuple(f for f in self.fields if f.kind in kinds)
+        return _of_kind(self, kinds)
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -139,6 +139,11 @@ class Feed:
     @property
     def header(self) -> str:
         return self.dialect.delimiter.join(f.name for f in self.fields)
+
+
+@cache
+def _of_kind(feed: Feed, kinds: tuple[Kind, ...]) -> tuple[Field, ...]:
+    return tuple(f for f in feed.fields if f.kind in kinds)
 
 
 DAY = "%Y-%m-%d"
@@ -267,7 +272,8 @@ FEED_OF_TABLE = {feed.table: feed for feed in FEEDS.values()}
 
 def column(table: pa.Table, name: str) -> pa.Array:
     """One column as a single contiguous array."""
-    return table[name].combine_chunks()
+    chunked = table[name]
+    return chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
 
 
 def normalise(feed: Feed, table: pa.Table, seen: set | None = None) -> tuple[pa.Table, dict[str, int]]:
@@ -415,7 +421,8 @@ def _repeated_keys(table: pa.Table, key: tuple[str, ...], seen: set | None) -> n
     shared = ordered[1:][ordered[1:] == ordered[:-1]]
     if not len(shared):
         return repeated
-    candidates = np.flatnonzero(np.isin(hashes, shared))
+    candidates = pc.is_in(pa.array(hashes), value_set=pa.array(shared))
+    candidates = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
     rows = table.select(list(key)).take(candidates).append_column("_row", pa.array(candidates))
     first = rows.group_by(list(key), use_threads=False).aggregate([("_row", "min")])
     repeated[candidates] = True
@@ -465,23 +472,21 @@ def render(feed: Feed, table: pa.Table) -> pa.Table:
 def format_times(values: pa.Array, pattern: str) -> pa.Array:
     """Dates or local timestamps formatted by ``pattern`` (%Y %m %d %H %M %S and literals), nulls kept.
 
-    The pattern splits into a calendar part (up to the first clock field) and a clock part; each is formatted
-    once per distinct day spanned and once per second of the day, and every row gathers its two pieces: no
-    per-row Python and no per-row string formatting.
+    The pattern splits into a calendar part (up to the first clock field) and a clock part; the first is
+    formatted once per distinct day spanned, the second once per second of a day (cached), and every row
+    gathers its two pieces: no per-row Python and no per-row string formatting.
     """
     seconds = _epoch_seconds(values)
     days = seconds // 86400
     first, last = (int(days.min()), int(days.max())) if len(days) else (0, 0)
-    pieces = [p for p in re.split(r"(%[YmdHMS])", pattern) if p]
+    pieces = tuple(p for p in re.split(r"(%[YmdHMS])", pattern) if p)
     cut = next((i for i, p in enumerate(pieces) if p in ("%H", "%M", "%S")), len(pieces))
     if any(p in ("%Y", "%m", "%d") for p in pieces[cut:]):
         raise ValueError(f"pattern {pattern!r}: calendar fields must precede clock fields")
+    span = np.arange(first, last + 1)
     segments = [
-        (
-            _format_table(pieces[:cut], np.arange(first, last + 1), np.zeros(last - first + 1, np.int64)),
-            days - first,
-        ),
-        (_format_table(pieces[cut:], np.full(86400, first), np.arange(86400)), seconds - days * 86400),
+        (_format_table(pieces[:cut], span, np.zeros(len(span), np.int64)), days - first),
+        (_clock_table(pieces[cut:]), seconds - days * 86400),
     ]
     segments = [(table, index) for table, index in segments if table.shape[1]]
     row = np.dtype([(f"f{i}", f"V{table.shape[1]}") for i, (table, _) in enumerate(segments)])
@@ -494,7 +499,13 @@ def format_times(values: pa.Array, pattern: str) -> pa.Array:
     return pc.if_else(pc.is_valid(values), formatted, pa.scalar(None, pa.string()))
 
 
-def _format_table(pieces: list[str], days: np.ndarray, clock: np.ndarray) -> np.ndarray:
+@cache
+def _clock_table(pieces: tuple[str, ...]) -> np.ndarray:
+    """``_format_table`` of clock pieces for every second of a day."""
+    return _format_table(pieces, np.zeros(86400, np.int64), np.arange(86400))
+
+
+def _format_table(pieces: tuple[str, ...], days: np.ndarray, clock: np.ndarray) -> np.ndarray:
     """The UTF-8 bytes of ``pieces`` for each (day since epoch, second of day): an (n, width) uint8 array."""
     span = days.astype("datetime64[D]")
     months = span.astype("datetime64[M]")
@@ -521,9 +532,15 @@ _TWO_DIGITS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dt
 
 
 def _epoch_seconds(values: pa.Array) -> np.ndarray:
+    """Seconds since 1970 (dates at midnight); nulls take a valid value, keeping the span of days short."""
     if pa.types.is_date(values.type):
-        return pc.fill_null(pc.cast(pc.cast(values, pa.int32()), pa.int64()), 0).to_numpy() * 86400
-    return pc.fill_null(pc.cast(pc.cast(values, pa.timestamp("s")), pa.int64()), 0).to_numpy()
+        seconds = pc.multiply(pc.cast(pc.cast(values, pa.int32()), pa.int64()), 86400)
+    else:
+        seconds = pc.cast(pc.cast(values, pa.timestamp("s")), pa.int64())
+    if seconds.null_count:
+        valid = pc.drop_null(seconds)
+        seconds = pc.fill_null(seconds, valid[0] if len(valid) else 0)
+    return seconds.to_numpy()
 
 
 def fixed_width_strings(text: np.ndarray) -> pa.Array:
