@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from shuzhi import model
@@ -115,16 +117,18 @@ class Lake:
         columns: list[str] | None = None,
         days: Iterable[dt.date] | None = None,
         exclude: str | None = None,
+        where: pc.Expression | None = None,
     ) -> pa.Table:
-        """Rows of ``table`` (canonical schema, no partition column); ``exclude`` leaves out parts of that name."""
+        """Rows of ``table`` (canonical schema, no partition column), optionally only some days' and those
+        matching ``where``; ``exclude`` leaves out parts of that name."""
         schema = model.TABLES[table].schema
         if columns is not None:
             schema = pa.schema([schema.field(c) for c in columns])
-        paths = [p for p in self.parts(table, days) if p.name != exclude]
+        paths = [str(p) for p in self.parts(table, days) if p.name != exclude]
         if not paths:
             return schema.empty_table()
-        pieces = [pq.read_table(p, columns=schema.names, schema=schema) for p in paths]
-        return pa.concat_tables(pieces)
+        full = model.TABLES[table].schema
+        return ds.dataset(paths, schema=full, format="parquet").to_table(columns=schema.names, filter=where)
 
     def tables(self) -> list[str]:
         """Canonical tables with at least one part."""

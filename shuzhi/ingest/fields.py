@@ -134,18 +134,21 @@ def _text(s: Source) -> Converted:
 
 def _id(s: Source) -> Converted:
     """ID numbers, normalised (a typed lower-case ``x`` is the check character ``X``), checked per distinct ID."""
-    ids = _nulls_where(pc.ascii_upper(s.text()), s.missing)
+    text = s.text()
+    if pc.any(pc.match_substring(text, "x")).as_py():
+        text = pc.ascii_upper(text)
+    ids = _nulls_where(text, s.missing)
     encoded = pc.dictionary_encode(ids)
     unique_reasons = idcard.problems(encoded.dictionary, s.lookups.provinces, s.lookups.today)
-    row_reasons = unique_reasons.take(encoded.indices)
+    unique_codes = np.full(len(unique_reasons), -1, dtype=np.int8)
+    for code, reason in enumerate(idcard.ID_REASONS):
+        unique_codes[_np(pc.equal(unique_reasons, reason))] = code
+    row_codes = unique_codes[_np_int(encoded.indices)]
+    row_codes[s.missing] = -1
     problems: list[Problem] = []
-    if row_reasons.null_count < len(row_reasons):
-        for reason in idcard.ID_REASONS:
-            problems += _found(
-                s.problem(reason, _np(pc.equal(row_reasons, reason)), _id_details(ids, s.lookups))
-            )
-    valid = _np_true(pc.is_null(unique_reasons))
-    return Converted(ids, problems, distinct=encoded, distinct_valid=valid)
+    for code, reason in enumerate(idcard.ID_REASONS):
+        problems += _found(s.problem(reason, row_codes == code, _id_details(ids, s.lookups)))
+    return Converted(ids, problems, distinct=encoded, distinct_valid=unique_codes < 0)
 
 
 def _id_details(ids: pa.Array, lookups: Lookups) -> Explain:

@@ -96,20 +96,25 @@ def is_utf8(data: bytes | pa.Buffer) -> bool:
     return True
 
 
-def _cut_truncated(data: bytes, breaks: bytes, rejects: Rejects, gbk: bool) -> tuple[bytes, int]:
-    """Drop a last line that has no line break (quarantined ``truncated``); returns the rest and its line count."""
-    cut = max(data.rfind(b) for b in breaks) + 1 if data else 0
-    lines = _count_lines(data[:cut]) if b"\r" in breaks else data.count(b"\n", 0, cut)
+def _cut_truncated(data: bytes, lo: int, breaks: bytes, rejects: Rejects, gbk: bool) -> tuple[int, int]:
+    """Where the text from ``lo`` ends with its last line break, and how many lines it has until there.
+
+    A last line without a line break is quarantined ``truncated``.
+    """
+    cut = max(max(data.rfind(b, lo) for b in breaks) + 1, lo)
+    lines = _count_lines(data, lo, cut) if b"\r" in breaks else data.count(b"\n", lo, cut)
     if cut < len(data):
         detail = "the file ends inside this line: it has no line break"
         rejects.add(lines + 1, None, R.TRUNCATED, detail, decode_line(data[cut:], gbk))
-    return data[:cut], lines
+    return cut, lines
 
 
-def _count_lines(data: bytes | memoryview) -> int:
+def _count_lines(data: bytes, lo: int = 0, hi: int | None = None) -> int:
     """Physical lines ended by ``\\n``, ``\\r\\n`` or a lone ``\\r`` (as pyarrow's CSV reader counts them)."""
-    data = bytes(data) if isinstance(data, memoryview) else data
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    hi = len(data) if hi is None else hi
+    lines = data.count(b"\n", lo, hi)
+    returns = data.count(b"\r", lo, hi)
+    return lines + returns - data.count(b"\r\n", lo, hi) if returns else lines
 
 
 # ---- CSV ---------------------------------------------------------------------------------------------------
@@ -125,29 +130,27 @@ def parse_csv(feed: Feed, data: bytes) -> RawBatch:
     assert isinstance(fmt, Csv)
     gbk = fmt.encoding == "gbk"
     rejects = Rejects()
-    if data.startswith(BOM):
-        data = data[len(BOM) :]
-    data, n_lines = _cut_truncated(data, b"\n\r", rejects, gbk)
+    lo = len(BOM) if data.startswith(BOM) else 0
+    hi, n_lines = _cut_truncated(data, lo, b"\n\r", rejects, gbk)
     if n_lines == 0:
         return _empty(feed, rejects)
-    header_end, body_start = _first_line(data)
-    names = _header(data[:header_end], fmt, gbk)
-    body = data[body_start:]
+    header_end, body_start = _first_line(data, lo)
+    names = _header(data[lo:header_end], fmt, gbk)
     absent = [f.source for f in feed.fields if f.source not in names]
     if absent:
-        return _reject_all_lines(feed, body, fmt, gbk, absent, names, rejects)
-    utf8 = is_utf8(data)
-    text = body if utf8 else body.decode("latin-1").encode("utf-8")
-    chunks = _parse_chunks(text, fmt.delimiter, len(names))
+        return _reject_all_lines(feed, data[body_start:hi], gbk, absent, names, rejects)
+    utf8 = is_utf8(pa.py_buffer(data).slice(lo, hi - lo))
+    if not utf8:  # parse a Latin-1 view (every byte one character) and decode the text columns after
+        data, body_start, hi = data[body_start:hi].decode("latin-1").encode("utf-8"), 0, None
+    chunks = _parse_chunks(data, body_start, len(data) if hi is None else hi, fmt.delimiter, len(names))
     if not chunks:
         return _empty(feed, rejects)
     columns = [pa.concat_arrays([c.columns[i] for c in chunks]) for i in range(len(names))]
-    lines = np.concatenate([c.lines for c in chunks]) if chunks else np.zeros(0, np.int64)
+    lines = np.concatenate([c.lines for c in chunks])
     for chunk in chunks:
         for line, detail, raw in chunk.invalid:
-            rejects.add(
-                line, None, R.MALFORMED, detail, raw if utf8 else decode_line(raw.encode("latin-1"), gbk)
-            )
+            text = raw if utf8 else decode_line(raw.encode("latin-1"), gbk)
+            rejects.add(line, None, R.MALFORMED, detail, text)
     tolerated: dict[str, int] = {}
     if not utf8:
         columns, undecodable, mixed = _decode_columns(columns, gbk)
@@ -160,9 +163,9 @@ def parse_csv(feed: Feed, data: bytes) -> RawBatch:
     return RawBatch(by_source, lines, _joined(columns, fmt.delimiter), rejects, tolerated)
 
 
-def _first_line(data: bytes) -> tuple[int, int]:
-    """Where the first line's text ends and the second line starts (``data`` has at least one line break)."""
-    lf, cr = data.find(b"\n"), data.find(b"\r")
+def _first_line(data: bytes, lo: int) -> tuple[int, int]:
+    """Where the first line's text ends and the second starts (there is a line break after ``lo``)."""
+    lf, cr = data.find(b"\n", lo), data.find(b"\r", lo)
     if cr >= 0 and (lf < 0 or cr < lf):
         return cr, cr + (2 if data[cr + 1 : cr + 2] == b"\n" else 1)
     return lf, lf + 1
@@ -178,7 +181,7 @@ def _header(raw: bytes, fmt: Csv, gbk: bool) -> list[str]:
 
 
 def _reject_all_lines(
-    feed: Feed, body: bytes, fmt: Csv, gbk: bool, absent: list[str], names: list[str], rejects: Rejects
+    feed: Feed, body: bytes, gbk: bool, absent: list[str], names: list[str], rejects: Rejects
 ) -> RawBatch:
     """A header without the feed's fields: no line can be read, so every line is quarantined."""
     detail = f"the header lacks {', '.join(absent)} (found: {', '.join(names)[:200]})"
@@ -193,27 +196,28 @@ def _split_lines(body: bytes) -> list[bytes]:
     return lines[:-1]
 
 
-def _parse_chunks(text: bytes, delimiter: str, ncols: int) -> list[_Chunk]:
-    """Parse the body (after the header, starting at line 2) in chunks that end at line breaks."""
-    bounds, start = [], 0
-    while start < len(text):
-        end = text.find(b"\n", start + CHUNK_BYTES)
-        end = len(text) if end < 0 else end + 1
+def _parse_chunks(data: bytes, lo: int, hi: int, delimiter: str, ncols: int) -> list[_Chunk]:
+    """Parse the body ``data[lo:hi]`` (line 2 onwards) in chunks that end at line breaks, in parallel."""
+    bounds, start = [], lo
+    while start < hi:
+        end = data.find(b"\n", start + CHUNK_BYTES, hi)
+        end = hi if end < 0 else end + 1
         bounds.append((start, end))
         start = end
-    view = memoryview(text)
-    first_lines, line = [], 2
+    buffer = pa.py_buffer(data)
+    jobs, line = [], 2
     for start, end in bounds:
-        first_lines.append(line)
-        line += _count_lines(view[start:end])
-    jobs = [(view[s:e], delimiter, ncols, first) for (s, e), first in zip(bounds, first_lines, strict=True)]
+        jobs.append(
+            (buffer.slice(start, end - start), _count_lines(data, start, end), delimiter, ncols, line)
+        )
+        line += jobs[-1][1]
     if len(jobs) <= 1:
         return [_parse_chunk(*job) for job in jobs]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         return list(pool.map(lambda job: _parse_chunk(*job), jobs))
 
 
-def _parse_chunk(view: memoryview, delimiter: str, ncols: int, first_line: int) -> _Chunk:
+def _parse_chunk(chunk: pa.Buffer, n_lines: int, delimiter: str, ncols: int, first_line: int) -> _Chunk:
     """One chunk with pyarrow; re-read line by line when rows and physical lines do not correspond."""
     names = [f"c{i}" for i in range(ncols)]
     invalid: list[tuple[int, str, str]] = []
@@ -223,10 +227,9 @@ def _parse_chunk(view: memoryview, delimiter: str, ncols: int, first_line: int) 
         invalid.append((first_line + (row.number or 0) - 1, detail, row.text))
         return "skip"
 
-    n_lines = _count_lines(view)
     try:
         table = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(view)),
+            pa.BufferReader(chunk),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter, ignore_empty_lines=False, invalid_row_handler=handler
@@ -240,7 +243,7 @@ def _parse_chunk(view: memoryview, delimiter: str, ncols: int, first_line: int) 
     except (pa.ArrowInvalid, UnicodeDecodeError):
         table = None
     if table is None or table.num_rows + len(invalid) != n_lines or any(i[0] < first_line for i in invalid):
-        return _parse_chunk_by_line(bytes(view), delimiter, ncols, first_line)
+        return _parse_chunk_by_line(chunk.to_pybytes(), delimiter, ncols, first_line)
     bad = np.array([i[0] for i in invalid], dtype=np.int64)
     lines = np.arange(first_line, first_line + n_lines, dtype=np.int64)
     if len(bad):
@@ -389,10 +392,10 @@ def _json_type(kind: Kind) -> str:
 
 def parse_jsonl(feed: Feed, data: bytes) -> RawBatch:
     rejects = Rejects()
-    data, n_lines = _cut_truncated(data, b"\n", rejects, False)
+    hi, n_lines = _cut_truncated(data, 0, b"\n", rejects, False)
     if n_lines == 0:
         return _empty(feed, rejects)
-    text = _line_texts(data, n_lines, rejects)
+    text = _line_texts(data[:hi], n_lines, rejects)
     lines = np.arange(1, n_lines + 1, dtype=np.int64)
     already = np.isin(lines, np.array(rejects.lines, dtype=np.int64))
     table = _json_extract(feed, text)

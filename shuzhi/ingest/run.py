@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -104,7 +103,7 @@ class _Run:
             today=today,
             venues=self._venue_codes,
         )
-        self.ctx = Context(lookups, pseudonymiser, self._lake_parts, duckdb.connect())
+        self.ctx = Context(lookups, pseudonymiser, self._landed_keys)
 
     def ingest(self, feed_dir: Path, progress: Progress | None) -> Report:
         report = Report(str(feed_dir), str(self.lake.root), dt.datetime.now(dt.UTC))
@@ -215,8 +214,11 @@ class _Run:
             self._venues = pc.unique(codes.combine_chunks()) if len(codes) else pa.array([], pa.string())
         return self._venues
 
-    def _lake_parts(self, table: model.Table, days) -> list[Path]:  # noqa: ANN001 - Iterable[date] | None
-        return [p for p in self.lake.parts(table.name, days) if p.name != self.current_part]
+    def _landed_keys(
+        self, table: model.Table, days: list[dt.date] | None, where: pc.Expression | None
+    ) -> pa.Table:
+        """Natural keys in the lake, leaving out the parts of the file being ingested (a redo)."""
+        return self.lake.read(table.name, list(table.key), days, exclude=self.current_part, where=where)
 
 
 def _by_day(rows: pa.Table, day_column: str) -> list[tuple[dt.date, pa.Table]]:

@@ -14,17 +14,16 @@ key: when the day column is part of the key, only the days of the file's rows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from shuzhi import idcard, model
-from shuzhi.ingest import fields
+from shuzhi.ingest import dedup, fields
 from shuzhi.ingest import reasons as R
 from shuzhi.ingest.adapters import Feed, Kind
 from shuzhi.ingest.fields import Problem
@@ -32,7 +31,8 @@ from shuzhi.ingest.parse import RawBatch
 from shuzhi.ingest.reasons import Rejects
 from shuzhi.privacy import Pseudonymiser
 
-LakeParts = Callable[[model.Table, Iterable[dt.date] | None], list[Path]]
+EPOCH = dt.date(1970, 1, 1)
+LandedKeys = Callable[[model.Table, list[dt.date] | None, pc.Expression | None], pa.Table]
 
 
 @dataclass
@@ -41,8 +41,7 @@ class Context:
 
     lookups: fields.Lookups
     pseudonymiser: Pseudonymiser
-    lake_parts: LakeParts  # committed parts of a table (optionally of some days) to check duplicates against
-    con: duckdb.DuckDBPyConnection
+    landed_keys: LandedKeys  # natural keys already in the lake (optionally of some days only)
 
 
 @dataclass
@@ -137,20 +136,19 @@ def _duplicates(
     table = feed.table
     rows = np.flatnonzero(ok)
     take = pa.array(rows, pa.int64())
-    candidates = pa.table({k: values[k].take(take) for k in table.key} | {"_row": pa.array(rows, pa.int64())})
-    days = _days(candidates.column(table.day_column)) if table.day_column in table.key else None
-    parts = ctx.lake_parts(table, days) if len(rows) else []
-    earlier, in_lake = _find_duplicates(ctx.con, candidates, table.key, parts)
-    mask = np.zeros(len(ok), dtype=bool)
-    details: dict[int, str] = {}
+    schema = pa.schema([table.schema.field(k) for k in table.key])
+    candidates = pa.table(
+        {k: values[k].take(take).cast(schema.field(k).type) for k in table.key}, schema=schema
+    )
+    found = dedup.find(candidates, _landed_keys(table, candidates, ctx))
     key = ", ".join(table.key)
-    for row in in_lake:
-        mask[row] = True
-        details[row] = f"same ({key}) as a row already in the lake"
-    for row, first in earlier.items():
-        if row not in details:
-            mask[row] = True
-            details[row] = f"same ({key}) as line {lines[first]}"
+    details: dict[int, str] = {}
+    for i in np.flatnonzero(found.in_lake):
+        details[int(rows[i])] = f"same ({key}) as a row already in the lake"
+    for i in np.flatnonzero(~found.in_lake & (found.earlier >= 0)):
+        details[int(rows[i])] = f"same ({key}) as line {lines[rows[found.earlier[i]]]}"
+    mask = np.zeros(len(ok), dtype=bool)
+    mask[rows[found.any]] = True
     return Problem(R.DUPLICATE, _key_field(feed), mask, lambda idx: [details[int(i)] for i in idx])
 
 
@@ -163,36 +161,25 @@ def _key_field(feed: Feed) -> str:
     return next(f.source for f in feed.fields if f.target == first_key)
 
 
-def _days(column: pa.ChunkedArray | pa.Array) -> list[dt.date]:
-    return [d for d in pc.unique(column.cast(pa.date32())).to_pylist() if d is not None]
+def _landed_keys(table: model.Table, candidates: pa.Table, ctx: Context) -> pa.Table:
+    """The lake's keys that may equal a candidate's: of the candidates' days and sharing the first key column.
 
-
-def _find_duplicates(
-    con: duckdb.DuckDBPyConnection, candidates: pa.Table, key: tuple[str, ...], parts: list[Path]
-) -> tuple[dict[int, int], set[int]]:
-    """Rows repeating an earlier row's key (row → first row) and rows whose key is already in the lake."""
+    When the day column is part of the key (events), only the partitions of the candidates' days are read, and
+    of each only the rows whose first key column (the person) has a candidate that day: late rows of a previous
+    day then cost a look at a few of that day's rows, not all of them.
+    """
     if candidates.num_rows == 0:
-        return {}, set()
-    cols = ", ".join(f'"{k}"' for k in key)
-    con.register("shuzhi_candidates", candidates)
-    try:
-        earlier = con.execute(
-            f"""SELECT _row, first FROM (
-                  SELECT _row, min(_row) OVER (PARTITION BY {cols}) AS first FROM shuzhi_candidates)
-                WHERE _row <> first"""
-        ).fetchall()
-        in_lake: set[int] = set()
-        if parts:
-            match = " AND ".join(f'l."{k}" = c."{k}"' for k in key)
-            found = con.execute(
-                f"""SELECT c._row FROM shuzhi_candidates c
-                    WHERE EXISTS (SELECT 1 FROM read_parquet($parts) l WHERE {match})""",
-                {"parts": [str(p) for p in parts]},
-            ).fetchall()
-            in_lake = {r for (r,) in found}
-    finally:
-        con.unregister("shuzhi_candidates")
-    return {int(r): int(f) for r, f in earlier}, in_lake
+        return candidates.schema.empty_table()
+    if table.day_column not in table.key:
+        return ctx.landed_keys(table, None, None)
+    first = table.key[0]
+    days = pc.cast(candidates.column(table.day_column).combine_chunks().cast(pa.date32()), pa.int32())
+    pieces = []
+    for day in pc.unique(days).to_pylist():
+        of_day = candidates.filter(pc.equal(days, day))
+        where = ds.field(first).isin(pc.unique(of_day.column(first).combine_chunks()))
+        pieces.append(ctx.landed_keys(table, [EPOCH + dt.timedelta(days=day)], where))
+    return pa.concat_tables(pieces)
 
 
 # ---- the landed table ------------------------------------------------------------------------------------

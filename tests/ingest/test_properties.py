@@ -75,15 +75,14 @@ def test_vectorised_equals_scalar_on_batches(ids: list[str]) -> None:
 
 # ---- parsers: arbitrary bytes never crash ingestion ---------------------------------------------------------
 def _context() -> Context:
-    import duckdb
-
     lookups = Lookups(
         regions=pa.array(sorted(regions.divisions()), pa.string()),
         provinces=PROVINCES,
         today=TODAY,
         venues=lambda: pa.array(["V330102000001", "V330102000002"], pa.string()),
     )
-    return Context(lookups, Pseudonymiser(b"k" * 32), lambda table, days: [], duckdb.connect())
+    empty = lambda table, days, where: pa.schema([table.schema.field(k) for k in table.key]).empty_table()  # noqa: E731
+    return Context(lookups, Pseudonymiser(b"k" * 32), empty)
 
 
 CONTEXT = _context()
