@@ -37,7 +37,7 @@ from shuzhi.sim.population import (
 )
 
 PARTS = ("morning", "midday", "afternoon", "evening")
-MORNING, MIDDAY, AFTERNOON, EVENING = range(4)
+MIDDAY, AFTERNOON, EVENING = 1, 2, 3  # indices into PARTS
 SYMPTOMS = ("fever", "cough", "fatigue", "sore_throat", "diarrhoea")
 DAY = 86_400
 SLOT = 15 * 60  # arrival window of a venue group, seconds
@@ -354,6 +354,7 @@ COMMUTE_NONE, COMMUTE_BUS, COMMUTE_METRO, COMMUTE_FERRY = range(4)
 # class: (first carriage, carriages, places per carriage, places per proximity unit or 0: the whole carriage)
 TRAIN_LAYOUT = {"soft_sleeper": (1, 2, 36, 4), "hard_sleeper": (3, 6, 66, 0), "hard_seat": (9, 8, 100, 0)}
 ROW_WIDTH = {"soft_sleeper": 4, "hard_sleeper": 6, "hard_seat": 5}
+TRAVEL_AGE = 16
 AIRLINES = ("MU", "CA", "CZ", "HU", "3U", "ZH", "FM", "MF", "GJ", "KY")
 
 
@@ -432,7 +433,8 @@ class Life:
         self.p, self.pop, self.days, self.seed = p, pop, days, seed
         geo, n = pop.geo, len(pop)
         rng = np.random.default_rng([seed, 10])
-        self.city = geo.county_city[pop.persons.county]
+        self.city = geo.county_city[pop.persons.county].astype(np.int8)
+        self.traveller = pop.persons.age >= TRAVEL_AGE  # who travels out of town on their own
         self.external = list(p.travel.destinations)
         self.region_pool = pa.array([*geo.city_codes, *self.external], pa.string())
         self.away_region = np.full(n, -1, dtype=np.int16)
@@ -470,7 +472,7 @@ class Life:
         self.line = (1 + rng.random(len(team)) * np.maximum(line_count, 1)).astype(np.int16)
 
     def _init_away(self, rng: np.random.Generator) -> None:
-        away = np.flatnonzero(rng.random(len(self.pop)) < self.p.travel.away_at_start)
+        away = np.flatnonzero(self.traveller & (rng.random(len(self.pop)) < self.p.travel.away_at_start))
         weights = np.array([d.weight for d in self.p.travel.destinations.values()])
         self.away_region[away] = rng.choice(len(weights), len(away), p=weights / weights.sum())
         self.away_from[away] = -1
@@ -500,12 +502,13 @@ class Life:
             [f"{k}号线第{s}站" for k in range(1, 21) for s in range(1, 31)], pa.string()
         )
         self.seat_pools = _seat_pools(p.vehicles)
-        self.person_enterprise = self.pop.work.person_enterprise
+        self.person_enterprise = self.pop.work.person_enterprise.astype(np.int32)
         self.member_count = np.bincount(
             self.person_enterprise[self.person_enterprise >= 0], minlength=len(self.pop.work.staff)
         )
         members = self.pop.work.person_team
-        self.team_order = np.flatnonzero(members >= 0)[np.argsort(members[members >= 0], kind="stable")]
+        in_team = np.flatnonzero(members >= 0).astype(np.int32)
+        self.team_order = in_team[np.argsort(members[in_team], kind="stable")]
         self.team_places = self.pop.work.team_places()
 
     # -- travel state shared with the outbreak ---------------------------------------------------------------
@@ -574,9 +577,9 @@ class Life:
         stuck = back[closed[self.away_region[back]] & ~self.must_return[back]]
         self.away_until[stuck] = NEVER
         back = np.setdiff1d(back, stuck)
-        candidates = np.flatnonzero(~status.confined & ~away_all_day)
-        candidates = np.setdiff1d(candidates, back)
-        leaving = candidates[rng.random(len(candidates)) < t.departure_rate * cond.travel]
+        draw = rng.random(len(self.pop), dtype=np.float32) < t.departure_rate * cond.travel
+        draw[back] = False
+        leaving = np.flatnonzero(draw & ~status.confined & ~away_all_day & self.traveller)
         weights = np.array([dest.weight for dest in t.destinations.values()]) * ~closed
         if weights.sum() == 0:
             leaving = leaving[:0]
@@ -619,7 +622,7 @@ class Life:
         ]
         ext_lonlat = np.array([x.lonlat for x in t.destinations.values()])
         km = _haversine(airport_lonlat[airport], ext_lonlat[region])
-        minutes = 40 + km / t.speeds_kmh["flight"] * 60
+        minutes = _whole_minutes(40 + km / t.speeds_kmh["flight"] * 60)
         dep = _run_times(run, n_runs, minutes, rng)
         arr = dep + (minutes * 60).astype(np.int64)
         run_names = [
@@ -678,7 +681,7 @@ class Life:
             person,
             key,
             klass,
-            hours * 60 + 20,
+            _whole_minutes(hours * 60 + 20),
             None,
             "K",
             trips,
@@ -747,9 +750,9 @@ class Life:
 
     def _day_trips(self, d, cond, mobile, trips, rng) -> _Tripper:
         t, geo = self.p.travel, self.pop.geo
-        person = np.flatnonzero(mobile)
-        person = person[rng.random(len(person)) < t.day_trip_rate * cond.travel]
-        home = self.city[person]
+        draw = rng.random(len(mobile), dtype=np.float32) < t.day_trip_rate * cond.travel
+        person = np.flatnonzero(draw & mobile & self.traveller)
+        home = self.city[person].astype(np.int64)
         sizes = np.bincount(self.city, minlength=len(geo.city_codes)).astype(np.float64)
         dest = _other_city(home, sizes, rng)
         km = _haversine(self.city_lonlat[home], self.city_lonlat[dest]) * 1.3
@@ -762,9 +765,7 @@ class Life:
         out_dep = (11 * 60 + 30 - minutes - rng.integers(0, 90, len(person))) // 30 * 30
         out_dep = np.maximum(out_dep, 5 * 60)
         back_dep = (17 * 60 + 30 + rng.integers(0, 90, len(person))) // 30 * 30
-        tripper = _Tripper(
-            person, dest, out_dep * 60, (out_dep + minutes) * 60, back_dep * 60, (back_dep + minutes) * 60
-        )
+        tripper = _Tripper(person, dest, (out_dep + minutes) * 60, back_dep * 60)
         for outbound in (True, False):
             origin, to = (home, dest) if outbound else (dest, home)
             dep_min = out_dep if outbound else back_dep
@@ -836,9 +837,8 @@ class Life:
     def _attendance(self, cond: Conditions, mobile: np.ndarray, rng: np.random.Generator) -> _Attend:
         w = self.pop.work
         members = self.team_order[mobile[self.team_order]]
-        school = w.team_school[w.person_team[members]]
-        rate = np.where(school, cond.school, cond.work)
-        members = members[rng.random(len(members)) < rate]
+        rate = np.where(w.team_school[w.person_team[members]], np.float32(cond.school), np.float32(cond.work))
+        members = members[rng.random(len(members), dtype=np.float32) < rate]
         return _Attend(members, w.team_school[w.person_team[members]])
 
     def _teams(self, attend: _Attend, rng: np.random.Generator) -> list[Gathering]:
@@ -906,7 +906,7 @@ class Life:
             pa.string(),
         )
         arr = board + rng.integers(10 * 60, 40 * 60, len(person))
-        stops = rng.integers(0, len(self.stop_pool), (len(person), 2))
+        stops = _two_stops(len(person), len(self.stop_pool), rng)
         trips.add(
             person,
             "bus",
@@ -928,7 +928,7 @@ class Life:
         geo = self.pop.geo
         line = self.line[person].astype(np.int64)
         arr = board + rng.integers(8 * 60, 45 * 60, len(person))
-        stops = rng.integers(0, 30, (len(person), 2))
+        stops = _two_stops(len(person), 30, rng)
         trips.add(
             person,
             "metro",
@@ -990,78 +990,74 @@ class Life:
         p, geo, persons = self.p, self.pop.geo, self.pop.persons
         busy = np.zeros(len(persons), dtype=bool)
         busy[attend.person] = True
-        free = np.flatnonzero(mobile & ~busy)
-        age = persons.age[free]
-        group = np.select([age < 18, age < 60], ["child", "adult"], "senior")
-        prob = (
-            np.select(
-                [group == "child", group == "adult"],
-                [p.visit_probability[g][int(cond.weekend)] for g in ("child", "adult")],
-                p.visit_probability["senior"][int(cond.weekend)],
-            )
-            * cond.venues
-        )
+        free = np.flatnonzero(mobile & ~busy).astype(np.int32)
+        band = (persons.age[free] >= 18).astype(np.int8) + (persons.age[free] >= 60)  # child, adult, senior
+        rates = [p.visit_probability[g][int(cond.weekend)] for g in ("child", "adult", "senior")]
+        prob = np.array(rates, np.float32)[band] * np.float32(cond.venues)
         people, parts, counties = [], [], []
-        home = persons.county.astype(np.int64)
 
-        def add(who: np.ndarray, part: int, county: np.ndarray, chance: np.ndarray | float) -> None:
-            keep = rng.random(len(who)) < chance
-            people.append(who[keep])
-            parts.append(np.full(int(keep.sum()), part))
-            counties.append(county[keep])
+        def add(
+            who: np.ndarray, part: int, chance: np.ndarray | float, county: np.ndarray | None = None
+        ) -> None:
+            """Visits by ``who`` in ``part`` with probability ``chance``; at home (or another county of the
+            city), unless ``county`` says where."""
+            keep = rng.random(len(who), dtype=np.float32) < chance
+            who = who[keep]
+            if county is None:
+                county = persons.county[who].astype(np.int16)
+                elsewhere = np.flatnonzero(rng.random(len(who), dtype=np.float32) >= p.venue_in_home_county)
+                county[elsewhere] = geo.random_county_in_city(geo.county_city[county[elsewhere]], rng)
+            else:
+                county = county[keep]
+            people.append(who)
+            parts.append(np.full(len(who), part, np.int8))
+            counties.append(county.astype(np.int16))
 
         for part in range(len(PARTS)):
-            elsewhere = rng.random(len(free)) >= p.venue_in_home_county
-            county = home[free].copy()
-            county[elsewhere] = geo.random_county_in_city(geo.county_city[county[elsewhere]], rng)
-            add(free, part, county, prob)
+            add(free, part, prob)
         adult = persons.age[attend.person] >= 18
         workers, pupils = attend.person[adult], attend.person[~adult]
-        add(
-            workers,
-            MIDDAY,
-            self.work_county[workers].astype(np.int64),
-            p.worker_visits.get("midday", 0) * cond.venues,
-        )
-        add(workers, EVENING, home[workers], p.worker_visits.get("evening", 0) * cond.venues)
-        add(pupils, EVENING, home[pupils], p.pupil_evening_visit * cond.venues)
+        add(workers, MIDDAY, p.worker_visits.get("midday", 0) * cond.venues, self.work_county[workers])
+        add(workers, EVENING, p.worker_visits.get("evening", 0) * cond.venues)
+        add(pupils, EVENING, p.pupil_evening_visit * cond.venues)
         for part in (MIDDAY, AFTERNOON):
-            add(tripper.person, part, geo.random_county_in_city(tripper.dest, rng), 0.8 * cond.venues)
+            add(tripper.person, part, 0.8 * cond.venues, geo.random_county_in_city(tripper.dest, rng))
         return people, parts, counties
 
     def _visits(self, cond, mobile, attend, tripper, day_base, rng) -> tuple[pa.Table, Gathering, Mixing]:
         people, parts, counties = self._visit_candidates(cond, mobile, attend, tripper, rng)
-        person, part, county = (np.concatenate(x).astype(np.int64) for x in (people, parts, counties))
+        person, part, county = (np.concatenate(x) for x in (people, parts, counties))
         open_ = np.array([c not in cond.closed for c in model.VENUE_CATEGORIES])
         weights = self.part_weights * open_
-        category = np.full(len(person), -1)
+        category = np.full(len(person), -1, np.int8)
         for j in range(len(PARTS)):
             mine = np.flatnonzero(part == j)
             if weights[j].sum() > 0:
                 category[mine] = rng.choice(len(open_), len(mine), p=weights[j] / weights[j].sum())
         keep = category >= 0
         person, part, county, category = person[keep], part[keep], county[keep], category[keep]
-        venue = self.pop.venues.sample(county, category, rng)
-        slot = self.first_slot[part, category] + (
-            rng.random(len(person)) * self.n_slots[part, category]
-        ).astype(int)
+        venue = self.pop.venues.sample(county, category, rng).astype(np.int32)
+        draw = rng.random(len(person), dtype=np.float32)
+        slot = (
+            self.first_slot[part, category] + (draw * self.n_slots[part, category]).astype(np.int64)
+        ).astype(np.int32)
         order = np.lexsort((rng.random(len(person)), slot, venue))
         person, part, category, venue, slot = (x[order] for x in (person, part, category, venue, slot))
         group = self._tables(venue, slot, category, rng)
         minutes = self._durations(group, category, rng)
-        time_in = (slot * 15 + rng.integers(0, 15, len(person))) * 60
-        time_out = time_in + minutes * 60
+        time_in = (slot * 15 + rng.integers(0, 15, len(person), dtype=np.int32)) * 60
+        time_out = time_in + minutes.astype(np.int32) * 60
         schema = model.with_raw_ids(model.VENUE_STAYS)
         stays = pa.Table.from_arrays(
             [
                 take(self.pop.persons.ids, person),
                 take(self.pop.venues.codes, venue),
-                pa.array(day_base + time_in, pa.timestamp("s")),
-                pa.array(day_base + time_out, pa.timestamp("s")),
+                pa.array(day_base + time_in.astype(np.int64), pa.timestamp("s")),
+                pa.array(day_base + time_out.astype(np.int64), pa.timestamp("s")),
             ],
             schema=schema,
         )
-        group_venue = np.zeros(int(group.max(initial=-1)) + 1, np.int64)
+        group_venue = np.zeros(int(group.max(initial=-1)) + 1, np.int32)
         group_venue[group] = venue
         tables = Gathering(
             "venue_table", person, group, time_in, time_out, self.pop.venues.codes, place_of_group=group_venue
@@ -1109,16 +1105,16 @@ class Life:
 
     def _households(self, status: Status, away_all_day: np.ndarray, inter: _Inter) -> Gathering:
         n = len(self.pop)
-        start = np.zeros(n, np.int64)
-        end = np.full(n, DAY - 1, np.int64)
+        start = np.zeros(n, np.int32)
+        end = np.full(n, DAY - 1, np.int32)
         start[inter.person[inter.inbound]] = inter.arr[inter.inbound]
         end[inter.person[~inter.inbound]] = inter.dep[~inter.inbound]
         end[status.leaves] = np.minimum(end[status.leaves], status.leaves_at)
-        present = np.flatnonzero(~away_all_day & ~status.isolated & (end > start))
+        present = np.flatnonzero(~away_all_day & ~status.isolated & (end > start)).astype(np.int32)
         return Gathering(
             "household",
             present,
-            self.pop.persons.household[present].astype(np.int64),
+            self.pop.persons.household[present],
             start[present],
             end[present],
             self.pop.persons.household_ids,
@@ -1126,15 +1122,15 @@ class Life:
 
     def _telecom(self, away_all_day, inter: _Inter, tripper: _Tripper, day_base, rng) -> pa.Table:
         n = len(self.pop)
-        early = rng.integers(0, 1800, n)
-        late = DAY - 1 - rng.integers(0, 1800, n)
+        early = rng.integers(0, 1800, n, dtype=np.int32)
+        late = DAY - 1 - rng.integers(0, 1800, n, dtype=np.int32)
         first, last = early.copy(), late.copy()
         first[inter.person[inter.inbound]] = inter.arr[inter.inbound] + 600
         last[inter.person[~inter.inbound]] = inter.dep[~inter.inbound] - 600
         last = np.maximum(last, first + 60)
         n_cities = len(self.pop.geo.city_codes)
-        home = np.flatnonzero(~away_all_day)
-        away = np.flatnonzero(away_all_day)
+        home = np.flatnonzero(~away_all_day).astype(np.int32)
+        away = np.flatnonzero(away_all_day).astype(np.int32)
         out = inter.person
         out_first = np.where(inter.inbound, early[out], inter.arr + 600)
         out_last = np.where(inter.inbound, inter.dep - 600, late[out])
@@ -1145,14 +1141,14 @@ class Life:
             (away, n_cities + self.away_region[away], early[away], late[away]),
         ]
         person, region, t0, t1 = (
-            np.concatenate([np.asarray(p[k], np.int64) for p in parts]) for k in range(4)
+            np.concatenate([np.asarray(p[k], np.int32) for p in parts]) for k in range(4)
         )
         return pa.Table.from_arrays(
             [
                 take(self.pop.persons.ids, person),
                 take(self.region_pool, region),
-                pa.array(day_base + t0, pa.timestamp("s")),
-                pa.array(day_base + t1, pa.timestamp("s")),
+                pa.array(day_base + t0.astype(np.int64), pa.timestamp("s")),
+                pa.array(day_base + t1.astype(np.int64), pa.timestamp("s")),
             ],
             schema=model.with_raw_ids(model.TELECOM_STAYS),
         )
@@ -1160,16 +1156,13 @@ class Life:
     def _declarations(self, d, status: Status, away_all_day, day_base, rng) -> pa.Table:
         q = self.p.declarations
         n = len(self.pop)
-        recent = (self.recent_region >= len(self.pop.geo.city_codes)) & (
-            d - self.recent_day.astype(int) <= 14
-        )
-        chance = np.full(n, q.daily_share)
-        chance = np.where(recent, np.maximum(chance, q.traveller_share), chance)
-        chance = np.where(status.observed, np.maximum(chance, q.observed_share), chance)
         sick = np.zeros(n, dtype=bool)
         sick[status.symptomatic] = True
-        chance = np.where(sick, np.maximum(chance, q.traveller_share), chance)
-        who = np.flatnonzero((rng.random(n) < chance) & ~status.isolated)
+        from_afar = (self.recent_region >= len(self.pop.geo.city_codes)) & (self.recent_day >= d - 14)
+        chance = np.full(n, q.daily_share, np.float32)
+        chance[from_afar | sick] = max(q.daily_share, q.traveller_share)
+        chance[status.observed] = np.maximum(chance[status.observed], q.observed_share)
+        who = np.flatnonzero((rng.random(n, dtype=np.float32) < chance) & ~status.isolated)
         shares = np.array([q.symptoms[s] for s in SYMPTOMS])
         ill = sick[who] | (rng.random(len(who)) < q.background_symptomatic)
         symptoms = (rng.random((len(who), len(SYMPTOMS))) < shares) & ill[:, None]
@@ -1180,7 +1173,7 @@ class Life:
         )
         here = np.where(away_all_day[who], len(self.pop.geo.city_codes) + self.away_region[who], -1)
         region = np.where(
-            here >= 0, here, np.where(d - self.recent_day[who].astype(int) <= 14, self.recent_region[who], -1)
+            here >= 0, here, np.where(self.recent_day[who] >= d - 14, self.recent_region[who], -1)
         )
         has = region >= 0
         return pa.Table.from_arrays(
@@ -1234,10 +1227,8 @@ class _Tripper:
 
     person: np.ndarray
     dest: np.ndarray  # city index
-    out_dep: np.ndarray
-    out_arr: np.ndarray
-    back_dep: np.ndarray
-    back_arr: np.ndarray
+    out_arr: np.ndarray  # seconds of the day: arrival there ...
+    back_dep: np.ndarray  # ... and departure back home
 
 
 @dataclass
@@ -1250,6 +1241,17 @@ class _Attend:
 
 def _pick(first: np.ndarray, a: pa.Array, b: pa.Array) -> pa.Array:
     return pc.if_else(pa.array(first, pa.bool_()), a, b)
+
+
+def _whole_minutes(minutes: np.ndarray) -> np.ndarray:
+    """Scheduled journey times: whole five minutes."""
+    return np.maximum(np.rint(np.asarray(minutes) / 5) * 5, 5).astype(np.int64)
+
+
+def _two_stops(n: int, stops: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 2) boarding and alighting stop numbers, never the same stop."""
+    first = rng.integers(0, stops, n)
+    return np.stack([first, (first + rng.integers(1, stops, n)) % stops], axis=1)
 
 
 def _hhmm(seconds: int) -> str:

@@ -9,7 +9,8 @@ Owns the ``outbreak`` and ``vaccination`` sections of params.yaml and a transpar
 * **Transmission** only along the day's gatherings from :mod:`shuzhi.sim.life`: each infectious person infects
   each member of their household, team, venue group or vehicle unit (seat rows within a radius) with the
   setting's probability per contact-day, scaled by their infectiousness that day; plus a small casual term in
-  large shared spaces (same venue and part of the day, same metro line and half hour).
+  large shared spaces (same venue and part of the day, same metro line and half hour), shared among those
+  present so that it does not grow with the simulated population.
 * **Care**: symptomatic cases go to a fever clinic some days after onset, are sampled, isolated pending the
   result, reported 6-24 h later and diagnosed (some first as suspected); others with fever test negative.
 * **Response**: a diagnosed case's household and team mates are put under home observation the next day and
@@ -49,7 +50,7 @@ SETTINGS = (
 CLOSE_SETTINGS = ("household", "workplace", "school", "venue_table", "vehicle")
 STATUSES = model.DIAGNOSIS_STATUSES  # confirmed, suspected, asymptomatic
 CONFIRMED, SUSPECTED, ASYMPTOMATIC = range(3)
-FOREVER = np.iinfo(np.int64).max
+FOREVER = np.iinfo(np.int32).max  # "never" for times kept as int32 seconds since the period start
 SYMPTOM_DAYS = 10  # days a symptomatic case shows symptoms (declarations)
 
 INFECTIONS_SCHEMA = pa.schema(
@@ -224,11 +225,11 @@ class Outbreak:
         self.onset = np.full(n, NEVER, np.int16)  # symptom onset; for asymptomatic cases the would-be onset
         self.asym = np.zeros(n, bool)
         self.visit_day = np.full(n, NEVER, np.int16)
-        self.iso_at = np.full(n, FOREVER, np.int64)  # seconds since the period start
+        self.iso_at = np.full(n, FOREVER, np.int32)  # seconds since the period start
         self.obs_end = np.full(n, -1, np.int16)  # observed on days obs_start..obs_end-1
         self.obs_start = np.zeros(n, np.int16)
-        self.diag_at = np.full(n, FOREVER, np.int64)
-        self.first_pos = np.full(n, FOREVER, np.int64)
+        self.diag_at = np.full(n, FOREVER, np.int32)
+        self.first_pos = np.full(n, FOREVER, np.int32)
         self.infectious = np.zeros(n, np.float32)
         self.tests = _Queue(("person", "sampled", "reported", "positive", "lab"))
         self.diagnoses = _Queue(("person", "status", "at", "trigger"))
@@ -241,7 +242,7 @@ class Outbreak:
         self.last_dose: np.ndarray | None = None
         self.product: np.ndarray | None = None
         self.profile = np.asarray(p.infectiousness.weights, np.float32)
-        self.team_order = np.argsort(pop.work.person_team, kind="stable")
+        self.team_order = np.argsort(pop.work.person_team, kind="stable").astype(np.int32)
         self.team_offsets = np.searchsorted(
             pop.work.person_team[self.team_order], np.arange(len(pop.work.team_enterprise) + 1)
         )
@@ -314,14 +315,15 @@ class Outbreak:
         confined = isolated | observed
         confined[visitors] = True
         confined[leaving] = True
-        onset = self.onset.astype(np.int64)
-        symptomatic = np.flatnonzero(~self.asym & (onset <= d) & (onset + SYMPTOM_DAYS > d) & ~isolated)
+        symptomatic = np.flatnonzero(
+            ~self.asym & (self.onset <= d) & (self.onset > d - SYMPTOM_DAYS) & ~isolated
+        ).astype(np.int32)
         return Status(
             confined=confined,
             isolated=isolated,
             observed=observed,
             leaves=leaving,
-            leaves_at=self.iso_at[leaving] - day_start,
+            leaves_at=self.iso_at[leaving].astype(np.int64) - day_start,
             symptomatic=symptomatic,
         )
 
@@ -359,7 +361,7 @@ class Outbreak:
         """Today's fever-clinic visits: cases whose day it is, and other fevers. Samples everyone."""
         care, n = self.p.care, len(self.pop)
         due = (self.visit_day == d) & ~isolated & ~away & (self.diag_at == FOREVER)
-        other = (rng.random(n) < care.background_fever_rate) & ~isolated & ~away & ~due
+        other = (rng.random(n, dtype=np.float32) < care.background_fever_rate) & ~isolated & ~away & ~due
         person = np.flatnonzero(due | other)
         visited = d * DAY + rng.integers(8 * 3600, 20 * 3600, len(person))
         county = self.pop.persons.county[person].astype(np.int64)
@@ -381,12 +383,13 @@ class Outbreak:
         suspect = rng.random(len(person)) < np.where(
             infected, care.suspected_share, care.suspected_share / 20
         )
+        at = visited[suspect] + rng.integers(3600, 3 * 3600, int(suspect.sum()))
         self.diagnoses.push(
-            (visited[suspect] + 3600) // DAY,
+            at // DAY,
             person=person[suspect],
-            status=np.full(int(suspect.sum()), SUSPECTED),
-            at=visited[suspect] + rng.integers(3600, 3 * 3600, int(suspect.sum())),
-            trigger=np.zeros(int(suspect.sum()), bool),
+            status=np.full(len(at), SUSPECTED),
+            at=at,
+            trigger=np.zeros(len(at), bool),
         )
         self._isolate(person[positive], visited[positive])
         return person
@@ -483,8 +486,8 @@ class Outbreak:
                         "contact": pa.array(c.contact, pa.int64()),
                         "setting": pa.repeat(pa.scalar(c.setting, pa.string()), len(c.case)),
                         "place": c.place,
-                        "first": pa.array(base + c.start, pa.int64()),
-                        "last": pa.array(base + c.end, pa.int64()),
+                        "first": pa.array(base + c.start.astype(np.int64), pa.int64()),
+                        "last": pa.array(base + c.end.astype(np.int64), pa.int64()),
                     }
                 )
             )
@@ -525,7 +528,9 @@ class Outbreak:
         )
 
     def _casual(self, m: Mixing, beta: float, susceptible: np.ndarray, rng) -> tuple:
-        """Casual infections in shared bins: force = beta × summed infectiousness present; the infector is one
+        """Casual infections in shared bins, frequency-dependent so that the simulated population's size
+        does not matter: each person present faces hazard beta × (infectiousness present) / (persons present),
+        so an infectious person causes about beta infections per bin among susceptibles. The infector is one
         infectious person of the bin, drawn at random."""
         weight = self.infectious[m.person]
         src = np.flatnonzero(weight > 0)
@@ -535,7 +540,7 @@ class Outbreak:
         counts = np.searchsorted(m.bin, bins, side="right") - lo
         rows = expand(lo, counts)
         which = np.repeat(np.arange(len(bins)), counts)
-        chance = 1 - np.exp(-beta * force[which])
+        chance = 1 - np.exp(-beta * force[which] / counts[which])
         hit = (rng.random(len(rows)) < chance) & susceptible[m.person[rows]]
         rows, which = rows[hit], which[hit]
         source = src[first_src[which] + (rng.random(len(rows)) * n_src[which]).astype(np.int64)]
@@ -650,7 +655,7 @@ class Outbreak:
         ids = self.pop.persons.ids
         onset = self.onset[person].astype(np.int64)
         asym = self.asym[person]
-        first_pos, diag = self.first_pos[person], self.diag_at[person]
+        first_pos, diag = self.first_pos[person].astype(np.int64), self.diag_at[person].astype(np.int64)
         imported = pa.array(infector < 0, pa.bool_())
         table = pa.Table.from_arrays(
             [

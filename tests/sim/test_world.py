@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from shuzhi import idcard, model, regions
+from shuzhi.sim.population import id_numbers
 from shuzhi.sim.world import (
     EVENTS,
     REGISTRIES,
@@ -82,6 +83,14 @@ def test_id_numbers_are_valid_unique_and_agree_with_the_registry(run):
         table = _all_tables(run)[name]
         if "id_number" in table.column_names:
             assert set(table["id_number"].to_pylist()) <= known, name
+
+
+def test_id_numbers_match_idcard_compose():
+    rng = np.random.default_rng(0)
+    region = rng.choice([330102, 330383, 110105, 420100], 2_000)
+    birth = np.datetime64("2020-01-19") - rng.integers(0, 40_000, 2_000).astype("timedelta64[D]")
+    sequence = rng.integers(1, 1000, 2_000)
+    assert id_numbers(region, birth, sequence).to_pylist() == idcard.compose(region, birth, sequence).tolist()
 
 
 def test_natural_keys_are_unique(run):
