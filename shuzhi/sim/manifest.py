@@ -117,7 +117,8 @@ class ExpectedWriter:
     def append(self, table: str, rows: pa.Table) -> None:
         if table not in self._writers:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._writers[table] = pq.ParquetWriter(self.directory / f"{table}.parquet", self.schema(table))
+            path = self.directory / f"{table}.parquet"
+            self._writers[table] = pq.ParquetWriter(path, self.schema(table), write_statistics=False)
             self.rows[table] = 0
         if rows.num_rows:
             self._writers[table].write_table(rows.select(self.schema(table).names).cast(self.schema(table)))
