@@ -52,11 +52,12 @@ def code_history(
     sources = Sources(engine, allow_missing)
     days = ibis.memtable(pa.table({"day": pa.array(_dates(start, end), pa.date32())}))
     residents = sources.table("residents").select("person_key")
-    daily_colours = _daily_colours(sources, policy, Window(start, end), days, residents)
-    changes = _changes(daily_colours, days, policy)
     total = int(engine.to_arrow(residents.count().as_table()).column(0)[0].as_py())
-    daily = _counts(daily_colours, days, policy, total)
-    return CodeHistory(engine.to_arrow(changes).cast(CHANGES), engine.to_arrow(daily).cast(DAILY))
+    # computed once by the engine (a temporary table or a cached frame), read by both results
+    with _daily_colours(sources, policy, Window(start, end), days, residents).cache() as daily_colours:
+        changes = engine.to_arrow(_changes(daily_colours, days, policy)).cast(CHANGES)
+        daily = engine.to_arrow(_counts(daily_colours, days, policy, total)).cast(DAILY)
+    return CodeHistory(changes, daily)
 
 
 def _dates(start: dt.date, end: dt.date) -> list[dt.date]:
