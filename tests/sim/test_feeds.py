@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -396,3 +397,16 @@ def test_a_key_repeated_in_the_simulator_output_is_written_once() -> None:
     )
     clean, dropped = feeds.normalise(feed, table)
     assert clean.num_rows == 2 and dropped == {"duplicate": 1}  # same minute at V1
+
+
+@pytest.mark.slow
+def test_writing_is_fast(tmp_path: Path) -> None:
+    """Feed rows written per CPU second (the world's own time excluded), with dirt; the target is ≥ 1M/s."""
+    p = params(persons=300_000, days=2)
+    world = ExampleWorld(p)
+    batches = list(world.days())
+    replay = SimpleNamespace(registries=world.registries, truth=world.truth, days=lambda: iter(batches))
+    started = time.process_time()
+    manifest = run(tmp_path, p, 0.02, world=replay)
+    rate = sum(f.rows for f in manifest.files) / (time.process_time() - started)
+    assert rate > 500_000, f"{rate:,.0f} rows/s"  # margin below the target for shared CI machines
