@@ -30,6 +30,7 @@ from shuzhi.codes.timeline import plus_days
 
 EPOCH = dt.date(1970, 1, 1)
 KEY = ("person_key", "rule", "at")
+PHASE = (*KEY, "phase_start", "phase_end")
 
 
 def cleared(sources: Sources, policy: CodePolicy, phases: ir.Table, window: Window) -> ir.Table | None:
@@ -72,7 +73,7 @@ def _normal_days(sources: Sources, policy: CodePolicy, persons: ir.Column, windo
 
 def _by_checkin(sources: Sources, policy: CodePolicy, phases: ir.Table, window: Window) -> ir.Table:
     offset = policy.clearing.checkin.from_offset_days
-    windows = phases.filter(phases.checkin_days.notnull())
+    windows = phases.filter(phases.checkin_days.notnull()).select(*PHASE, "s", "checkin_days")
     keys = windows.select(*KEY, count_from=plus_days(windows.s, offset)).distinct()
     days = _normal_days(sources, policy, keys.person_key, window)
     streak = keys.join(days, [keys.person_key == days.person_key, days.day >= keys.count_from]).select(
@@ -91,7 +92,7 @@ def _by_checkin(sources: Sources, policy: CodePolicy, phases: ir.Table, window: 
 
 def _by_tests(sources: Sources, policy: CodePolicy, phases: ir.Table, window: Window) -> ir.Table:
     rule = policy.clearing.negative_tests
-    windows = phases.filter(phases.tests_apply)
+    windows = phases.filter(phases.tests_apply).select(*PHASE)
     windows = windows.mutate(sampled_from=ibis.greatest(windows.at, windows.phase_start.cast("timestamp(0)")))
     tests = sources.table("tests")
     tests = _since(tests, "sampled_at", _earliest(policy, "negative_tests", window), window)

@@ -87,16 +87,17 @@ def evidence(sources: Sources, policy: CodePolicy, window: Window) -> ir.Table:
 
 def _rows(rule: Rule, person, at, label: tuple[ir.Value, ir.Value], place, pointer, until=None) -> dict:
     """The columns of :data:`SCHEMA` for one source's rows."""
-    return {
-        "person_key": person.cast("int64"),
+    values = {
+        "person_key": person,
         "rule": ibis.literal(rule.id),
-        "at": at.cast("timestamp(0)"),
-        "until": (until if until is not None else ibis.null()).cast("date"),
-        "label_zh": label[0].cast("string"),
-        "label_en": label[1].cast("string"),
-        "place": place.cast("string"),
-        "evidence": pointer.cast("string"),
+        "at": at,
+        "until": until if until is not None else ibis.null(),
+        "label_zh": label[0],
+        "label_en": label[1],
+        "place": place,
+        "evidence": pointer,
     }
+    return {name: value.cast(ibis.dtype(SCHEMA.field(name).type)) for name, value in values.items()}
 
 
 def _in_window(column: ir.TimestampValue, window: Window, span_days: int | None) -> list[ir.BooleanValue]:

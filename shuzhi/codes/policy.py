@@ -309,9 +309,6 @@ class CodePolicy(_Strict):
         """0 for the most severe colour."""
         return self.colours.index(colour)
 
-    def rule(self, rule_id: str) -> Rule:
-        return next(r for r in self.rules if r.id == rule_id)
-
 
 def _check_open_end(rule: Rule, key: str) -> None:
     for i, phase in enumerate(rule.phases[:-1]):
