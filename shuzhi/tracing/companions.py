@@ -12,7 +12,7 @@ import ibis
 
 from shuzhi.tracing.contacts import minutes
 from shuzhi.tracing.policy import CompanionRule
-from shuzhi.tracing.stays import LEFT_COLUMNS, clipped
+from shuzhi.tracing.stays import clipped, left_side
 
 METRES_PER_DEGREE_LATITUDE = 111_320.0  # geodesy (WGS 84 mean), not policy
 
@@ -33,12 +33,11 @@ def companion_left(rule: CompanionRule, traced: ibis.Table, venues: ibis.Table) 
     at = at.inner_join(grid, "venue_code")
     neighbours = grid.select(neighbour=grid.venue_code, n_x=grid.cell_x, n_y=grid.cell_y)
     at = at.inner_join(neighbours, [at.cell_x == neighbours.n_x, at.cell_y == neighbours.n_y])
-    at = at.mutate(
-        rule=ibis.literal(rule.name),
-        origin_venue=at.venue_code,
-        venue_code=at.neighbour,
+    at = at.mutate(origin_venue=at.venue_code, venue_code=at.neighbour)
+    return left_side(
+        at,
+        rule.name,
         place="cell " + at.cell_x.cast("string") + "," + at.cell_y.cast("string"),
-        detail="case at " + at.venue_code,
-        min_overlap=ibis.literal(minutes(rule.min_overlap_minutes), type="int64"),
+        detail="case at " + at.origin_venue,
+        min_overlap=minutes(rule.min_overlap_minutes),
     )
-    return at.select(*LEFT_COLUMNS, "l_in", "l_out", "min_overlap")

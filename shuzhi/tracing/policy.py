@@ -38,11 +38,14 @@ class MembershipRule(Rule):
 
 
 class VenueRule(Rule):
-    """Presence at the same venue at the same time, for venues of these categories and at most this size."""
+    """Presence at the same venue at the same time, for venues of these categories and at most this size;
+    optionally only for people who checked in, and out, at most so many minutes apart (a party)."""
 
     categories: list[str] = Field(min_length=1)
     max_capacity: int | None = Field(default=None, gt=0)
     min_overlap_minutes: float = Field(ge=0)
+    max_arrival_gap_minutes: float | None = Field(default=None, ge=0)
+    max_departure_gap_minutes: float | None = Field(default=None, ge=0)
 
     @field_validator("categories")
     @classmethod

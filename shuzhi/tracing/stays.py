@@ -28,7 +28,9 @@ TIERS = ((3600, 3 * 3600), (86400, 86400))  # (bucket width, longest stay of the
 LONG_BUCKET = -1  # stays longer than the last tier
 
 MATCH_TIMES = ("first_contact_at", "last_contact_at", "overlap_seconds")
-LEFT_COLUMNS = ("case_key", "via_key", "source_key", "rule", "venue_code", "origin_venue", "place", "detail")
+LABELS = ("case_key", "via_key", "source_key", "rule", "venue_code", "origin_venue", "place", "detail")
+LIMITS = ("min_overlap", "max_arrival_gap", "max_departure_gap")  # seconds; null gaps: no limit
+LEFT_COLUMNS = (*LABELS, "time_in", "time_out", "l_in", "l_out", *LIMITS)
 
 
 def stays_between(engine: Engine, lo, hi) -> ibis.Table:
@@ -60,11 +62,38 @@ def clipped(t: ibis.Table, start: ibis.Value, end: ibis.Value) -> ibis.Table:
     return cut.filter(cut.l_in < cut.l_out)
 
 
-def overlapping(left: ibis.Table, right: ibis.Table) -> ibis.Table:
-    """Stays of ``right`` overlapping the stays of ``left`` at its ``venue_code`` by ``min_overlap`` seconds.
+def left_side(
+    at: ibis.Table,
+    rule: str,
+    place: ibis.Value,
+    detail: ibis.Value,
+    min_overlap: int,
+    arrival_gap: int | None = None,
+    departure_gap: int | None = None,
+) -> ibis.Table:
+    """The left side of :func:`overlapping` from clipped stays ``at`` and a rule's labels and limits.
 
-    ``left`` has :data:`LEFT_COLUMNS`, ``l_in``, ``l_out`` and ``min_overlap``; ``right`` is venue stays.
-    Returns the left columns with contact_key, first_contact_at, last_contact_at and overlap_seconds.
+    ``at`` has case_key, via_key, source_key, venue_code (where to look for contacts), origin_venue (where the
+    traced person was), time_in, time_out, l_in and l_out.
+    """
+    labelled = at.mutate(
+        rule=ibis.literal(rule),
+        place=place,
+        detail=detail,
+        min_overlap=ibis.literal(min_overlap, type="int64"),
+        max_arrival_gap=ibis.literal(arrival_gap, type="int64"),
+        max_departure_gap=ibis.literal(departure_gap, type="int64"),
+    )
+    return labelled.select(*LEFT_COLUMNS)
+
+
+def overlapping(left: ibis.Table, right: ibis.Table) -> ibis.Table:
+    """Stays of ``right`` overlapping the stays of ``left`` within its limits, at its ``venue_code``.
+
+    ``left`` has :data:`LEFT_COLUMNS` (see :func:`left_side`); ``right`` is venue stays. A pair counts
+    when the stays overlap by ``min_overlap`` seconds (and more than none) and, where set, the check-ins and
+    the check-outs are at most ``max_arrival_gap`` and ``max_departure_gap`` seconds apart. Returns the
+    labels with contact_key, first_contact_at, last_contact_at and overlap_seconds.
     """
     small = left.mutate(bucket=_buckets_met(left.l_in, left.l_out).unnest())
     large = right.select(
@@ -86,9 +115,17 @@ def overlapping(left: ibis.Table, right: ibis.Table) -> ibis.Table:
     pairs = pairs.mutate(
         first_contact_at=first, last_contact_at=last, overlap_seconds=seconds(last) - seconds(first)
     )
-    pairs = pairs.filter((pairs.overlap_seconds >= pairs.min_overlap) & (pairs.overlap_seconds > 0))
-    return pairs.select(
-        *LEFT_COLUMNS, "contact_key", "first_contact_at", "last_contact_at", "overlap_seconds"
+    return pairs.filter(_within_limits(pairs)).select(*LABELS, "contact_key", *MATCH_TIMES)
+
+
+def _within_limits(p: ibis.Table) -> ibis.Value:
+    arrival = (seconds(p.r_in) - seconds(p.time_in)).abs()
+    departure = (seconds(p.r_out) - seconds(p.time_out)).abs()
+    return (
+        (p.overlap_seconds >= p.min_overlap)
+        & (p.overlap_seconds > 0)
+        & (p.max_arrival_gap.isnull() | (arrival <= p.max_arrival_gap))
+        & (p.max_departure_gap.isnull() | (departure <= p.max_departure_gap))
     )
 
 

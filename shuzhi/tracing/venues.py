@@ -12,7 +12,7 @@ import ibis
 
 from shuzhi.tracing.contacts import minutes
 from shuzhi.tracing.policy import VenueRule
-from shuzhi.tracing.stays import LEFT_COLUMNS, clipped
+from shuzhi.tracing.stays import clipped, left_side
 
 
 def eligible(venues: ibis.Table, rule: VenueRule) -> ibis.Table:
@@ -27,12 +27,17 @@ def venue_left(rule: VenueRule, traced: ibis.Table, venues: ibis.Table) -> ibis.
     """Traced stays (see :func:`~shuzhi.tracing.stays.source_stays`) at the rule's venues, in the window."""
     at = clipped(traced, traced.start, traced.end)
     at = at.inner_join(eligible(venues, rule), "venue_code")
-    detail = at.category + ", capacity " + at.capacity.cast("string")
-    at = at.mutate(
-        rule=ibis.literal(rule.name),
-        origin_venue=at.venue_code,
+    at = at.mutate(origin_venue=at.venue_code)
+    return left_side(
+        at,
+        rule.name,
         place=at.venue_code,
-        detail=detail,
-        min_overlap=ibis.literal(minutes(rule.min_overlap_minutes), type="int64"),
+        detail=at.category + ", capacity " + at.capacity.cast("string"),
+        min_overlap=minutes(rule.min_overlap_minutes),
+        arrival_gap=_seconds_or_none(rule.max_arrival_gap_minutes),
+        departure_gap=_seconds_or_none(rule.max_departure_gap_minutes),
     )
-    return at.select(*LEFT_COLUMNS, "l_in", "l_out", "min_overlap")
+
+
+def _seconds_or_none(value: float | None) -> int | None:
+    return None if value is None else minutes(value)

@@ -98,3 +98,9 @@ def evidence_of(result: TraceResult, contact_key: int, classification: str | Non
         if row["contact_key"] == contact_key and classification in (None, row["classification"]):
             return row["evidence"]
     raise AssertionError(f"no contact {contact_key} in the result")
+
+
+def of_rule(result: TraceResult, *rules: str) -> pa.Table:
+    """The contacts found by the named rules."""
+    mask = [rule in rules for rule in result.contacts["rule"].to_pylist()]
+    return result.contacts.filter(pa.array(mask, pa.bool_()))

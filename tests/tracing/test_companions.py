@@ -53,7 +53,7 @@ def test_a_close_contact_is_not_also_a_companion_of_the_same_case(given, engine)
         """
         | person_key | venue_code | time_in             | time_out            |
         | 1          | G1         | 2022-03-04 15:00:00 | 2022-03-04 17:00:00 |
-        | 2          | G1         | 2022-03-04 15:00:00 | 2022-03-04 17:00:00 |
+        | 2          | G1         | 2022-03-04 15:20:00 | 2022-03-04 17:00:00 |
         | 3          | M1         | 2022-03-04 15:00:00 | 2022-03-04 17:00:00 |
         """,
     )

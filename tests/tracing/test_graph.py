@@ -26,7 +26,7 @@ def test_graph_of_cases_close_contacts_and_contacts_of_contacts(given, engine):
     assert nodes["1"]["category"] == 0 and nodes["1"]["diagnosed_at"] == "2022-03-06 10:00:00"
     edges = {(e["source"], e["target"]): e for e in graph["edges"]}
     assert set(edges) == {("1", "2"), ("1", "3"), ("2", "5"), ("2", "6"), ("2", "7")}
-    assert edges[("2", "7")]["case"] == "1" and edges[("2", "7")]["rule"] == "shared_meal"
+    assert edges[("2", "7")]["case"] == "1" and edges[("2", "7")]["rule"] == "shared_table"
     assert edges[("2", "7")]["evidence"][0].startswith("via close contact 2: meal at R2")
 
 
@@ -35,4 +35,4 @@ def test_one_edge_lists_every_rule_linking_two_people(given, engine):
     given("residents", "| person_key | household_id |\n| 1 | H1 |\n| 2 | H1 |")
     edges = trace_with(engine, "2022-9th").graph()["edges"]
     both = [e for e in edges if (e["source"], e["target"]) == ("1", "2")]
-    assert len(both) == 1 and sorted(both[0]["rules"]) == ["household", "shared_meal"]
+    assert len(both) == 1 and sorted(both[0]["rules"]) == ["household", "shared_table", "small_restaurant"]

@@ -36,6 +36,10 @@ def _edition_copy(tmp_path, edition: str = "2022-9th"):
     return folder
 
 
+def _rule(data: dict, section: str, name: str) -> dict:
+    return next(rule for rule in data[section] if rule["name"] == name)
+
+
 def _edit(folder, change) -> None:
     path = folder / "contact.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -57,14 +61,14 @@ def test_editing_a_number_in_the_policy_file_changes_the_result(given, engine, t
     folder = _edition_copy(tmp_path)
     assert trace_with(engine, folder).close.num_rows == 0
 
-    _edit(folder, lambda d: d["venues"][0].update(min_overlap_minutes=10))
+    _edit(folder, lambda d: _rule(d, "venues", "small_restaurant").update(min_overlap_minutes=10))
     assert trace_with(engine, folder).close["contact_key"].to_pylist() == [2]
 
     _edit(folder, lambda d: d["window"].update(days_before_onset=2))
     assert trace_with(engine, folder).close.num_rows == 0
 
     _edit(folder, lambda d: d["window"].update(days_before_onset=3))
-    _edit(folder, lambda d: d["venues"][0].update(max_capacity=39))
+    _edit(folder, lambda d: _rule(d, "venues", "small_restaurant").update(max_capacity=39))
     assert trace_with(engine, folder).close.num_rows == 0
 
 

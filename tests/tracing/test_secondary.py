@@ -63,10 +63,11 @@ def test_contacts_of_a_close_contact_from_first_exposure_to_isolation(given, eng
         """
         | contact_key | degree | via_key | classification | rule             | first_contact_at    |
         | 3           | 1      |         | close          | household        | 2022-03-01 00:00:00 |
-        | 2           | 1      |         | close          | shared_meal      | 2022-03-04 12:00:00 |
+        | 2           | 1      |         | close          | shared_table     | 2022-03-04 12:00:00 |
+        | 2           | 1      |         | close          | small_restaurant | 2022-03-04 12:00:00 |
         | 5           | 2      | 2       | secondary      | household        | 2022-03-04 12:00:00 |
         | 6           | 2      | 2       | secondary      | shared_workspace | 2022-03-04 12:00:00 |
-        | 7           | 2      | 2       | secondary      | shared_meal      | 2022-03-04 18:00:00 |
+        | 7           | 2      | 2       | secondary      | shared_table     | 2022-03-04 18:00:00 |
         """,
     )
     assert evidence_of(result, 7).startswith("via close contact 2: meal at R2")
@@ -92,7 +93,8 @@ def test_the_case_and_its_close_contacts_are_not_their_own_secondary_contacts(gi
     assert {(r["contact_key"], r["rule"]) for r in contacts if r["degree"] == 1} == {
         (3, "household"),
         (3, "shared_workspace"),
-        (2, "shared_meal"),
+        (2, "shared_table"),
+        (2, "small_restaurant"),
         (2, "shared_workspace"),
         (6, "shared_workspace"),
     }

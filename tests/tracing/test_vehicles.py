@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
+import yaml
+
+from shuzhi.policy import edition_dir
 from tracing.spec import assert_rows, evidence_of, trace_with
 
 CASE = """
@@ -115,7 +120,7 @@ def test_sealed_coach_everyone_aboard(given, engine):
     )
 
 
-def test_bus_three_rows_and_unknown_rows_as_companions(given, engine):
+def test_bus_three_rows_and_everyone_aboard_when_rows_are_unknown(given, engine):
     given("diagnoses", CASE)
     given(
         "trips",
@@ -128,17 +133,35 @@ def test_bus_three_rows_and_unknown_rows_as_companions(given, engine):
     assert_rows(
         trace_with(engine, "2022-9th").contacts,
         """
-        | contact_key | classification | rule          |
-        | 2           | close          | bus_rows      |
-        | 4           | companion      | bus_companion |
+        | contact_key | classification | rule             | overlap_seconds |
+        | 2           | close          | bus_rows         | 7200            |
+        | 4           | close          | bus_same_vehicle | 7200            |
+        | 5           | close          | bus_same_vehicle | 300             |
         """,
     )
 
 
-def test_bus_without_rows_is_nothing_in_the_5th_edition(given, engine):
+def test_a_policy_may_make_riders_of_unknown_rows_companions_after_ten_minutes(given, engine, tmp_path):
     given("diagnoses", CASE)
-    given("trips", trips("bus", "B1-0023", (1, "", "", "", ""), (2, "", "", "", "")))
-    assert trace_with(engine, "2020-5th").contacts.num_rows == 0
+    given(
+        "trips",
+        trips("bus", "B1-0023", (1, "", "", "", ""), (2, "", "", "", ""))
+        + "\n"
+        + trips("bus", "B1-0023", (3, "", "", "", ""), dep="09:55:00", arr="10:30:00"),
+    )
+    folder = tmp_path / "edition"
+    shutil.copytree(edition_dir("2022-9th"), folder)
+    data = yaml.safe_load((folder / "contact.yaml").read_text(encoding="utf-8"))
+    rule = next(r for r in data["vehicles"] if r["name"] == "bus_same_vehicle")
+    rule.update(classification="companion", min_overlap_minutes=10)
+    (folder / "contact.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert_rows(
+        trace_with(engine, folder).contacts,
+        """
+        | contact_key | classification | rule             |
+        | 2           | companion      | bus_same_vehicle |
+        """,
+    )
 
 
 def test_ship_same_cabin_and_not_another_day(given, engine):

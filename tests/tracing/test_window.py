@@ -1,11 +1,14 @@
-"""Spec: the infectious window — days before onset by edition (2 vs 4), before sampling, until isolation."""
+"""Spec: the infectious window — days before onset by edition (2 vs 4), before sampling, until isolation.
+
+The meetings are at a small gym; the assertions look at its rule, small_enclosed_venue."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from tracing.spec import assert_rows, trace_with
+from tracing.spec import assert_rows, of_rule, trace_with
 
+GYM = "small_enclosed_venue"
 VENUES = """
 | venue_code | category | capacity | lon    | lat   |
 | G1         | gym      | 20       | 120.10 | 30.20 |
@@ -43,7 +46,7 @@ def test_9th_edition_looks_back_4_days_before_onset(given, engine):
         name="cases",
     )
     assert_rows(
-        result.close,
+        of_rule(result, GYM),
         """
         | contact_key | first_contact_at    | last_contact_at     | overlap_seconds |
         | 2           | 2022-03-02 18:00:00 | 2022-03-02 19:00:00 | 3600            |
@@ -58,7 +61,7 @@ def test_5th_edition_looks_back_2_days_before_onset(given, engine):
     given("venues", VENUES)
     given("venue_stays", STAYS)
     assert_rows(
-        trace_with(engine, "2020-5th").close,
+        of_rule(trace_with(engine, "2020-5th"), GYM),
         """
         | contact_key | first_contact_at    |
         | 3           | 2022-03-04 18:00:00 |
@@ -72,7 +75,7 @@ def test_isolation_ends_the_window(given, engine):
     given("diagnoses", CONFIRMED)
     given("venues", VENUES)
     given("venue_stays", STAYS)
-    close = {r["contact_key"] for r in trace_with(engine, "2022-9th").close.to_pylist()}
+    close = {r["contact_key"] for r in of_rule(trace_with(engine, "2022-9th"), GYM).to_pylist()}
     assert 4 in close and 5 not in close
 
 
@@ -141,7 +144,7 @@ def test_suspected_cases_are_index_cases_only_if_the_policy_says_so(given, engin
         update={"index_cases": {"statuses": ["confirmed", "suspected"]}}
     )
     with_suspected = type(with_suspected).model_validate(with_suspected.model_dump())
-    assert trace_with(engine, with_suspected).close.num_rows == 3
+    assert of_rule(trace_with(engine, with_suspected), GYM).num_rows == 3
 
 
 def test_as_of_sees_only_diagnoses_and_contacts_up_to_then(given, engine):
