@@ -194,7 +194,7 @@ def _compounds(
 
 def _case_compounds(engine: Engine, p: AreaRiskPolicy, rule: CompoundRule) -> ibis.Table:
     """``county_code, compound, case_day`` of every case: county + household id (prefix) or 'unregistered'."""
-    c = evidence.cases(engine, p)
+    c = evidence.cases(engine, p, flags=False)
     res = evidence.table(engine, "residents").select(r_person="person_key", household_id="household_id")
     c = c.left_join(res, c.person_key == res.r_person)
     prefix = rule.household_id_prefix

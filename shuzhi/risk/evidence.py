@@ -75,6 +75,7 @@ def unit_of(code: ibis.StringValue, unit: str) -> ibis.StringValue:
 
 
 def is_city(code: ibis.StringValue) -> ibis.BooleanValue:
+    """True for a prefecture-level code (``xxxx00``, not a province's ``xx0000``)."""
     return code.endswith("00") & ~code.endswith("0000")
 
 
@@ -100,13 +101,16 @@ def visits(engine: Engine, flows: Flows) -> ibis.Table:
     return origins.union(ends).union(telecom)
 
 
-def cases(engine: Engine, policy: AreaRiskPolicy) -> ibis.Table:
-    """``person_key, county_code, day, local, observed``: each case once, at its first counted diagnosis."""
+def cases(engine: Engine, policy: AreaRiskPolicy, flags: bool = True) -> ibis.Table:
+    """``person_key, county_code, day`` (+ ``local, observed`` with ``flags``): each case once, at its first
+    counted diagnosis."""
     diag = table(engine, "diagnoses")
     diag = diag.filter(diag.status.isin(policy.case_statuses))
     first = diag.group_by("person_key").agg(
         day=diag.diagnosed_at.min().date(), county_code=diag.county_code.argmin(diag.diagnosed_at)
     )
+    if not flags:
+        return first.select("person_key", "county_code", "day")
     imported = _imported(engine, policy, first).mutate(imported=ibis.literal(True))
     observed = _observed(engine, first).mutate(under_observation=ibis.literal(True))
     out = attach(attach(first, imported, ["person_key"]), observed, ["person_key"])
@@ -153,15 +157,20 @@ def settings(engine: Engine, policy: AreaRiskPolicy, case_table: ibis.Table) -> 
     """``person_key, county_code, day, setting``: every small setting a case belongs to."""
     parts = []
     if "household" in policy.cluster.settings:
-        res = table(engine, "residents").filter(lambda r: r.household_id.notnull())
+        res = table(engine, "residents")
         res = res.select(r_person="person_key", setting="household:" + res.household_id)
-        parts.append(res)
+        parts.append(_members(case_table, res))
     if "team" in policy.cluster.settings:
-        emp = table(engine, "employments").filter(lambda e: e.team.notnull())
+        emp = table(engine, "employments")
         emp = emp.select(r_person="person_key", setting="team:" + emp.enterprise_code + "/" + emp.team)
-        parts.append(emp)
-    members = ibis.union(*parts, distinct=True)
+        parts.append(_members(case_table, emp))
+    return ibis.union(*parts)
+
+
+def _members(case_table: ibis.Table, members: ibis.Table) -> ibis.Table:
+    """The cases among ``members`` (``r_person, setting``) with their setting; null settings are none."""
     joined = case_table.join(members, case_table.person_key == members.r_person)
+    joined = joined.filter(joined.setting.notnull())
     return joined.select("person_key", "county_code", "day", "setting")
 
 

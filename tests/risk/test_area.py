@@ -179,10 +179,12 @@ def test_ninth_edition_downgrade_days_are_policy_data(engine, edition):
     )
 
 
-def test_compounds_are_households_unless_a_prefix_is_set(engine, edition):
+def test_compounds_are_households_or_a_prefix_of_their_id(engine, edition):
     register(engine, diagnoses=NINTH, residents=NINTH_RESIDENTS)
     day = dt.date(2022, 6, 9)
-    households = compound_risk(engine, "2022-9th", day, day)
+    households = compound_risk(
+        engine, edition("2022-9th", "area_risk", {"compound.household_id_prefix": None}), day, day
+    )
     assert households.filter(pc.field("county_code") == "330103")["compound"].to_pylist() == [
         "330103:C7-301",
         "330103:C7-302",
