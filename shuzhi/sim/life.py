@@ -1013,8 +1013,10 @@ class Life:
             parts.append(np.full(len(who), part, np.int8))
             counties.append(county.astype(np.int16))
 
+        at_home = rng.integers(0, len(PARTS), len(free))  # one part of the day at home: 0-3 visits a day
         for part in range(len(PARTS)):
-            add(free, part, prob)
+            out = at_home != part
+            add(free[out], part, prob[out])
         adult = persons.age[attend.person] >= 18
         workers, pupils = attend.person[adult], attend.person[~adult]
         add(workers, MIDDAY, p.worker_visits.get("midday", 0) * cond.venues, self.work_county[workers])
