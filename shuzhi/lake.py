@@ -9,10 +9,10 @@ Layout under the lake root::
     _reports/ingest-<timestamp>.json                            ingest reports
 
 The partition column ``day`` lives only in the path (DuckDB and Spark read it with hive partitioning); the
-table's own day column (``model.Table.day_column``) is stored in the file. Every write goes to a temporary file
-in the same directory and is moved into place with ``os.replace``, so a reader never sees half a file. A source
-file enters the ledger only after all its parts are committed; parts are named after the source file's hash, so
-redoing an interrupted file overwrites its parts with identical content.
+table's own day column (``model.Table.day_column``) is stored in the file. Every write goes to a temporary
+file in the same directory and is moved into place with ``os.replace``, so a reader never sees half a file. A
+source file enters the ledger only after all its parts are committed; parts are named after the source file's
+hash, so redoing an interrupted file overwrites its parts with identical content.
 """
 
 from __future__ import annotations

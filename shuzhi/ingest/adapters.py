@@ -6,7 +6,8 @@ value (ID number, region code, date or time in a given pattern, enumerated code,
 must be in order. The shared machinery reads them: ``parse`` turns a file into text columns, ``fields``
 converts and checks each kind of value, ``validate`` applies the checks in the contract's order.
 
-``FEEDS`` lists the adapters in processing order: registries first (scans need the venue registry), then events.
+``FEEDS`` lists the adapters in processing order: registries first (scans need the venue registry), then
+events.
 """
 
 from __future__ import annotations

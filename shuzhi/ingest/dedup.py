@@ -1,11 +1,11 @@
 """Duplicate natural keys: which rows repeat a key that an earlier row of the file, or the lake, already has.
 
 Each row's key (``model.Table.key``, several columns) is folded into one 64-bit hash — strings by their index
-in a dictionary shared by the lake's keys and the file's, numbers and times by their value — and the hashes are
-dictionary-encoded in order (the lake's rows first, then the file's): a row whose hash was met before repeats
-the row where it was first met. Every repeat is then checked column by column against that first row, so the
-result is exact; should two different keys ever share a hash, the few rows involved are resolved exactly in
-Python instead.
+in a dictionary shared by the lake's keys and the file's, numbers and times by their value — and the hashes
+are dictionary-encoded in order (the lake's rows first, then the file's): a row whose hash was met before
+repeats the row where it was first met. Every repeat is then checked column by column against that first row,
+so the result is exact; should two different keys ever share a hash, the few rows involved are resolved
+exactly in Python instead.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ _SEED = np.uint64(0xCBF29CE484222325)
 
 @dataclass(frozen=True)
 class Duplicates:
-    """For each candidate row: the candidate row it repeats (-1 if none), and whether its key is in the lake."""
+    """Per candidate row: the candidate row it repeats (-1 if none) and whether its key is in the lake."""
 
     earlier: np.ndarray  # int64
     in_lake: np.ndarray  # bool

@@ -1,10 +1,10 @@
 """Vectorised conversion and checking of one field's values, one converter per ``adapters.Kind``.
 
-A converter takes the raw column of a field (text from CSV and JSON, native types from Parquet) and returns the
-canonical typed column plus the problems it found, each a reason class, a row mask and a way to explain the
-failing rows. Nothing here loops over rows in Python: dates and times are parsed with numpy over their fixed-width
-bytes, numbers with Arrow casts behind a regular-expression guard, codes with hash lookups, ID numbers over the
-distinct values only. Explanations are built for the (few) failing rows only.
+A converter takes the raw column of a field (text from CSV and JSON, native types from Parquet) and returns
+the canonical typed column plus the problems it found, each a reason class, a row mask and a way to explain
+the failing rows. Nothing here loops over rows in Python: dates and times are parsed with numpy over their
+fixed-width bytes, numbers with Arrow casts behind a regular-expression guard, codes with hash lookups, ID
+numbers over the distinct values only. Explanations are built for the (few) failing rows only.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Source:
 
 
 def convert(spec: Field, column: pa.Array, target: pa.DataType, lookups: Lookups) -> Converted:
-    """The canonical column of one field and its problems (``malformed`` for missing required values included)."""
+    """The canonical column of one field and its problems (a missing required value is ``malformed``)."""
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     source = Source(spec, column, target, lookups, _missing(column))
     out = _CONVERTERS[spec.kind](source)
@@ -133,7 +133,8 @@ def _text(s: Source) -> Converted:
 
 
 def _id(s: Source) -> Converted:
-    """ID numbers, normalised (a typed lower-case ``x`` is the check character ``X``), checked per distinct ID."""
+    """ID numbers, normalised (a typed lower-case ``x`` is the check character ``X``), checked per distinct
+    ID."""
     text = s.text()
     if pc.any(pc.match_substring(text, "x")).as_py():
         text = pc.ascii_upper(text)
@@ -375,7 +376,7 @@ def _iso_datetime(s: Source) -> Converted:
 
 
 def _utc_offsets(suffix: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Seconds east of UTC for suffixes ``+hh:mm`` / ``-hh:mm`` / ``Z`` / empty (Beijing), and which are valid."""
+    """Seconds east of UTC of suffixes ``±hh:mm``, ``Z`` or empty (Beijing time), and which are valid."""
     length = _np_int(pc.utf8_length(suffix))
     m, fits = idcard.fixed_width_bytes(suffix, 6)
     d = m.astype(np.int64) - ord("0")

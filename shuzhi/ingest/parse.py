@@ -8,8 +8,8 @@ feed (``malformed``: wrong number of fields, broken JSON, bytes that are no text
 * CSV is parsed by pyarrow in parallel chunks split at line breaks; each chunk is checked to have one row per
   physical line (a quoted line break or an unterminated quote breaks that, and such a chunk is re-read line by
   line with the ``csv`` module). A file that is not valid UTF-8 is parsed through a Latin-1 view of its bytes
-  (which keeps every byte) and its text columns are decoded per distinct value; in a GBK feed each row is read as
-  UTF-8 when all its fields are valid UTF-8 (a line written in UTF-8) and as GBK otherwise.
+  (which keeps every byte) and its text columns are decoded per distinct value; in a GBK feed each row is read
+  as UTF-8 when all its fields are valid UTF-8 (a line written in UTF-8) and as GBK otherwise.
 * JSON Lines are split into lines and read with DuckDB's JSON functions, so one broken line costs one row.
 * Parquet is read with pyarrow; a file that cannot be read is one quarantined row (line 0).
 """
@@ -44,7 +44,7 @@ RawText = Callable[[np.ndarray], list[str]]
 
 @dataclass
 class RawBatch:
-    """The rows of one file that are rows of the feed, with their physical lines; and the lines that are not."""
+    """A file's rows that are rows of the feed, with their physical lines, and the lines that are not."""
 
     columns: dict[str, pa.Array]
     lines: np.ndarray  # int64 physical line (1-based) of each row
@@ -373,7 +373,7 @@ def _joined(columns: list[pa.Array], delimiter: str) -> RawText:
     return raw
 
 
-# ---- JSON Lines ---------------------------------------------------------------------------------------------
+# ---- JSON Lines --------------------------------------------------------------------------------------------
 _JSON_TYPES = {
     "string": ("VARCHAR",),
     "int": ("BIGINT", "UBIGINT"),
@@ -413,15 +413,17 @@ def parse_jsonl(feed: Feed, data: bytes) -> RawBatch:
 
 
 def _line_texts(data: bytes, n_lines: int, rejects: Rejects) -> pa.Array:
-    """One string per line; lines that are not UTF-8 are rejected here and left empty."""
-    raw_lines = data.split(b"\n")[:n_lines]
-    binary = pa.array(raw_lines, pa.large_binary())
+    """One string per line, split by Arrow; lines that are not UTF-8 are rejected here and left empty."""
+    whole = pa.Array.from_buffers(
+        pa.large_binary(), 1, [None, pa.array([0, len(data)], pa.int64()).buffers()[1], pa.py_buffer(data)]
+    )
+    binary = pc.split_pattern(whole, b"\n").values.slice(0, n_lines)
     try:
         return binary.cast(pa.large_string())
     except pa.ArrowInvalid:
         pass
     texts = []
-    for number, raw in enumerate(raw_lines, start=1):
+    for number, raw in enumerate(binary.to_pylist(), start=1):
         text = _try(raw, "utf-8")
         if text is None:
             rejects.add(number, None, R.MALFORMED, "bytes that are not UTF-8", decode_line(raw))
@@ -436,30 +438,39 @@ def _duckdb() -> duckdb.DuckDBPyConnection:
 
 
 def _json_extract(feed: Feed, text: pa.Array) -> pa.Table:
-    """Per line: valid JSON?, an object?, keys that are no field, each field's value (as text) and JSON type."""
+    """Per line: valid JSON?, its type, keys that are no field, each field's value (as text) and JSON type.
+
+    Each JSON function parses the line again, so the fields are read with the multi-path forms (one parse for
+    all values, one for all types); list fields take one more parse each for their elements.
+    """
     con = _duckdb().cursor()
     con.register("json_lines", pa.table({"text": text}))
-    selects = []
+    paths = ["$." + json.dumps(f.source) for f in feed.fields]
+    fields = []
     for i, f in enumerate(feed.fields):
-        path = "$." + json.dumps(f.source)
+        fields.append(f'types[{i + 1}] AS "_t{i}"')
         if f.kind in LIST_KINDS:
-            is_list = f"json_type(o, '{path}') = 'ARRAY'"
-            selects.append(
+            path = paths[i]
+            is_list = f"types[{i + 1}] = 'ARRAY'"
+            fields.append(
                 f"CASE WHEN {is_list} THEN json_extract_string(o, '{path}[*]') END AS \"{f.source}\""
             )
-            selects.append(f"CASE WHEN {is_list} THEN json_type(o, '{path}[*]') END AS \"_et{i}\"")
+            fields.append(f"CASE WHEN {is_list} THEN json_type(o, '{path}[*]') END AS \"_et{i}\"")
         else:
-            selects.append(f"json_extract_string(o, '{path}') AS \"{f.source}\"")
-        selects.append(f"json_type(o, '{path}') AS \"_t{i}\"")
-    allowed = [f.source for f in feed.fields]
+            fields.append(f'vals[{i + 1}] AS "{f.source}"')
     sql = f"""
-        WITH v AS (SELECT json_valid(text) AS ok, CASE WHEN json_valid(text) THEN text ELSE '{{}}' END AS j
-                   FROM json_lines),
-             w AS (SELECT ok, json_type(j) AS t, CASE WHEN json_type(j) = 'OBJECT' THEN j ELSE '{{}}' END AS o FROM v)
-        SELECT ok, t, list_filter(json_keys(o), lambda k: NOT list_contains($allowed, k)) AS extra, {", ".join(selects)}
-        FROM w"""
+        WITH v AS (SELECT json_valid(text) AS ok, text FROM json_lines),
+             j AS (SELECT ok, CASE WHEN ok THEN text ELSE '{{}}' END AS j FROM v),
+             w AS (SELECT ok, json_type(j) AS t, CASE WHEN json_type(j) = 'OBJECT' THEN j ELSE '{{}}' END AS o
+                   FROM j),
+             x AS (SELECT ok, t, o, json_extract_string(o, $paths) AS vals, json_type(o, $paths) AS types,
+                          list_filter(json_keys(o), lambda k: NOT list_contains($allowed, k)) AS extra
+                   FROM w)
+        SELECT ok, t, extra, {", ".join(fields)} FROM x"""
     try:
-        return con.sql(sql, params={"allowed": allowed}).to_arrow_table()
+        return con.sql(
+            sql, params={"allowed": [f.source for f in feed.fields], "paths": paths}
+        ).to_arrow_table()
     finally:
         con.close()
 
@@ -504,7 +515,7 @@ def _np_str_ne(column: pa.ChunkedArray, value: str) -> np.ndarray:
 
 
 def _type_not_in(types: pa.ChunkedArray, allowed: tuple[str, ...]) -> np.ndarray:
-    """JSON types other than the allowed ones; absent fields and JSON null are fine here (checked as missing)."""
+    """JSON types other than the allowed ones; absent fields and JSON null pass (checked as missing later)."""
     fine = pc.or_kleene(pc.is_in(types, value_set=pa.array([*allowed, "NULL"])), pc.is_null(types))
     return ~np.asarray(pc.fill_null(fine, True).to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -570,7 +581,7 @@ def parse_parquet(feed: Feed, data: bytes) -> RawBatch:
 
 
 def _valid_text(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
-    """Parquet does not check that strings are UTF-8: rows with a string that is not are flagged and blanked."""
+    """Parquet does not check that strings are UTF-8: rows with a string that is not are flagged, blanked."""
     bad = np.zeros(table.num_rows, dtype=bool)
     for i, name in enumerate(table.column_names):
         column = table.column(i)

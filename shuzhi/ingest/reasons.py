@@ -1,9 +1,9 @@
 """Quarantine reason classes (docs/feeds.md) and the record of rejected rows.
 
-A rejected row gets exactly one reason: the first check it fails, in the order of ``CHECK_ORDER``. The ID checks
-form one step (``id_*``), whose reason is the first of ``idcard.ID_REASONS`` that fails. ``Rejects`` collects
-rejected rows of one source file as it is parsed and validated and turns them into quarantine rows, with every
-ID number in the raw text masked.
+A rejected row gets exactly one reason: the first check it fails, in the order of ``CHECK_ORDER``. The ID
+checks form one step (``id_*``), whose reason is the first of ``idcard.ID_REASONS`` that fails. ``Rejects``
+collects rejected rows of one source file as it is parsed and validated and turns them into quarantine rows,
+with every ID number in the raw text masked.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""One ingest run: find the feed files, and for each file parse, validate, pseudonymise and commit to the lake.
+"""One ingest run: find the feed files, and for each file parse, validate, pseudonymise and commit to the
+lake.
 
 A file is the unit of work and of atomicity. Its landed rows are written as one part per day of its canonical
 table, its rejected rows as one quarantine part; only then is it recorded in the lake's ledger. A file already
-in the ledger (same sha256) is skipped. A file whose ingestion was interrupted is not in the ledger, so the next
-run redoes it: its parts are rewritten with identical content (names and content depend only on the file and
-on the lake before it), and parts of the interrupted attempt that are not rewritten are removed.
+in the ledger (same sha256) is skipped. A file whose ingestion was interrupted is not in the ledger, so the
+next run redoes it: its parts are rewritten with identical content (names and content depend only on the file
+and on the lake before it), and parts of the interrupted attempt that are not rewritten are removed.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def ingest(
 
     The pseudonym key is ``key_file``, else ``<secrets_dir>/pseudonym.key``, else ``<lake>/../secrets/
     pseudonym.key`` (created on first use). ``progress(feed, files_done, files_total)`` is called as files are
-    done. ``today`` (default: the local date) bounds birth dates and dates the quarantine. ``crash_after_parts``
-    (or ``$SHUZHI_INGEST_CRASH_AFTER_PARTS``) raises ``SimulatedCrash`` after that many part writes, for tests.
+    done. ``today`` (default: the local date) bounds birth dates and dates the quarantine.
+    ``crash_after_parts`` (or ``$SHUZHI_INGEST_CRASH_AFTER_PARTS``) raises ``SimulatedCrash`` after that many
+    part writes, for tests.
     """
     lake = Lake(lake_dir)
     if key_file is None:
@@ -70,7 +72,7 @@ def ingest(
 
 
 def discover(feed_dir: Path) -> tuple[list[tuple[Feed, Path, str]], list[str]]:
-    """Feed files in processing order (feeds in ``FEEDS`` order, files by name) and the files no feed reads."""
+    """Feed files in processing order (feeds in ``FEEDS`` order, files by name); files no feed reads."""
     found: dict[str, list[tuple[str, Path]]] = {f.name: [] for f in FEEDS}
     unrecognised: list[str] = []
     for path in sorted(p for p in feed_dir.rglob("*") if p.is_file()):

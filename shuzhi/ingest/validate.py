@@ -6,9 +6,9 @@ checked for order; rows whose natural key was seen before are duplicates. Proble
 first problem it has, and later checks only see rows that passed the earlier ones.
 
 Duplicates: a row is a duplicate when its natural key (``model.Table.key``) is already in the lake (committed
-parts of earlier files; a redone file never compares against its own parts) or belongs to an earlier row of the
-same file that passed the checks before this one. The lake is read only in the partitions that can hold the
-key: when the day column is part of the key, only the days of the file's rows.
+parts of earlier files; a redone file never compares against its own parts) or belongs to an earlier row of
+the same file that passed the checks before this one. The lake is read only in the partitions that can hold
+the key: when the day column is part of the key, only the days of the file's rows.
 """
 
 from __future__ import annotations
@@ -165,8 +165,8 @@ def _landed_keys(table: model.Table, candidates: pa.Table, ctx: Context) -> pa.T
     """The lake's keys that may equal a candidate's: of the candidates' days and sharing the first key column.
 
     When the day column is part of the key (events), only the partitions of the candidates' days are read, and
-    of each only the rows whose first key column (the person) has a candidate that day: late rows of a previous
-    day then cost a look at a few of that day's rows, not all of them.
+    of each only the rows whose first key column (the person) has a candidate that day: late rows of a
+    previous day then cost a look at a few of that day's rows, not all of them.
     """
     if candidates.num_rows == 0:
         return candidates.schema.empty_table()

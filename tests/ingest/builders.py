@@ -1,7 +1,8 @@
-"""Hand-built feed files for the ingest tests, written exactly as docs/feeds.md describes each department's format.
+"""Hand-built feed files for the ingest tests, written exactly as docs/feeds.md describes each department's
+format.
 
-``good_feeds(root)`` writes one small, clean file for each of the 14 feeds and returns what it wrote, so a test
-can add a fault to one line and check what happens to it and to its neighbours.
+``good_feeds(root)`` writes one small, clean file for each of the 14 feeds and returns what it wrote, so a
+test can add a fault to one line and check what happens to it and to its neighbours.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Ingestion against the simulator: every injected fault is found, class by class, and exactly the clean rows land.
+"""Ingestion against the simulator: every injected fault is found, class by class, and exactly the clean rows
+land.
 
 The simulator (``shuzhi.sim.run``) writes a small province's feeds with 2% dirt, a manifest of every injected
 fault by feed and class, and ``truth/expected/<table>`` with exactly the rows that must land (raw ID numbers);

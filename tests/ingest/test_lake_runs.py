@@ -1,5 +1,5 @@
-"""Runs against the lake: mixed encodings land, re-ingesting adds nothing, a crash then a re-run gives the same lake
-as an uninterrupted run, and no raw ID number reaches the lake or the logs."""
+"""Runs against the lake: mixed encodings land, re-ingesting adds nothing, a crash then a re-run gives the
+same lake as an uninterrupted run, and no raw ID number reaches the lake or the logs."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def test_vectorised_equals_scalar_on_batches(ids: list[str]) -> None:
     assert vector == scalar
 
 
-# ---- parsers: arbitrary bytes never crash ingestion ---------------------------------------------------------
+# ---- parsers: arbitrary bytes never crash ingestion --------------------------------------------------------
 def _context() -> Context:
     lookups = Lookups(
         regions=pa.array(sorted(regions.divisions()), pa.string()),
