@@ -254,11 +254,11 @@ def _score(t: ibis.Table, ip: IndexPolicy) -> ibis.Table:
     }
     t = t.mutate(**scores)
     subs = {
-        name: _weighted({t[f"score_{k}"]: ind.weight for k, ind in sub.indicators.items()})
+        name: _weighted([(t[f"score_{k}"], ind.weight) for k, ind in sub.indicators.items()])
         for name, sub in (("control", ip.control), ("flow", ip.flow))
     }
     t = t.mutate(**subs)
-    return t.mutate(index=_weighted({t.control: ip.control.weight, t.flow: ip.flow.weight}))
+    return t.mutate(index=_weighted([(t.control, ip.control.weight), (t.flow, ip.flow.weight)]))
 
 
 def _score_expr(value: ibis.NumericValue, ind: Indicator) -> ibis.FloatingValue:
@@ -268,10 +268,10 @@ def _score_expr(value: ibis.NumericValue, ind: Indicator) -> ibis.FloatingValue:
     return 100 * share if ind.direction == "higher_is_better" else 100 * (1 - share)
 
 
-def _weighted(parts: dict[ibis.NumericValue, float]) -> ibis.FloatingValue:
+def _weighted(parts: list[tuple[ibis.NumericValue, float]]) -> ibis.FloatingValue:
     """Weighted mean of the non-null values; null when every value is null."""
-    num = sum((v * w).fill_null(0) for v, w in parts.items())
-    den = sum(ibis.ifelse(v.isnull(), 0.0, w) for v, w in parts.items())
+    num = sum((v * w).fill_null(0) for v, w in parts)
+    den = sum(ibis.ifelse(v.isnull(), 0.0, w) for v, w in parts)
     return ibis.ifelse(den > 0, num / den, ibis.null("float64"))
 
 

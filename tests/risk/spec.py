@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
+from shuzhi.engine import Engine
 from shuzhi.model import TABLES
 from shuzhi.policy import edition_dir
 
@@ -81,7 +82,7 @@ def table(name: str, text: str) -> pa.Table:
     return pa.Table.from_pylist(rows_of(text, schema), schema=schema)
 
 
-def register(engine, **tables: str) -> None:
+def register(engine: Engine, **tables: str) -> None:
     """Register each ``name=text`` as the canonical table ``name`` on ``engine``."""
     for name, text in tables.items():
         engine.register(name, table(name, text))
