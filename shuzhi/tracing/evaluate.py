@@ -7,6 +7,8 @@ asymptomatic, first_positive_sample_at, diagnosed_at), by raw ID number. The cal
 that turned ID numbers into person keys at ingestion, so truth and trace meet on ``person_key``.
 
 * **recall** — of the true close contacts (pairs) of the traced index cases, the share traced as close;
+* **recall in window** — the same, of the true contacts that met the case's traced window: how well the rules
+  find contacts, apart from how far back the edition's window reaches;
 * **precision** — of the traced close-contact pairs, the share that were true close contacts;
 * **infected traced before onset** — of the persons infected by a traced index case, the share listed as a
   close contact or contact of a contact of some case diagnosed before their onset (or, with no onset, before
@@ -27,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from shuzhi.tracing.contacts import CLOSE, SECONDARY
+from shuzhi.tracing.contacts import CLOSE, COMPANION, SECONDARY
 from shuzhi.tracing.trace import TraceResult
 
 Pseudonymise = Callable[[pa.Array], pa.Array]
@@ -43,14 +45,21 @@ class Evaluation:
     true_pairs: int
     traced_pairs: int
     hits: int
+    hits_in_window: int
+    true_pairs_in_window: int
     infected: int
     infected_traced_before_onset: int
+    persons: dict[str, int] = field(default_factory=dict)  # distinct persons listed, by classification
     recall_by_setting: dict[str, float] = field(default_factory=dict)
     precision_by_rule: dict[str, float] = field(default_factory=dict)
 
     @property
     def recall(self) -> float:
         return self.hits / self.true_pairs if self.true_pairs else float("nan")
+
+    @property
+    def recall_in_window(self) -> float:
+        return self.hits_in_window / self.true_pairs_in_window if self.true_pairs_in_window else float("nan")
 
     @property
     def precision(self) -> float:
@@ -73,7 +82,7 @@ class Evaluation:
 class Truth:
     """The simulator's ground truth with person keys: close-contact pairs and infections."""
 
-    close_contacts: pa.Table  # case_key, contact_key, setting
+    close_contacts: pa.Table  # case_key, contact_key, setting, first_contact_at, last_contact_at
     infections: pa.Table  # person_key, infector_key, onset_at
 
     @classmethod
@@ -92,6 +101,8 @@ class Truth:
                 "case_key": _keys(close["case_id_number"], pseudonymise),
                 "contact_key": _keys(close["contact_id_number"], pseudonymise),
                 "setting": close["setting"],
+                "first_contact_at": close["first_contact_at"],
+                "last_contact_at": close["last_contact_at"],
             }
         )
         infected = pa.table(
@@ -106,10 +117,11 @@ class Truth:
 
 def evaluate(result: TraceResult, truth: Truth) -> Evaluation:
     """Score ``result`` against ``truth``."""
-    cases = result.cases.select(["case_key"])
-    true_pairs = _distinct(truth.close_contacts.join(cases, "case_key", join_type="left semi"), ["setting"])
-    close = result.close
-    traced = _distinct(close, ["rule"])
+    cases = result.cases.select(["case_key", "window_start", "window_end"])
+    of_cases = truth.close_contacts.join(cases, "case_key", join_type="inner")
+    true_pairs = _distinct(of_cases, ["setting"])
+    in_window = _pairs(of_cases.filter(_meets_window(of_cases)))
+    traced = _distinct(result.close, ["rule"])
     hit = _mark(traced, _pairs(true_pairs))
     found = _mark(true_pairs, _pairs(traced))
     infected, in_time = _before_onset(result, truth)
@@ -119,11 +131,24 @@ def evaluate(result: TraceResult, truth: Truth) -> Evaluation:
         true_pairs=_pairs(true_pairs).num_rows,
         traced_pairs=_pairs(traced).num_rows,
         hits=_pairs(hit.filter(hit["hit"])).num_rows,
+        hits_in_window=_pairs(_mark(in_window, _pairs(traced)).filter(pc.field("hit"))).num_rows,
+        true_pairs_in_window=in_window.num_rows,
         infected=infected,
         infected_traced_before_onset=in_time,
+        persons=_persons(result.contacts),
         recall_by_setting=_share_by(found, "setting"),
         precision_by_rule=_share_by(hit, "rule"),
     )
+
+
+def _meets_window(t: pa.Table) -> pa.Array:
+    starts_before_end = pc.less_equal(t["first_contact_at"], t["window_end"])
+    return pc.and_(starts_before_end, pc.greater_equal(t["last_contact_at"], t["window_start"]))
+
+
+def _persons(contacts: pa.Table) -> dict[str, int]:
+    by_class = contacts.group_by("classification").aggregate([("contact_key", "count_distinct")])
+    return {row["classification"]: row["contact_key_count_distinct"] for row in by_class.to_pylist()}
 
 
 def _keys(ids: pa.ChunkedArray | pa.Array, pseudonymise: Pseudonymise) -> pa.Array:
@@ -178,16 +203,25 @@ def _before_onset(result: TraceResult, truth: Truth) -> tuple[int, int]:
     return len(infected), len(in_time)
 
 
+HEADER = (
+    "| edition | cases | true close pairs | traced close pairs | recall | recall in window | precision "
+    "| infected traced before onset | persons close / secondary / companion |"
+)
+
+
 def evaluation_row(e: Evaluation, elapsed: dt.timedelta | None = None) -> str:
-    """A Markdown table row: edition, cases, true pairs, traced, recall, precision, before onset."""
+    """A Markdown row under :data:`HEADER` (plus the time taken, if given)."""
+    persons = " / ".join(f"{e.persons.get(c, 0):,}" for c in (CLOSE, SECONDARY, COMPANION))
     cells = [
         e.edition,
         f"{e.cases:,}",
         f"{e.true_pairs:,}",
         f"{e.traced_pairs:,}",
         f"{e.recall:.3f}",
+        f"{e.recall_in_window:.3f}",
         f"{e.precision:.3f}",
         f"{e.traced_before_onset:.3f}",
+        persons,
     ]
     if elapsed is not None:
         cells.append(f"{elapsed.total_seconds():.1f} s")
