@@ -61,6 +61,8 @@ def ingest(
     ``crash_after_parts`` (or ``$SHUZHI_INGEST_CRASH_AFTER_PARTS``) raises ``SimulatedCrash`` after that many
     part writes, for tests.
     """
+    if not Path(feed_dir).is_dir():
+        raise FileNotFoundError(f"no feed directory {feed_dir}")
     lake = Lake(lake_dir)
     if key_file is None:
         secrets = Path(secrets_dir) if secrets_dir is not None else lake.root.parent / "secrets"

@@ -212,3 +212,31 @@ def test_engine_reads_the_lake(feeds: Feeds, landing: Landing) -> None:
     assert stays.count().execute() == 10
     assert "day" in stays.columns
     assert engine.table("electricity").count().execute() == 2
+
+
+def test_redo_on_another_day_removes_the_interrupted_attempts_parts(tmp_path) -> None:  # noqa: ANN001
+    """The quarantine part of an interrupted attempt lies in the day it was made; the redo writes its own
+    quarantine part in its own day and removes the stale one: the file's rejects are in the lake once."""
+    import datetime as dt
+
+    land = Landing(tmp_path)
+    f = good_feeds(land.feeds_dir)
+    _dirty(f)
+    with pytest.raises(SimulatedCrash):
+        land.run(crash_after_parts=8, today=dt.date(2020, 2, 1))  # 6 registry parts; scans: stays, quarantine
+    stale = {p.parent.name for p in land.lake.parts("quarantine")}
+    assert stale == {"day=2020-02-01"}
+    land.run(today=dt.date(2020, 2, 2))
+    quarantine = land.table("quarantine").to_pylist()
+    assert sorted((q["file"], q["line"]) for q in quarantine) == sorted(
+        set((q["file"], q["line"]) for q in quarantine)
+    )
+    assert {q["ingested_on"] for q in quarantine} == {dt.date(2020, 2, 2)}
+    assert not list(land.lake_dir.glob("_ledger/*.pending"))
+
+
+def test_missing_feed_directory(tmp_path) -> None:  # noqa: ANN001
+    from shuzhi.ingest import ingest
+
+    with pytest.raises(FileNotFoundError):
+        ingest(tmp_path / "nowhere", tmp_path / "lake")
