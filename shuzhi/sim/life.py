@@ -114,7 +114,7 @@ class TravelParams(Strict):
     away_days: IntRange
     away_at_start: Share
     closures: list[Closure]
-    destinations: dict[str, Destination]
+    destinations: Annotated[dict[str, Destination], Field(min_length=1)]
     airports: dict[str, Stop]
     city_airport: dict[str, str]
     stations: dict[str, Stop]

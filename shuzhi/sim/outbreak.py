@@ -31,11 +31,20 @@ from typing import Annotated
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from shuzhi import model
+from shuzhi import model, regions
 from shuzhi.sim.life import DAY, NEVER, DayLife, Gathering, Life, Mixing, Status
-from shuzhi.sim.population import FloatRange, IntRange, Population, Share, Strict, expand, take
+from shuzhi.sim.population import (
+    DayRange,
+    FloatRange,
+    IntRange,
+    Population,
+    Share,
+    Strict,
+    expand,
+    take,
+)
 
 SETTINGS = (
     "imported",
@@ -84,10 +93,19 @@ CLOSE_CONTACTS_SCHEMA = pa.schema(
 class SeedParams(Strict):
     per_100k: Annotated[float, Field(ge=0)]
     region: str
-    arrival_days: Annotated[tuple[int, int], Field()]
+    arrival_days: DayRange  # relative to the first simulated day, may be negative
     infected_days_before_arrival: IntRange
     city_weights: dict[str, Annotated[float, Field(ge=0)]]
     ages: IntRange
+
+    @field_validator("city_weights")
+    @classmethod
+    def _cities(cls, value: dict[str, float]) -> dict[str, float]:
+        if unknown := set(value) - {c.city_code for c in regions.zhejiang_counties()}:
+            raise ValueError(f"{sorted(unknown)} are not Zhejiang city codes")
+        if sum(value.values()) <= 0:
+            raise ValueError("need a positive weight for at least one city")
+        return value
 
 
 class IncubationParams(Strict):
@@ -215,10 +233,8 @@ def pairs(g: Gathering, infectious: np.ndarray) -> _Contacts:
 class Outbreak:
     """The epidemic and the health system's events, day by day, with the ground truth."""
 
-    def __init__(
-        self, p: OutbreakParams, vaccination: VaccinationParams, pop: Population, days: int, seed: int
-    ):
-        self.p, self.vacc, self.pop, self.days, self.seed = p, vaccination, pop, days, seed
+    def __init__(self, p: OutbreakParams, vaccination: VaccinationParams, pop: Population, seed: int) -> None:
+        self.p, self.vacc, self.pop, self.seed = p, vaccination, pop, seed
         n = len(pop)
         self.period_base = int((np.datetime64(pop.start, "s") - np.datetime64(0, "s")).astype(np.int64))
         self.inf_day = np.full(n, NEVER, np.int16)

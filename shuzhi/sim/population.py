@@ -60,6 +60,7 @@ IntRange = Annotated[
     tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]], AfterValidator(_ordered)
 ]
 FloatRange = Annotated[tuple[float, float], AfterValidator(_ordered)]
+DayRange = Annotated[tuple[int, int], AfterValidator(_ordered)]  # day offsets, may be negative
 Clock = Annotated[int, BeforeValidator(_clock)]  # minutes after midnight, written "HH:MM"
 ClockSpan = Annotated[tuple[Clock, Clock], AfterValidator(_ordered)]
 

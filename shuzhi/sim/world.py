@@ -21,7 +21,7 @@ from typing import Annotated
 import numpy as np
 import pyarrow as pa
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from shuzhi.sim.life import Life, LifeParams
 from shuzhi.sim.outbreak import Outbreak, OutbreakParams, VaccinationParams
@@ -54,6 +54,14 @@ class Params(Strict):
     life: LifeParams
     outbreak: OutbreakParams
     vaccination: VaccinationParams
+
+    @model_validator(mode="after")
+    def _seed_region_is_a_destination(self) -> Params:
+        if self.outbreak.seeds.region not in self.life.travel.destinations:
+            raise ValueError(
+                f"outbreak.seeds.region {self.outbreak.seeds.region} must be one of life.travel.destinations"
+            )
+        return self
 
 
 class SimParams(BaseModel):
@@ -111,7 +119,7 @@ class World:
         )
         self.registries: dict[str, pa.Table] = self.population.registries(np.random.default_rng([seed, 1]))
         self.life = Life(self.model.life, self.population, p.days, seed)
-        self.outbreak = Outbreak(self.model.outbreak, self.model.vaccination, self.population, p.days, seed)
+        self.outbreak = Outbreak(self.model.outbreak, self.model.vaccination, self.population, seed)
         self.outbreak.import_seeds(self.life)
         self._progress("population", 1, 1)
         self._state = "ready"

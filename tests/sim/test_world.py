@@ -348,5 +348,11 @@ def test_load_params_names_the_bad_key(tmp_path):
     bad = _params_file(tmp_path, **{"life.travel.departure_ratee": 0.1})
     with pytest.raises(ParamsError, match="departure_ratee"):
         load_params(bad)
+    bad = _params_file(tmp_path, **{"outbreak.seeds.city_weights": {"420100": 1.0}})
+    with pytest.raises(ParamsError, match="city_weights"):
+        load_params(bad)
+    bad = _params_file(tmp_path, **{"outbreak.seeds.region": "120101"})
+    with pytest.raises(ParamsError, match="seeds.region"):
+        load_params(bad)
     with pytest.raises(ParamsError, match="not found"):
         load_params(tmp_path / "missing.yaml")
