@@ -58,26 +58,30 @@ def period(engine: Engine) -> tuple[dt.date, dt.date]:
 def analyse(
     data: DataDir,
     edition: str = DEFAULT_EDITION,
+    steps: tuple[str, ...] | None = None,
     engine: Engine | None = None,
     progress: Progress | None = None,
 ) -> Analysis:
-    """Run tracing, area risk, five colours, the index and health codes; write the results to the lake."""
+    """Run the named ``steps`` (default: all of ``STEPS``, in order); write their results to the lake.
+
+    A later step reads what earlier steps wrote (codes read contacts and area risk), from this run or a
+    previous one.
+    """
+    unknown = set(steps or ()) - set(STEPS)
+    if unknown:
+        raise ValueError(f"unknown steps {sorted(unknown)}; steps are {', '.join(STEPS)}")
+    chosen = [name for name in STEPS if steps is None or name in steps]
     engine = engine or connect(lake=data.lake)
     start, end = period(engine)
     result = Analysis(edition, start, end)
-    steps: list[tuple[str, Callable[[], None]]] = [
-        ("Tracing contacts", lambda: _trace(engine, data, edition, result)),
-        ("Rating areas", lambda: _rate_areas(engine, data, edition, result)),
-        ("Computing the index", lambda: _index(engine, data, edition, result)),
-        ("Colouring health codes", lambda: _codes(engine, data, edition, result)),
-    ]
-    for done, (label, step) in enumerate(steps):
+    for done, name in enumerate(chosen):
         if progress:
-            progress("Analysing", done, len(steps))
+            progress("Analysing", done, len(chosen))
+        label, step = STEPS[name]
         log.info("%s (%s, %s..%s)", label, edition, start, end)
-        step()
+        step(engine, data, edition, result)
     if progress:
-        progress("Analysing", len(steps), len(steps))
+        progress("Analysing", len(chosen), len(chosen))
     return result
 
 
@@ -120,6 +124,14 @@ def _codes(engine: Engine, data: DataDir, edition: str, result: Analysis) -> Non
     history = health_codes.code_history(engine, edition, result.start, result.end, allow_missing=True)
     _replace(engine, data, result, "code_changes", history.changes, "day")
     _replace(engine, data, result, "code_counts", history.daily, "day")
+
+
+STEPS: dict[str, tuple[str, Callable[[Engine, DataDir, str, Analysis], None]]] = {
+    "trace": ("Tracing contacts", _trace),
+    "risk": ("Rating areas", _rate_areas),
+    "index": ("Computing the index", _index),
+    "codes": ("Colouring health codes", _codes),
+}
 
 
 STEPS: dict[str, tuple[str, Callable[[Engine, DataDir, str, Analysis], None]]] = {
