@@ -1,8 +1,11 @@
 """The application factory: one FastAPI app per instance, its services built once from ``ApiSettings``.
 
 ``create_app`` migrates the store to the newest schema (unless told not to), loads the token key and the
-pseudonym key from ``<data>/secrets``, mounts the routers of every audience, maps the store's workflow errors
-to HTTP statuses and seals the app: a route without a ``requires(...)`` declaration makes creation fail.
+pseudonym key from ``<data>/secrets``, mounts the routers of every audience and the web pages
+(``shuzhi.web.routes``), maps the store's workflow errors to HTTP statuses and seals the app: a route
+without a ``requires(...)`` declaration makes creation fail. Given ``credentials`` (``shuzhi.api.issuer``),
+the instance signs residents' codes, publishes its trust list and, unless another verifier is given,
+verifies scans with it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from shuzhi import __version__
 from shuzhi.accounts import AccountError, AccountExists, TokenSigner, load_or_create_key
 from shuzhi.api.access import seal
 from shuzhi.api.deps import Services
+from shuzhi.api.healthcode import NoCode
+from shuzhi.api.issuer import InstanceCredentials
+from shuzhi.api.results import NotComputed, Results
 from shuzhi.api.routers import ROUTERS, TAGS
 from shuzhi.api.settings import ApiSettings
 from shuzhi.api.verifier import Verifier
@@ -24,17 +30,26 @@ from shuzhi.privacy import Pseudonymiser
 from shuzhi.privacy.pseudonym import KEY_FILE_NAME as PSEUDONYM_KEY_FILE
 from shuzhi.store import Store, upgrade
 from shuzhi.store.workflows import Conflict, NotFound
+from shuzhi.web.routes import mount_pages
 
 ERROR_STATUS: dict[type[Exception], int] = {
     NotFound: status.HTTP_404_NOT_FOUND,
     Conflict: status.HTTP_409_CONFLICT,
     AccountExists: status.HTTP_409_CONFLICT,
     AccountError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    NotComputed: status.HTTP_404_NOT_FOUND,
+    NoCode: status.HTTP_404_NOT_FOUND,
 }
 
 
-def create_app(settings: ApiSettings, verifier: Verifier | None = None) -> FastAPI:
-    """The API of one instance; ``verifier`` judges scanned payloads at checkpoints (none: scans get 503)."""
+def create_app(
+    settings: ApiSettings, verifier: Verifier | None = None, credentials: InstanceCredentials | None = None
+) -> FastAPI:
+    """The API of one instance; ``verifier`` judges scanned payloads at checkpoints (none: scans get 503).
+
+    ``credentials`` sign residents' codes and give the trust list (and the verifier, if none is given)."""
+    if verifier is None and credentials is not None:
+        verifier = credentials.verifier()
     services = build_services(settings, verifier)
 
     @asynccontextmanager
@@ -50,8 +65,11 @@ def create_app(settings: ApiSettings, verifier: Verifier | None = None) -> FastA
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.credentials = credentials
+    app.state.results = Results(settings.data)
     for router in ROUTERS:
         app.include_router(router)
+    mount_pages(app)
     for error, code in ERROR_STATUS.items():
         app.add_exception_handler(error, _responder(code))
     seal(app)

@@ -245,3 +245,81 @@ class AccountIn(BaseModel):
 
 class AccountPatch(BaseModel):
     active: bool
+
+
+# the health code a resident shows (signed) and the trust list checkpoints verify it against
+
+
+class ColourChange(BaseModel):
+    """A day the resident's colour changed, and the rule (or manual change) that set it."""
+
+    day: dt.date
+    colour: Colour
+    rule: str
+    source: Literal["rules", "manual"]
+
+
+class HealthCodeOut(BaseModel):
+    """A freshly signed health code with everything that explains it (GB/T 38963 code generation)."""
+
+    payload: str = Field(description="the signed token (SZ1: + base45(zlib(COSE_Sign1))), what the QR holds")
+    qr_svg: str = Field(description="the QR code as an SVG data URI")
+    issued_at: dt.datetime
+    expires_at: dt.datetime = Field(description="the token's expiry (minutes); ask again for a fresh one")
+    colour: Colour
+    rule: str = Field(description="the policy rule that set the colour, or manual_change")
+    reason_zh: str
+    reason_en: str
+    evidence: str | None = Field(description="the evidence the rule read (where, when, who)")
+    day: dt.date | None = Field(description="the day the rules coloured the code for")
+    valid_until: dt.date | None = Field(description="the colour holds until this day unless evidence changes")
+    turns_green_zh: str | None = Field(description="what turns the code green again")
+    turns_green_en: str | None
+    computed_colour: Colour | None = Field(description="the colour the rules give, before manual changes")
+    manual_colour: ManualColourOut | None
+    history: list[ColourChange] = Field(description="colour changes, newest first")
+
+
+class TrustedKeyOut(BaseModel):
+    kid: str = Field(description="key id, hex (8 bytes)")
+    region: str = Field(description="GB/T 2260 code of the issuing region (a country for EU DCC signers)")
+    algorithm: Literal["ES256", "PS256"]
+    spki: str = Field(description="DER SubjectPublicKeyInfo, base64 (WebCrypto importKey('spki'))")
+    not_before: dt.datetime
+    signing_until: dt.datetime
+    not_after: dt.datetime
+
+
+class TrustListOut(BaseModel):
+    """The keys a checkpoint trusts, with revocations; ``signed`` is the COSE_Sign1 list for anchor checks."""
+
+    issuer: str
+    issued_at: dt.datetime
+    keys: list[TrustedKeyOut]
+    revoked_keys: list[str] = Field(description="revoked key ids, hex")
+    revoked_tokens: list[str] = Field(description="revoked token ids (cti) or token hashes, hex")
+    signed: str | None = Field(description="the signed trust list (COSE_Sign1), base64")
+
+
+class FeatureProperties(BaseModel):
+    adcode: str = Field(description="GB/T 2260 code")
+    name: str
+    centroid: list[float]
+
+
+class Geometry(BaseModel):
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any]
+
+
+class Feature(BaseModel):
+    type: Literal["Feature"]
+    properties: FeatureProperties
+    geometry: Geometry
+
+
+class Boundaries(BaseModel):
+    """GeoJSON of Zhejiang's counties or cities (ECharts registerMap, nameProperty adcode)."""
+
+    type: Literal["FeatureCollection"]
+    features: list[Feature]

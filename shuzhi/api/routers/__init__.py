@@ -6,13 +6,14 @@ Later views (the dashboard, health codes and area risk read from the lake) add a
 
 from fastapi import APIRouter
 
-from shuzhi.api.routers import admin, auth, checkpoint, operator, public, resident
+from shuzhi.api.routers import admin, auth, checkpoint, dashboard, operator, public, resident
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     resident.router,
     checkpoint.router,
     operator.router,
+    dashboard.router,
     public.router,
     admin.router,
 )
@@ -32,8 +33,12 @@ TAGS = [
         "description": "Operators, CDC staff and auditors: appeals, manual changes, audit log.",
     },
     {
+        "name": "dashboard",
+        "description": "Operators and CDC staff: the map, codes, index, tracing and 2020 replay panels.",
+    },
+    {
         "name": "public",
-        "description": "Anyone: service health and aggregate statistics without personal data.",
+        "description": "Anyone: service health, aggregate statistics, map boundaries and the trust list.",
     },
     {"name": "admin", "description": "Administrators: accounts."},
 ]

@@ -1,14 +1,15 @@
 """The resident's own data: declare health and trips once, appeal, see manual colour changes, who read what.
 
 Every row a resident creates is bound to the ``person_key`` of their account, never to one in the request;
-every read of their data, by themselves too, is audited.
+every read of their data, by themselves too, is audited. ``POST /resident/code/token`` signs the code they
+show (``shuzhi.api.healthcode``: the rules' colour from the lake, a manual change in force, the QR).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,11 +18,15 @@ from shuzhi import audit
 from shuzhi.accounts import Purpose, Role
 from shuzhi.api.access import Caller, requires
 from shuzhi.api.deps import DbSession
+from shuzhi.api.healthcode import health_code
+from shuzhi.api.issuer import InstanceCredentials, instance_credentials
+from shuzhi.api.results import Results, results
 from shuzhi.api.schemas import (
     AccessLogEntry,
     AppealIn,
     AppealOut,
     CodeView,
+    HealthCodeOut,
     HealthDeclarationIn,
     HealthDeclarationOut,
     ManualColourOut,
@@ -95,6 +100,20 @@ def my_code(caller: Resident, session: DbSession) -> CodeView:
     caller.record_reads(session, "manual_changes", [caller.person_key])
     history = [ManualColourOut.model_validate(c) for c in changes]
     return CodeView(manual_colour=history[0] if history else None, history=history)
+
+
+@router.post("/code/token", response_model=HealthCodeOut)
+def my_signed_code(
+    caller: Resident,
+    session: DbSession,
+    found: Annotated[Results, Depends(results)],
+    credentials: Annotated[InstanceCredentials, Depends(instance_credentials)],
+) -> HealthCodeOut:
+    """健康码生成: my code, freshly signed (QR): colour, rule, reasons, valid-until, what turns it green."""
+    manual = changes_in_force(session, caller.person_key)
+    code = health_code(found, credentials, caller.person_key, manual, caller.now)
+    caller.record(session, "issue:health_codes", caller.person_key, colour=code.colour, rule=code.rule)
+    return code
 
 
 @router.get("/access-log", response_model=list[AccessLogEntry])

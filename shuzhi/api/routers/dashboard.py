@@ -1,0 +1,402 @@
+"""The dashboard (一图一码一指数) for operators and CDC staff: a JSON endpoint per panel, read from the lake.
+
+* **one map** — ``/area-risk`` (every county's level and five colour on every day, for the day slider) and
+  ``/area-risk/{day}`` (reasons and counts of one day);
+* **one code** — ``/codes/daily`` (residents by colour per day);
+* **one index** — ``/index`` (every county's or city's index, sub-indices and sub-indicators on one day) and
+  ``/index/{area_code}`` (its history);
+* **tracing** — ``/tracing/funnel`` (cases → close contacts → contacts of contacts → companions),
+  ``/tracing/cases`` and ``/tracing/graph/{case_key}`` (the transmission graph of one case);
+* **the 2020 replay** — ``/replay`` (every Chinese city's level on every day of the real 2020 epidemic).
+
+Aggregates carry no personal data; the case list and a case's graph name persons (pseudonyms) and every read
+is audited per person. Person keys are int64 pseudonyms beyond JavaScript's exact integers: sent as strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Annotated, Any, Literal
+
+import ibis
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from pydantic import BaseModel, Field
+
+from shuzhi import regions
+from shuzhi.accounts import Purpose, Role
+from shuzhi.api.access import Caller, requires
+from shuzhi.api.deps import DbSession
+from shuzhi.api.results import Results, results
+from shuzhi.api.schemas import Colour
+from shuzhi.pipeline import GRAPH_FILE
+from shuzhi.risk.index import INDICATORS
+from shuzhi.risk.policy import LEVELS
+from shuzhi.risk.replay import STEM as REPLAY_STEM
+from shuzhi.tracing.graph import CATEGORIES, STRENGTH
+
+router = APIRouter(prefix="/dashboard", tags=["dashboard"])
+Staff = Annotated[
+    Caller, requires(roles=[Role.OPERATOR, Role.EPIDEMIOLOGIST], purpose=Purpose.EPIDEMIC_CONTROL)
+]
+Found = Annotated[Results, Depends(results)]
+FIVE_COLOURS = ("green", "blue", "yellow", "orange", "red")
+CODE_COLOURS: tuple[Colour, ...] = ("green", "yellow", "red")
+Level = Literal["low", "medium", "high"]
+FiveColour = Literal["green", "blue", "yellow", "orange", "red"]
+PersonKey = Annotated[str, Path(pattern=r"^-?\d{1,19}$", description="a person key (int64, as text)")]
+
+
+# one map
+
+
+class CountySeries(BaseModel):
+    code: str
+    name: str
+    city_code: str
+    levels: list[Level | None] = Field(description="risk level per day of ``days`` (null: not rated)")
+    five_colours: list[FiveColour | None] = Field(description="five-colour rating per day of ``days``")
+
+
+class AreaRiskSeries(BaseModel):
+    """Every county's risk on every day the pipeline rated, for the map's day slider."""
+
+    days: list[dt.date]
+    levels: list[str] = Field(description="risk levels, least severe first")
+    five_colours: list[str] = Field(description="Zhejiang's five colours, least severe first")
+    counties: list[CountySeries]
+
+
+class CountyRisk(BaseModel):
+    code: str
+    name: str
+    level: Level | None
+    reason: str | None
+    cumulative: int | None
+    new_14d: int | None
+    clusters_14d: int | None
+    days_since_last: int | None
+    five_colour: FiveColour | None
+    five_colour_reason: str | None
+
+
+class AreaRiskDay(BaseModel):
+    day: dt.date
+    counties: list[CountyRisk]
+
+
+@router.get("/area-risk", response_model=AreaRiskSeries)
+def area_risk(caller: Staff, found: Found) -> AreaRiskSeries:
+    """Risk level and five colour of each of Zhejiang's 90 counties on every day (一图)."""
+    levels = found.rows("area_risk", lambda t: t.select("county_code", "day", "level"))
+    colours = _optional(found, "five_colour", lambda t: t.select("county_code", "day", "colour"))
+    days = sorted({r["day"] for r in levels})
+    position = {day: i for i, day in enumerate(days)}
+    counties = []
+    for county in regions.zhejiang_counties():
+        series = CountySeries(
+            code=county.code,
+            name=county.name,
+            city_code=county.city_code,
+            levels=[None] * len(days),
+            five_colours=[None] * len(days),
+        )
+        counties.append(series)
+    by_code = {c.code: c for c in counties}
+    for row in levels:
+        if row["county_code"] in by_code:
+            by_code[row["county_code"]].levels[position[row["day"]]] = row["level"]
+    for row in colours:
+        if row["county_code"] in by_code and row["day"] in position:
+            by_code[row["county_code"]].five_colours[position[row["day"]]] = row["colour"]
+    return AreaRiskSeries(days=days, levels=list(LEVELS), five_colours=list(FIVE_COLOURS), counties=counties)
+
+
+@router.get("/area-risk/{day}", response_model=AreaRiskDay)
+def area_risk_day(caller: Staff, found: Found, day: dt.date) -> AreaRiskDay:
+    """Each county's level with its reason and counts, and its five colour, on one day."""
+    risk = {r["county_code"]: r for r in found.rows("area_risk", lambda t: t.filter(t.day == day))}
+    if not risk:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no area risk was computed for {day}")
+    colours = {r["county_code"]: r for r in _optional(found, "five_colour", lambda t: t.filter(t.day == day))}
+    counties = [
+        _county_risk(c, risk.get(c.code, {}), colours.get(c.code, {})) for c in regions.zhejiang_counties()
+    ]
+    return AreaRiskDay(day=day, counties=counties)
+
+
+def _county_risk(county: regions.Region, risk: dict[str, Any], colour: dict[str, Any]) -> CountyRisk:
+    return CountyRisk(
+        code=county.code,
+        name=county.name,
+        level=risk.get("level"),
+        reason=risk.get("reason"),
+        cumulative=risk.get("cumulative"),
+        new_14d=risk.get("new_14d"),
+        clusters_14d=risk.get("clusters_14d"),
+        days_since_last=risk.get("days_since_last"),
+        five_colour=colour.get("colour"),
+        five_colour_reason=colour.get("reason"),
+    )
+
+
+def _optional(found: Results, name: str, build: Any) -> list[dict[str, Any]]:
+    """Rows of a table the panel can do without (empty when the pipeline has not written it)."""
+    return found.rows(name, build) if found.has(name) else []
+
+
+# one code
+
+
+class CodeCounts(BaseModel):
+    """Residents by health-code colour per day (一码)."""
+
+    days: list[dt.date]
+    green: list[int]
+    yellow: list[int]
+    red: list[int]
+
+
+@router.get("/codes/daily", response_model=CodeCounts)
+def codes_daily(caller: Staff, found: Found) -> CodeCounts:
+    """How many residents held each colour on each day."""
+    rows = found.rows("code_counts", lambda t: t.select("day", "colour", "persons"))
+    days = sorted({r["day"] for r in rows})
+    position = {day: i for i, day in enumerate(days)}
+    counts = {colour: [0] * len(days) for colour in CODE_COLOURS}
+    for row in rows:
+        if row["colour"] in counts:
+            counts[row["colour"]][position[row["day"]]] = row["persons"]
+    return CodeCounts(days=days, **counts)
+
+
+# one index
+
+
+class IndexRow(BaseModel):
+    area_code: str
+    name: str
+    area_level: Literal["county", "city"]
+    index: float | None
+    control: float | None
+    flow: float | None
+    values: dict[str, float | None] = Field(description="each sub-indicator's value")
+    scores: dict[str, float | None] = Field(description="each sub-indicator's score, 0-100")
+
+
+class IndexDay(BaseModel):
+    """The index of every area of one level on one day (一指数), with the days that have one."""
+
+    day: dt.date
+    days: list[dt.date]
+    indicators: list[str]
+    rows: list[IndexRow]
+
+
+class IndexHistory(BaseModel):
+    area_code: str
+    name: str
+    days: list[dt.date]
+    index: list[float | None]
+    control: list[float | None]
+    flow: list[float | None]
+    scores: dict[str, list[float | None]]
+
+
+@router.get("/index", response_model=IndexDay)
+def index_day(
+    caller: Staff,
+    found: Found,
+    day: Annotated[dt.date | None, Query(description="the day (default: the latest)")] = None,
+    level: Annotated[Literal["county", "city"], Query()] = "county",
+) -> IndexDay:
+    """Index, control and flow sub-indices and every sub-indicator of each county (or city) on one day."""
+    days = [r["day"] for r in found.rows("index", lambda t: t.select("day").distinct().order_by("day"))]
+    chosen = day or (days[-1] if days else None)
+    if chosen not in days:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no index was computed for {day}")
+    rows = found.rows(
+        "index",
+        lambda t: t.filter((t.day == chosen) & (t.area_level == level)).order_by(ibis.desc("index")),
+    )
+    return IndexDay(day=chosen, days=days, indicators=list(INDICATORS), rows=[_index_row(r) for r in rows])
+
+
+def _index_row(row: dict[str, Any]) -> IndexRow:
+    return IndexRow(
+        area_code=row["area_code"],
+        name=_name(row["area_code"]),
+        area_level=row["area_level"],
+        index=row["index"],
+        control=row["control"],
+        flow=row["flow"],
+        values={name: row[name] for name in INDICATORS},
+        scores={name: row[f"score_{name}"] for name in INDICATORS},
+    )
+
+
+@router.get("/index/{area_code}", response_model=IndexHistory)
+def index_history(
+    caller: Staff, found: Found, area_code: Annotated[str, Path(pattern=r"^\d{6}$")]
+) -> IndexHistory:
+    """One area's index, sub-indices and sub-indicator scores on every day."""
+    rows = found.rows("index", lambda t: t.filter(t.area_code == area_code).order_by("day"))
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no index was computed for {area_code}")
+    return IndexHistory(
+        area_code=area_code,
+        name=_name(area_code),
+        days=[r["day"] for r in rows],
+        index=[r["index"] for r in rows],
+        control=[r["control"] for r in rows],
+        flow=[r["flow"] for r in rows],
+        scores={name: [r[f"score_{name}"] for r in rows] for name in INDICATORS},
+    )
+
+
+def _name(code: str) -> str:
+    region = regions.divisions().get(code)
+    return region.name if region else code
+
+
+# tracing
+
+
+class Funnel(BaseModel):
+    """Persons found by tracing, each counted once under their strongest classification."""
+
+    cases: int
+    close: int
+    secondary: int
+    companion: int
+    by_setting: dict[str, dict[str, int]] = Field(description="classification → setting → contacts")
+
+
+class CaseSummary(BaseModel):
+    case_key: str
+    status: str | None
+    diagnosed_at: str | None
+    close: int
+    secondary: int
+
+
+class GraphNode(BaseModel):
+    id: str
+    name: str
+    category: int
+    status: str
+    symbolSize: int  # the ECharts option's name
+    diagnosed_at: str | None = None
+
+
+class GraphEdge(BaseModel):
+    source: str
+    target: str
+    case: str
+    degree: int
+    classification: str
+    rule: str
+    rules: list[str]
+    evidence: list[str]
+    first_contact_at: str | None
+
+
+class CaseGraph(BaseModel):
+    """The transmission graph of one case, shaped for an ECharts ``graph`` series."""
+
+    case_key: str
+    categories: list[dict[str, str]]
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+@router.get("/tracing/funnel", response_model=Funnel)
+def tracing_funnel(caller: Staff, found: Found) -> Funnel:
+    """Cases → close contacts → contacts of contacts → same time-and-place companions."""
+    strongest = found.rows("contacts", _strongest)
+    persons = Counter(r["classification"] for r in strongest)
+    by_setting: dict[str, dict[str, int]] = {}
+    for row in strongest:
+        group = by_setting.setdefault(row["classification"], {})
+        group[row["setting"]] = group.get(row["setting"], 0) + 1
+    return Funnel(
+        cases=len(_cases(found)),
+        close=persons["close"],
+        secondary=persons["secondary"],
+        companion=persons["companion"],
+        by_setting=by_setting,
+    )
+
+
+def _strongest(t: ibis.Table) -> ibis.Table:
+    """One row per contact: the strongest classification that found them, and its setting."""
+    strength = t.classification.cases(*STRENGTH.items(), else_=len(STRENGTH))
+    ranked = t.mutate(rank=ibis.row_number().over(group_by=t.contact_key, order_by=[strength, t.setting]))
+    return ranked.filter(ranked["rank"] == 0).select("contact_key", "classification", "setting")
+
+
+@router.get("/tracing/cases", response_model=list[CaseSummary])
+def tracing_cases(
+    caller: Staff,
+    session: DbSession,
+    found: Found,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[CaseSummary]:
+    """The cases with the most close contacts and contacts of contacts (for choosing a graph)."""
+    cases = _cases(found)
+    counts: dict[str, Counter[str]] = {}
+    for edge in found.output(GRAPH_FILE)["edges"]:
+        counts.setdefault(edge["case"], Counter())[edge["classification"]] += 1
+    summaries = [
+        CaseSummary(
+            case_key=key,
+            status=node.get("status"),
+            diagnosed_at=node.get("diagnosed_at"),
+            close=counts.get(key, Counter())["close"],
+            secondary=counts.get(key, Counter())["secondary"],
+        )
+        for key, node in cases.items()
+    ]
+    chosen = sorted(summaries, key=lambda c: (-c.close - c.secondary, c.case_key))[:limit]
+    caller.record_reads(session, "contacts", [int(c.case_key) for c in chosen])
+    return chosen
+
+
+@router.get("/tracing/graph/{case_key}", response_model=CaseGraph)
+def tracing_graph(caller: Staff, session: DbSession, found: Found, case_key: PersonKey) -> CaseGraph:
+    """Who the case exposed and who those contacts exposed (close contacts and contacts of contacts)."""
+    graph = found.output(GRAPH_FILE)
+    edges = [e for e in graph["edges"] if e["case"] == case_key]
+    keys = {case_key} | {e["source"] for e in edges} | {e["target"] for e in edges}
+    nodes = [n for n in graph["nodes"] if n["id"] in keys]
+    if not any(n["id"] == case_key for n in nodes):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{case_key} is not a traced case")
+    caller.record_reads(session, "contacts", [int(n["id"]) for n in nodes])
+    return CaseGraph(case_key=case_key, categories=graph["categories"], nodes=nodes, edges=edges)
+
+
+def _cases(found: Results) -> dict[str, dict[str, Any]]:
+    """The graph's case nodes by key."""
+    case = CATEGORIES.index("case")
+    return {n["id"]: n for n in found.output(GRAPH_FILE)["nodes"] if n["category"] == case}
+
+
+# the 2020 replay
+
+
+class Replay(BaseModel):
+    """Every Chinese city's level on every day of the real 2020 epidemic under the February 2020 rule."""
+
+    days: list[dt.date] = Field(description="first and last day; ``cities`` has one level per day between")
+    levels: list[str]
+    rule: str
+    assumption: str
+    names: dict[str, str]
+    cities: dict[str, list[int]] = Field(description="city code → index into ``levels`` per day")
+    skipped: list[dict[str, Any]] = Field(description="codes that are not places on the map, with counts")
+
+
+@router.get("/replay", response_model=Replay)
+def replay(caller: Staff, found: Found) -> dict[str, Any]:
+    """The real 2020 replay by city (``shuzhi replay --out <data>/outputs``)."""
+    return found.output(f"{REPLAY_STEM}.json")

@@ -1,0 +1,94 @@
+"""Demo logins: one account per role, with fresh random passwords, to try the pages on a demo province.
+
+``demo_accounts(data_dir)`` creates (or, run again, gives new passwords to) ``demo-operator``,
+``demo-operator2`` (a second operator: manual changes need four eyes), ``demo-epidemiologist``,
+``demo-checkpoint``, ``demo-auditor``, ``demo-admin`` and ``demo-resident``, bound to a resident whose code
+the pipeline coloured red (else yellow, else any coloured one) so the resident page has something to explain.
+Every creation and reset is written to the audit log as the shell's act.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi import audit
+from shuzhi.accounts import Purpose, Role, create_account, find_account, hash_password
+from shuzhi.api.results import Results
+from shuzhi.api.settings import ApiSettings
+from shuzhi.store import Account, Store, upgrade
+
+PREFIX = "demo-"
+STAFF_LOGINS = (
+    ("operator", Role.OPERATOR),
+    ("operator2", Role.OPERATOR),
+    ("epidemiologist", Role.EPIDEMIOLOGIST),
+    ("checkpoint", Role.CHECKPOINT),
+    ("auditor", Role.AUDITOR),
+    ("admin", Role.ADMIN),
+)
+COLOURS_WANTED = ("red", "yellow", "green")
+
+
+def demo_accounts(data_dir: Path) -> list[tuple[str, str, str]]:
+    """``(username, password, role)`` of every demo account, created or given a new password."""
+    settings = ApiSettings(data_dir=Path(data_dir))
+    upgrade(settings.store_url)
+    store = Store(settings.store_url)
+    resident = demo_resident(Results(settings.data))
+    logins = [(name, role, None) for name, role in STAFF_LOGINS]
+    if resident is not None:
+        logins.append(("resident", Role.RESIDENT, resident))
+    try:
+        with store.session() as session:
+            now = settings.clock()
+            return [_ensure(session, PREFIX + name, role, key, now) for name, role, key in logins]
+    finally:
+        store.dispose()
+
+
+def demo_resident(found: Results) -> int | None:
+    """The person_key of a resident with a red code, else yellow, else any; None before codes are computed."""
+    if not found.has("codes"):
+        return None
+    for colour in COLOURS_WANTED:
+        rows = found.rows(
+            "codes", lambda t, c=colour: t.filter(t.colour == c).order_by("person_key").limit(1)
+        )
+        if rows:
+            return rows[0]["person_key"]
+    return None
+
+
+def _ensure(
+    session: Session, username: str, role: Role, person_key: int | None, now: dt.datetime
+) -> tuple[str, str, str]:
+    password = secrets.token_urlsafe(12)
+    account = find_account(session, username)
+    if account is None:
+        account = create_account(session, username, password, role, now, person_key)
+        _audit(session, "create:accounts", account, now)
+    else:
+        account.password_hash = hash_password(password)
+        account.role, account.active = role.value, True
+        if person_key is not None and _free(session, person_key, account):
+            account.person_key = person_key
+        _audit(session, "update:accounts", account, now)
+    return username, password, role.value
+
+
+def _free(session: Session, person_key: int, account: Account) -> bool:
+    holder = session.scalar(select(Account).where(Account.person_key == person_key))
+    return holder is None or holder.id == account.id
+
+
+def _audit(session: Session, action: str, account: Account, now: dt.datetime) -> None:
+    detail = {"username": account.username, "role": account.role, "demo": True}
+    entry = audit.Entry(
+        "shell", None, action, Purpose.ACCOUNT_ADMINISTRATION.value, account.person_key, detail
+    )
+    audit.append(session, entry, now)

@@ -1,0 +1,137 @@
+// What every page shares: the API client that carries the bearer token, the login form, DOM helpers.
+// Pages never build HTML from data: text goes in with textContent, so nothing from the API can run as code.
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(`${status}: ${detail}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+export class Api {
+  // storage: sessionStorage for staff (a shift), localStorage for a resident's own phone
+  constructor(storage, name) {
+    this.storage = storage;
+    this.name = name;
+  }
+
+  get token() { return this.storage.getItem(`${this.name}.token`); }
+  get role() { return this.storage.getItem(`${this.name}.role`); }
+
+  async login(username, password) {
+    const form = new URLSearchParams({username, password});
+    const answer = await this.send("POST", "/auth/token", form);
+    this.storage.setItem(`${this.name}.token`, answer.access_token);
+    this.storage.setItem(`${this.name}.role`, answer.role);
+    return answer;
+  }
+
+  logout() {
+    this.storage.removeItem(`${this.name}.token`);
+    this.storage.removeItem(`${this.name}.role`);
+  }
+
+  get(path) { return this.send("GET", path); }
+  post(path, body) { return this.send("POST", path, body); }
+
+  async send(method, path, body) {
+    const headers = {Accept: "application/json"};
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    if (body !== undefined && !(body instanceof URLSearchParams)) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(body);
+    }
+    const response = await fetch(path, {method, headers, body});
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiError(response.status, describe(answer.detail) || response.statusText);
+    return answer;
+  }
+}
+
+function describe(detail) {
+  if (Array.isArray(detail)) return detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+  return detail;
+}
+
+// An element with attributes and children (strings become text nodes).
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null && value !== false) node.setAttribute(name, value);
+  }
+  node.append(...children.filter((c) => c !== undefined && c !== null));
+  return node;
+}
+
+export const $ = (selector) => document.querySelector(selector);
+
+export function say(selector, text, kind = "info") {
+  const node = $(selector);
+  node.textContent = text;
+  node.dataset.kind = kind;
+}
+
+// The login form, in the page's <section id="login-panel">.
+function loginForm(title) {
+  const form = el("form", {id: "login"},
+    el("h2", {}, title),
+    el("label", {for: "username"}, "用户名 Username"),
+    el("input", {id: "username", name: "username", autocomplete: "username", required: true}),
+    el("label", {for: "password"}, "密码 Password"),
+    el("input", {id: "password", name: "password", type: "password", autocomplete: "current-password", required: true}),
+    el("button", {class: "primary", type: "submit"}, "登录 Log in"),
+    el("p", {id: "login-status", class: "status"}));
+  $("#login-panel").append(form);
+  return form;
+}
+
+// Log in through the page's login panel; `start` runs once logged in (and at load with a stored token).
+export function withLogin(api, title, start) {
+  const form = loginForm(title);
+  const begin = async () => {
+    $("#login-panel").hidden = true;
+    $("#app").hidden = false;
+    $("#who").textContent = `${api.role}`;
+    try {
+      await start();
+    } catch (error) {
+      if (error.status === 401) return restart(api, "Your login has expired: log in again. 登录已过期");
+      say("#app-status", refusal(error), "error");
+    }
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api.login(form.username.value, form.password.value);
+      form.password.value = "";
+      await begin();
+    } catch (error) {
+      say("#login-status", `登录失败 Login failed — ${error.detail || error.message}`, "error");
+    }
+  });
+  $("#logout").addEventListener("click", () => restart(api, ""));
+  if (api.token) begin();
+}
+
+export function refusal(error) {
+  if (error.status === 403) return `拒绝访问 Refused: ${error.detail}`;
+  return `${error.detail || error.message}`;
+}
+
+function restart(api, message) {
+  api.logout();
+  $("#app").hidden = true;
+  $("#login-panel").hidden = false;
+  say("#login-status", message, "error");
+}
+
+export const COLOUR_NAMES = {green: "绿码 Green", yellow: "黄码 Yellow", red: "红码 Red"};
+
+export function fromBase64(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+export function toHex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,283 @@
+// The dashboard (一图一码一指数): one ECharts panel per JSON endpoint of /dashboard, driven by one day slider.
+/* global echarts */
+import {$, Api, el, refusal, say, withLogin} from "./common.js";
+
+const api = new Api(sessionStorage, "shuzhi.staff");
+const LEVEL_COLOURS = {low: "#5cb85c", medium: "#f0ad4e", high: "#d9534f"};
+const LEVEL_NAMES = {low: "低风险 low", medium: "中风险 medium", high: "高风险 high"};
+const FIVE_COLOURS = {green: "#5cb85c", blue: "#4a8fe0", yellow: "#f2d027", orange: "#f08a24", red: "#d9363e"};
+const FIVE_NAMES = {green: "绿 green", blue: "蓝 blue", yellow: "黄 yellow", orange: "橙 orange", red: "红 red"};
+const CODE_COLOURS = {green: "#2e9e44", yellow: "#e0a800", red: "#d32f2f"};
+const NO_DATA = "#d9d9d9";
+const FUNNEL = [["cases", "病例 cases"], ["close", "密接 close contacts"], ["secondary", "次密接 contacts of contacts"],
+  ["companion", "时空伴随 companions"]];
+const INDICATORS = {
+  new_cases_per_100k_14d: "新增/10万 new per 100k (14d)",
+  days_without_case: "无病例天数 days without case",
+  share_found_under_observation_14d: "管控中发现 found under observation",
+  risk_arrivals_per_100k_14d: "风险地区来人/10万 risk arrivals per 100k",
+  inflow_vs_baseline: "流入/基线 inflow vs baseline",
+  outflow_vs_baseline: "流出/基线 outflow vs baseline",
+};
+
+// What the panels show, kept on window for the browser tests and the console.
+const state = {risk: null, dayIndex: 0, mode: "level", details: null, county: null, replay: null, replayIndex: 0};
+window.dashboard = state;
+const charts = {};
+const escape = (text) => echarts.format.encodeHTML(String(text ?? ""));
+const fixed = (value, digits = 1) => (value === null || value === undefined ? "—" : Number(value).toFixed(digits));
+
+function chart(id) {
+  charts[id] ??= echarts.init($(`#${id}`));
+  return charts[id];
+}
+
+// Run one panel's loader; a failure (not computed yet, refused) is shown in that panel only.
+async function panel(name, load) {
+  try {
+    say(`#${name}-status`, "");
+    await load();
+  } catch (error) {
+    if (error.status === 401) throw error;
+    say(`#${name}-status`, refusal(error), "error");
+  }
+}
+
+async function start() {
+  const [counties, cities] = await Promise.all(["county", "city"].map((l) => api.get(`/public/boundaries/${l}`)));
+  echarts.registerMap("zhejiang-counties", counties);
+  echarts.registerMap("zhejiang-cities", cities);
+  state.risk = await api.get("/dashboard/area-risk"); // a role that may not see the dashboard stops here (403)
+  setupDaySlider();
+  await Promise.all([
+    panel("map", () => showDay()),
+    panel("codes", showCodes),
+    panel("funnel", showFunnel),
+    panel("graph", showCases),
+    panel("replay", showReplay),
+  ]);
+}
+
+// 一图: the county map, coloured by level (or five colours) on the slider's day
+
+function setupDaySlider() {
+  const slider = $("#day-slider");
+  slider.max = Math.max(state.risk.days.length - 1, 0);
+  slider.value = slider.max;
+  state.dayIndex = Number(slider.value);
+  slider.addEventListener("input", () => {
+    state.dayIndex = Number(slider.value);
+    panel("map", showDay);
+  });
+  $("#map-mode").addEventListener("change", (event) => {
+    state.mode = event.target.value;
+    drawMap();
+  });
+  $("#index-level").addEventListener("change", () => panel("index", showIndex));
+  chart("map").on("click", (event) => event.data && panel("map", () => showCounty(event.data.name)));
+}
+
+async function showDay() {
+  const day = state.risk.days[state.dayIndex];
+  $("#day-label").textContent = day ?? "—";
+  drawMap();
+  if (!day) return say("#map-status", "尚无风险评估 No area risk computed yet: run `shuzhi analyse`", "error");
+  state.details = Object.fromEntries((await api.get(`/dashboard/area-risk/${day}`)).counties.map((c) => [c.code, c]));
+  drawMap();
+  await panel("index", showIndex);
+  if (state.county) showCounty(state.county);
+}
+
+function mapColouring() {
+  return state.mode === "level"
+    ? {colours: LEVEL_COLOURS, names: LEVEL_NAMES, of: (c) => c.levels[state.dayIndex]}
+    : {colours: FIVE_COLOURS, names: FIVE_NAMES, of: (c) => c.five_colours[state.dayIndex]};
+}
+
+function drawMap() {
+  const {colours, names, of} = mapColouring();
+  const data = state.risk.counties.map((county) => {
+    const value = of(county) ?? null;
+    return {name: county.code, county: county.name, value, itemStyle: {areaColor: colours[value] ?? NO_DATA}};
+  });
+  chart("map").setOption({
+    tooltip: {trigger: "item", formatter: (p) => countyTooltip(p.data, names)},
+    series: [{
+      id: "counties", type: "map", map: "zhejiang-counties", nameProperty: "adcode", roam: true, data,
+      selectedMode: false, emphasis: {label: {show: true}, itemStyle: {areaColor: "#9ab8e8"}},
+      label: {show: false}, itemStyle: {borderColor: "#fff", borderWidth: 0.6},
+    }],
+  });
+  const legend = $("#map-legend");
+  legend.replaceChildren(...Object.entries(names).map(([key, name]) =>
+    el("span", {}, el("i", {class: "swatch", style: `background:${colours[key]}`}), name)));
+}
+
+function countyTooltip(data, names) {
+  if (!data) return "";
+  const detail = state.details?.[data.name];
+  const reason = state.mode === "level" ? detail?.reason : detail?.five_colour_reason;
+  return `<b>${escape(data.county)}</b> ${escape(names[data.value] ?? "未评估 not rated")}` +
+    (reason ? `<br>${escape(reason)}` : "");
+}
+
+async function showCounty(code) {
+  state.county = code;
+  const detail = state.details?.[code];
+  const box = $("#county-detail");
+  if (!detail) return box.replaceChildren("—");
+  box.replaceChildren(
+    el("h2", {}, `${detail.name} (${code})`),
+    el("div", {}, `${LEVEL_NAMES[detail.level] ?? "—"}: ${detail.reason ?? ""}`),
+    el("div", {}, `${FIVE_NAMES[detail.five_colour] ?? "—"}: ${detail.five_colour_reason ?? ""}`),
+    el("div", {class: "muted"}, `累计 cumulative ${detail.cumulative ?? "—"} · 14天新增 new in 14 days ` +
+      `${detail.new_14d ?? "—"} · 聚集 clusters ${detail.clusters_14d ?? "—"}`));
+  await showIndexHistory(code, "county-index");
+}
+
+// 一码: residents by colour per day
+
+async function showCodes() {
+  const counts = await api.get("/dashboard/codes/daily");
+  chart("codes").setOption({
+    tooltip: {trigger: "axis"},
+    legend: {data: Object.keys(CODE_COLOURS)},
+    xAxis: {type: "category", data: counts.days},
+    yAxis: {type: "value", name: "居民 residents"},
+    series: Object.entries(CODE_COLOURS).map(([colour, hex]) => ({
+      name: colour, type: "line", stack: "codes", areaStyle: {}, symbol: "none", color: hex, data: counts[colour],
+    })),
+  });
+}
+
+// 一指数: the index of every county (or city) on the slider's day, with its sub-indicators
+
+async function showIndex() {
+  const day = state.risk.days[state.dayIndex];
+  const level = $("#index-level").value;
+  const index = await api.get(`/dashboard/index?day=${day}&level=${level}`);
+  $("#index-day").textContent = index.day;
+  const rows = index.rows;
+  chart("index-chart").setOption({
+    tooltip: {trigger: "axis"},
+    legend: {data: ["管控 control", "畅通 flow", "指数 index"]},
+    grid: {bottom: 70},
+    xAxis: {type: "category", data: rows.map((r) => r.name), axisLabel: {rotate: 60, fontSize: 9}},
+    yAxis: {type: "value", min: 0, max: 100},
+    series: [
+      {name: "管控 control", type: "bar", data: rows.map((r) => r.control)},
+      {name: "畅通 flow", type: "bar", data: rows.map((r) => r.flow)},
+      {name: "指数 index", type: "line", data: rows.map((r) => r.index)},
+    ],
+  });
+  indexTable(index);
+}
+
+function indexTable(index) {
+  const table = $("#index-table");
+  const head = ["地区 Area", "指数 Index", "管控 Control", "畅通 Flow", ...index.indicators.map((i) => INDICATORS[i] ?? i)];
+  table.tHead.replaceChildren(el("tr", {}, ...head.map((h) => el("th", {}, h))));
+  table.tBodies[0].replaceChildren(...index.rows.map((row) => {
+    const cells = [row.name, fixed(row.index), fixed(row.control), fixed(row.flow)];
+    cells.push(...index.indicators.map((i) => `${fixed(row.values[i], 2)} (${fixed(row.scores[i], 0)})`));
+    const tr = el("tr", {"data-code": row.area_code}, ...cells.map((c) => el("td", {}, c)));
+    tr.addEventListener("click", () => {
+      table.querySelectorAll("tr.chosen").forEach((r) => r.classList.remove("chosen"));
+      tr.classList.add("chosen");
+      panel("index", () => showIndexHistory(row.area_code, "index-chart"));
+    });
+    return tr;
+  }));
+}
+
+async function showIndexHistory(code, target) {
+  const history = await api.get(`/dashboard/index/${code}`);
+  chart(target).setOption({
+    title: {text: `${history.name} 指数 index`, textStyle: {fontSize: 12}},
+    tooltip: {trigger: "axis"},
+    legend: {data: ["指数 index", "管控 control", "畅通 flow"], right: 0},
+    xAxis: {type: "category", data: history.days},
+    yAxis: {type: "value", min: 0, max: 100},
+    series: [["指数 index", history.index], ["管控 control", history.control], ["畅通 flow", history.flow]]
+      .map(([name, data]) => ({name, type: "line", data})),
+  }, {replaceMerge: ["series", "xAxis"]});
+}
+
+// Tracing: the funnel, and the transmission graph of a chosen case
+
+async function showFunnel() {
+  const funnel = await api.get("/dashboard/tracing/funnel");
+  chart("funnel").setOption({
+    tooltip: {trigger: "item", formatter: "{b}: {c}"},
+    series: [{
+      type: "funnel", sort: "none", minSize: "12%", gap: 2, label: {formatter: "{b}: {c}"},
+      data: FUNNEL.map(([key, name]) => ({name, value: funnel[key]})),
+    }],
+  });
+}
+
+async function showCases() {
+  const cases = await api.get("/dashboard/tracing/cases?limit=100");
+  const select = $("#case-select");
+  select.replaceChildren(...cases.map((c) => el("option", {value: c.case_key},
+    `${c.case_key} · ${c.status ?? ""} · 密接 ${c.close} · 次密接 ${c.secondary}`)));
+  select.addEventListener("change", () => panel("graph", () => showGraph(select.value)));
+  if (cases.length) await showGraph(cases[0].case_key);
+  else say("#graph-status", "没有病例 No traced cases.");
+}
+
+async function showGraph(caseKey) {
+  const graph = await api.get(`/dashboard/tracing/graph/${caseKey}`);
+  chart("graph").setOption({
+    tooltip: {formatter: (p) => (p.dataType === "edge"
+      ? `${escape(p.data.rules.join(", "))}<br>${escape(p.data.evidence.join("; "))}`
+      : `${escape(p.data.id)} · ${escape(p.data.status)}`)},
+    legend: {data: graph.categories.map((c) => c.name)},
+    series: [{
+      type: "graph", layout: "force", roam: true, draggable: true, categories: graph.categories,
+      force: {repulsion: 120, edgeLength: 60}, edgeSymbol: ["none", "arrow"], edgeSymbolSize: 6,
+      data: graph.nodes, links: graph.edges, lineStyle: {opacity: 0.7},
+    }],
+  }, {replaceMerge: ["series"]});
+}
+
+// The real 2020 replay: Zhejiang's 11 cities on the map, every city of China in the table
+
+async function showReplay() {
+  const replay = await api.get("/dashboard/replay");
+  state.replay = replay;
+  const first = new Date(`${replay.days[0]}T00:00:00Z`);
+  const length = Object.values(replay.cities)[0]?.length ?? 0;
+  replay.dayList = Array.from({length}, (_, i) => new Date(first.getTime() + i * 864e5).toISOString().slice(0, 10));
+  $("#replay-rule").textContent = `${replay.rule} — ${replay.assumption}`;
+  const slider = $("#replay-slider");
+  slider.max = Math.max(length - 1, 0);
+  slider.value = Math.min(replay.dayList.indexOf("2020-02-15"), length - 1);
+  slider.addEventListener("input", () => drawReplay(Number(slider.value)));
+  drawReplay(Number(slider.value));
+}
+
+function drawReplay(index) {
+  const replay = state.replay;
+  state.replayIndex = index;
+  $("#replay-day").textContent = replay.dayList[index];
+  const levelOf = (code) => replay.levels[replay.cities[code]?.[index]];
+  const zhejiang = Object.keys(replay.cities).filter((code) => code.startsWith("33"));
+  chart("replay-map").setOption({
+    tooltip: {trigger: "item", formatter: (p) => `${escape(p.data?.city)} ${escape(LEVEL_NAMES[p.data?.value])}`},
+    series: [{
+      type: "map", map: "zhejiang-cities", nameProperty: "adcode", roam: true, selectedMode: false,
+      data: zhejiang.map((code) => ({name: code, city: replay.names[code], value: levelOf(code),
+        itemStyle: {areaColor: LEVEL_COLOURS[levelOf(code)] ?? NO_DATA}})),
+    }],
+  });
+  const rank = (code) => -(replay.cities[code]?.[index] ?? -1);
+  const codes = Object.keys(replay.cities).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  $("#replay-table").tBodies[0].replaceChildren(...codes.map((code) => el("tr", {},
+    el("td", {}, code), el("td", {}, replay.names[code] ?? ""),
+    el("td", {}, el("i", {class: "swatch", style: `background:${LEVEL_COLOURS[levelOf(code)]}`}),
+      LEVEL_NAMES[levelOf(code)] ?? "—")))));
+}
+
+window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
+withLogin(api, "指挥看板 Dashboard login", start);
