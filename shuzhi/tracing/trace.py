@@ -90,100 +90,101 @@ def trace(
     """Trace the contacts of the index cases (all, or the person keys in ``cases``) as of ``as_of``."""
     index = engine.to_arrow(index_cases(engine, policy, cases, as_of)).select(CASES_SCHEMA.names)
     index = index.cast(CASES_SCHEMA)
-    skipped: dict[str, str] = {}
-    exposures = case_exposures(index)
-    first = _contacts(engine, policy, exposures, [r.name for r in policy.rules], skipped)
+    tracer = _Tracer(engine, policy)
+    first = tracer.contacts(case_exposures(index), [r.name for r in policy.rules])
     found = [first]
     if policy.secondary is not None:
-        second = _contacts_of_contacts(engine, policy, index, first, as_of, skipped)
-        found.append(second)
-    return TraceResult(policy.edition, index, pa.concat_tables(found), skipped)
+        found.append(_contacts_of_contacts(tracer, index, first, as_of))
+    return TraceResult(policy.edition, index, pa.concat_tables(found), tracer.skipped)
 
 
-def _contacts(
-    engine: Engine,
-    policy: ContactPolicy,
-    exposures: Exposures,
-    names: list[str],
-    skipped: dict[str, str],
-    close_pairs: ibis.Table | None = None,
-) -> pa.Table:
-    """Contacts rows of one degree: the named rules applied to the exposures (see ``contacts.finish``)."""
-    if exposures.empty:
-        return rows.empty()
-    found = [
-        *_memberships(engine, policy, exposures, names, skipped),
-        *_presence(engine, policy, exposures, names, skipped),
-        *_vehicles(engine, policy, exposures, names, skipped),
-        *_proximity(engine, policy, exposures, names, skipped),
-    ]
-    if not found:
-        return rows.empty()
-    union = functools.reduce(lambda a, b: a.union(b), found)
-    return rows.to_arrow(engine.to_arrow(rows.finish(union, policy, exposures.degree, close_pairs)))
+@dataclass
+class _Tracer:
+    """One trace's engine, policy, skipped rules, and the registries it has read (each read once)."""
 
+    engine: Engine
+    policy: ContactPolicy
+    skipped: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, ibis.Table] = field(default_factory=dict)
 
-def _available(engine: Engine, rule_name: str, tables: Iterable[str], skipped: dict[str, str]) -> bool:
-    missing = [t for t in tables if not engine.has_table(t)]
-    if missing:
-        skipped[rule_name] = f"no {', '.join(missing)} table"
-    return not missing
+    def contacts(
+        self, exposures: Exposures, names: list[str], close_pairs: ibis.Table | None = None
+    ) -> pa.Table:
+        """Contacts rows of one degree: the named rules applied to the exposures (see ``contacts.finish``)."""
+        if exposures.empty:
+            return rows.empty()
+        found = [
+            *self._memberships(exposures, names),
+            *self._presence(exposures, names),
+            *self._vehicles(exposures, names),
+            *self._proximity(exposures, names),
+        ]
+        if not found:
+            return rows.empty()
+        union = functools.reduce(lambda a, b: a.union(b), found)
+        finished = rows.finish(union, self.policy, exposures.degree, close_pairs)
+        return rows.to_arrow(self.engine.to_arrow(finished))
 
+    def _available(self, rule_name: str, tables: Iterable[str]) -> bool:
+        missing = [t for t in tables if not self.engine.has_table(t)]
+        if missing:
+            self.skipped[rule_name] = f"no {', '.join(missing)} table"
+        return not missing
 
-def _memberships(engine, policy, exposures, names, skipped) -> list[ibis.Table]:
-    found = []
-    for attribute, (table, groups) in GROUPS.items():
-        rule: MembershipRule | None = getattr(policy, attribute)
-        if rule and rule.name in names and _available(engine, rule.name, [table], skipped):
-            found.append(membership_matches(rule, exposures.table, groups(engine)))
-    return found
+    def _group(self, attribute: str) -> ibis.Table:
+        """Who belongs to which household or workspace, read once per trace (registries are small)."""
+        if attribute not in self.groups:
+            _, groups = GROUPS[attribute]
+            self.groups[attribute] = ibis.memtable(self.engine.to_arrow(groups(self.engine)))
+        return self.groups[attribute]
 
+    def _memberships(self, exposures: Exposures, names: list[str]) -> list[ibis.Table]:
+        found = []
+        for attribute, (table, _) in GROUPS.items():
+            rule: MembershipRule | None = getattr(self.policy, attribute)
+            if rule and rule.name in names and self._available(rule.name, [table]):
+                found.append(membership_matches(rule, exposures.table, self._group(attribute)))
+        return found
 
-def _presence(engine, policy, exposures, names, skipped) -> list[ibis.Table]:
-    """Venue rules and same time-and-place: one stays join for all of them."""
-    venue_rules: list[VenueRule] = [r for r in policy.venues if r.name in names]
-    companion = policy.companions if policy.companions and policy.companions.name in names else None
-    wanted = [r.name for r in venue_rules] + ([companion.name] if companion else [])
-    if not wanted or not all([_available(engine, n, ["venue_stays", "venues"], skipped) for n in wanted]):
-        return []
-    lookback = companion.lookback_days if companion else None
-    traced = ibis.memtable(engine.to_arrow(source_stays(engine, exposures, lookback)))
-    venues = engine.table("venues")
-    lefts = [venue_left(rule, traced, venues) for rule in venue_rules]
-    if companion:
-        lefts.append(companion_left(companion, traced, venues))
-    left = functools.reduce(lambda a, b: a.union(b), lefts)
-    right = stays_between(engine, *exposures.bounds(lookback))
-    return [rows.matches(with_detail(overlapping(left, right)))]
+    def _presence(self, exposures: Exposures, names: list[str]) -> list[ibis.Table]:
+        """Venue rules and same time-and-place: one stays join for all of them."""
+        policy = self.policy
+        venue_rules: list[VenueRule] = [r for r in policy.venues if r.name in names]
+        companion = policy.companions if policy.companions and policy.companions.name in names else None
+        wanted = [r.name for r in venue_rules] + ([companion.name] if companion else [])
+        if not wanted or not all([self._available(n, ["venue_stays", "venues"]) for n in wanted]):
+            return []
+        lookback = companion.lookback_days if companion else None
+        traced = ibis.memtable(self.engine.to_arrow(source_stays(self.engine, exposures, lookback)))
+        venues = self.engine.table("venues")
+        lefts = [venue_left(rule, traced, venues) for rule in venue_rules]
+        if companion:
+            lefts.append(companion_left(companion, traced, venues))
+        left = functools.reduce(lambda a, b: a.union(b), lefts)
+        right = stays_between(self.engine, *exposures.bounds(lookback))
+        return [rows.matches(with_detail(overlapping(left, right)))]
 
+    def _vehicles(self, exposures: Exposures, names: list[str]) -> list[ibis.Table]:
+        chosen = [r for r in self.policy.vehicles if r.name in names]
+        if not chosen or not all([self._available(r.name, ["trips"]) for r in chosen]):
+            return []
+        return [vehicle_matches(self.engine, chosen, exposures)]
 
-def _vehicles(engine, policy, exposures, names, skipped) -> list[ibis.Table]:
-    chosen = [r for r in policy.vehicles if r.name in names]
-    if not chosen or not all([_available(engine, r.name, ["trips"], skipped) for r in chosen]):
-        return []
-    return [vehicle_matches(engine, chosen, exposures)]
-
-
-def _proximity(engine, policy, exposures, names, skipped) -> list[ibis.Table]:
-    rule = policy.proximity
-    if rule is None or rule.name not in names or not _available(engine, rule.name, [PROXIMITY], skipped):
-        return []
-    return [proximity_matches(engine, rule, exposures)]
+    def _proximity(self, exposures: Exposures, names: list[str]) -> list[ibis.Table]:
+        rule = self.policy.proximity
+        if rule is None or rule.name not in names or not self._available(rule.name, [PROXIMITY]):
+            return []
+        return [proximity_matches(self.engine, rule, exposures)]
 
 
 def _contacts_of_contacts(
-    engine: Engine,
-    policy: ContactPolicy,
-    index: pa.Table,
-    first: pa.Table,
-    as_of: dt.datetime | None,
-    skipped: dict[str, str],
+    tracer: _Tracer, index: pa.Table, first: pa.Table, as_of: dt.datetime | None
 ) -> pa.Table:
-    exposures = _close_contact_exposures(engine, policy, index, first, as_of)
+    exposures = _close_contact_exposures(tracer.engine, tracer.policy, index, first, as_of)
     known = ibis.memtable(first)
     close = known.filter(known.classification == rows.CLOSE)
     close_pairs = close.select(k_case=close.case_key, k_contact=close.contact_key).distinct()
-    return _contacts(engine, policy, exposures, policy.secondary.via_rules, skipped, close_pairs)
+    return tracer.contacts(exposures, tracer.policy.secondary.via_rules, close_pairs)
 
 
 def _close_contact_exposures(
