@@ -134,17 +134,11 @@ class Report:
 
     def rich_table(self) -> Table:
         """One line per feed and a total: files, rows read, landed, quarantined with their reasons."""
-        table = Table(title=f"Ingest of {self.feed_dir} ({self.seconds:.1f} s)")
-        for name, justify in (
-            ("feed", "left"),
-            ("files", "right"),
-            ("skipped", "right"),
-            ("rows read", "right"),
-            ("landed", "right"),
-            ("quarantined", "right"),
-            ("reasons", "left"),
-        ):
-            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table = Table(title=f"Ingest of {self.feed_dir} ({self.seconds:.1f} s)", expand=False)
+        table.add_column("feed", no_wrap=True)
+        for name in ("files", "skipped", "rows read", "landed", "quarantined"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("reasons", overflow="fold", min_width=20)
         for summary in self.feeds.values():
             table.add_row(*_cells(summary))
         table.add_section()
@@ -157,7 +151,7 @@ class Report:
 
 
 def _cells(s: FeedSummary) -> list[str]:
-    reasons = ", ".join(f"{reason} {n:,}" for reason, n in s.quarantined.items())
+    reasons = " ".join(f"{reason}:{n:,}" for reason, n in s.quarantined.items())
     return [
         s.feed,
         f"{s.files:,}",
