@@ -226,3 +226,39 @@ def evaluation_row(e: Evaluation, elapsed: dt.timedelta | None = None) -> str:
     if elapsed is not None:
         cells.append(f"{elapsed.total_seconds():.1f} s")
     return "| " + " | ".join(cells) + " |"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m shuzhi.tracing.evaluate FEEDS LAKE KEY [EDITION ...]``: the table of docs/tracing.md."""
+    import argparse
+    import time
+
+    from shuzhi.engine import connect
+    from shuzhi.policy import editions
+    from shuzhi.privacy.pseudonym import Pseudonymiser
+    from shuzhi.tracing.policy import load_policy
+    from shuzhi.tracing.trace import trace
+
+    parser = argparse.ArgumentParser(description="Recall and precision of tracing on a simulated province.")
+    parser.add_argument("feeds", type=Path, help="the simulator's output (with truth/)")
+    parser.add_argument("lake", type=Path, help="the lake the feeds were ingested into")
+    parser.add_argument("key", type=Path, help="the pseudonym key file used at ingestion")
+    parser.add_argument("editions", nargs="*", help="edition names or folders (default: every shipped one)")
+    args = parser.parse_args(argv)
+    truth = Truth.read(args.feeds / "truth", Pseudonymiser.from_file(args.key).keys)
+    print(HEADER + " time |\n" + "|---" * (HEADER.count("|") - 1) + "|---|")
+    for edition in args.editions or [e for e in editions() if _has_contact_section(e)]:
+        started = time.perf_counter()
+        result = trace(connect(lake=args.lake), load_policy(edition))
+        elapsed = dt.timedelta(seconds=time.perf_counter() - started)
+        print(evaluation_row(evaluate(result, truth), elapsed))
+
+
+def _has_contact_section(edition: str) -> bool:
+    from shuzhi.policy import edition_dir
+
+    return (edition_dir(edition) / "contact.yaml").exists()
+
+
+if __name__ == "__main__":
+    main()
