@@ -13,7 +13,9 @@ merge two persons' records; at national scale widen the key (the lake column is 
 Hashing runs over the unique IDs of a batch only (dictionary-encode, hash the uniques, take back), from
 SHA-256 states precomputed for the padded key, about 1.3 µs per distinct ID (OpenSSL's one-shot HMAC, which
 pads the key anew each call, is 3 µs; DuckDB's ``sha256`` composed into HMAC 2 µs). :meth:`Pseudonymiser.key`
-is the plain ``hmac`` reference the tests hold the fast path to.
+is the plain ``hmac`` reference the tests hold the fast path to. Pseudonyms already computed are remembered
+for the life of the ``Pseudonymiser`` (up to 8 million, in memory only), so a person met again in the next
+daily file or in another feed costs a binary search instead of an HMAC.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from shuzhi import idcard
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,7 @@ class Pseudonymiser:
         # HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)): the states after the padded keys are computed once
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+        self._memo = _Memo()
 
     @classmethod
     def from_file(cls, path: Path | str) -> Pseudonymiser:
@@ -89,9 +94,20 @@ class Pseudonymiser:
 
     def keys_of_distinct(self, uniques: pa.Array) -> pa.Array:
         """Pseudonyms of an array of distinct ID numbers (each element is hashed: deduplicate first)."""
+        uniques = uniques.cast(pa.string())
+        codes = _valid_id_codes(uniques)
+        keys, missing = self._memo.get(codes)
+        if missing.any():
+            todo = np.flatnonzero(missing)
+            hashed = self._hash(uniques.take(pa.array(todo, pa.int64())))
+            keys[todo] = hashed
+            self._memo.add(codes[todo], hashed)
+        return pa.array(keys, pa.int64(), mask=uniques.is_null().to_numpy(zero_copy_only=False))
+
+    def _hash(self, values: pa.Array) -> np.ndarray:
         inner, outer = self._inner.copy, self._outer.copy
         digests = bytearray()
-        for value in uniques.cast(pa.string()).to_pylist():
+        for value in values.to_pylist():
             if value is None:
                 digests += bytes(8)
                 continue
@@ -100,5 +116,50 @@ class Pseudonymiser:
             o = outer()
             o.update(h.digest())
             digests += o.digest()[:8]
-        keys = np.frombuffer(bytes(digests), ">i8").astype(np.int64)
-        return pa.array(keys, pa.int64(), mask=uniques.is_null().to_numpy(zero_copy_only=False))
+        return np.frombuffer(bytes(digests), ">i8").astype(np.int64)
+
+
+def _valid_id_codes(ids: pa.Array) -> np.ndarray:
+    """An int64 naming a well-formed ID number exactly (17 digits and the check character), else -1."""
+    m, fits = idcard.fixed_width_bytes(ids, 18)
+    d = m.astype(np.int64) - ord("0")
+    well_formed = fits & ((d[:, :17] >= 0) & (d[:, :17] <= 9)).all(axis=1)
+    check = np.where(m[:, 17] == ord("X"), 10, d[:, 17])
+    well_formed &= (check >= 0) & (check <= 10)
+    number = d[:, :17] @ (10 ** np.arange(16, -1, -1, dtype=np.int64))
+    return np.where(well_formed, number * 11 + check, -1)
+
+
+class _Memo:
+    """Pseudonyms already computed in this process, by ID code (sorted arrays; at most ``LIMIT`` of them).
+
+    The same persons come back in every daily file and in every feed of a run; looking a pseudonym up costs a
+    binary search instead of an HMAC. It holds ID numbers in an encoded form, in memory only, like the batch
+    being pseudonymised.
+    """
+
+    LIMIT = 8_000_000  # 128 MB
+
+    def __init__(self) -> None:
+        self.codes = np.zeros(0, dtype=np.int64)
+        self.keys = np.zeros(0, dtype=np.int64)
+
+    def get(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Known keys (0 where unknown) and the mask of codes not known (or not an ID code)."""
+        at = np.minimum(np.searchsorted(self.codes, codes), max(len(self.codes) - 1, 0))
+        known = (
+            (codes >= 0) & (self.codes[at] == codes) if len(self.codes) else np.zeros(len(codes), dtype=bool)
+        )
+        keys = np.where(known, self.keys[at] if len(self.keys) else 0, 0)
+        return keys, ~known
+
+    def add(self, codes: np.ndarray, keys: np.ndarray) -> None:
+        keep = codes >= 0
+        codes, keys = codes[keep], keys[keep]
+        if not len(codes) or len(self.codes) + len(codes) > self.LIMIT:
+            return
+        order = np.argsort(codes)
+        codes, keys = codes[order], keys[order]
+        at = np.searchsorted(self.codes, codes)
+        self.codes = np.insert(self.codes, at, codes)
+        self.keys = np.insert(self.keys, at, keys)

@@ -240,3 +240,14 @@ def test_missing_feed_directory(tmp_path) -> None:  # noqa: ANN001
 
     with pytest.raises(FileNotFoundError):
         ingest(tmp_path / "nowhere", tmp_path / "lake")
+
+
+def test_pseudonymiser_remembers_and_agrees(feeds: Feeds) -> None:
+    p = Pseudonymiser(b"0123456789abcdef0123456789abcdef")
+    ids = pa.array([*feeds.ids[:20], None, "not an id", feeds.ids[0].lower(), feeds.ids[21][:-1] + "X"])
+    first = p.keys(ids).to_pylist()
+    remembered = len(p._memo.codes)
+    again = p.keys(pa.array(list(reversed(ids.to_pylist())))).to_pylist()
+    assert first == [None if i is None else p.key(i) for i in ids.to_pylist()]
+    assert again == list(reversed(first))
+    assert remembered == len(p._memo.codes) == 21  # well-formed IDs only
