@@ -16,6 +16,8 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,7 @@ import pyarrow.compute as pc
 from shuzhi import model, regions
 from shuzhi.ingest.adapters import FEEDS, Feed, feed_for
 from shuzhi.ingest.fields import Lookups
-from shuzhi.ingest.parse import parse
+from shuzhi.ingest.parse import RawBatch, parse
 from shuzhi.ingest.report import INGESTED, SKIPPED, FileResult, Report
 from shuzhi.ingest.validate import Context, Outcome, validate
 from shuzhi.lake import Lake, part_name
@@ -90,6 +92,13 @@ def discover(feed_dir: Path) -> tuple[list[tuple[Feed, Path, str]], list[str]]:
     return ordered, unrecognised
 
 
+@dataclass
+class _Loaded:
+    sha: str
+    batch: RawBatch | None  # None: the ledger had the file when it was read
+    seconds: float
+
+
 class _Run:
     def __init__(
         self, lake: Lake, pseudonymiser: Pseudonymiser, today: dt.date, crash_after: int | None
@@ -116,13 +125,19 @@ class _Run:
             log.warning("no adapter reads %s; left alone", name)
         totals = {f.name: sum(1 for feed, _, _ in files if feed is f) for f in FEEDS}
         done = dict.fromkeys(totals, 0)
-        for feed, path, relative in files:
-            if progress and done[feed.name] == 0:
-                progress(feed.name, 0, totals[feed.name])
-            report.files.append(self.ingest_file(feed, path, relative))
-            done[feed.name] += 1
-            if progress:
-                progress(feed.name, done[feed.name], totals[feed.name])
+        # the next file is read and parsed (which needs nothing from the lake) while this one is validated
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shuzhi-read") as reader:
+            loading = [reader.submit(self._load, feed, path) for feed, path, _ in files[:1]]
+            for i, (feed, _, relative) in enumerate(files):
+                loaded = loading[i].result()
+                if i + 1 < len(files):
+                    loading.append(reader.submit(self._load, files[i + 1][0], files[i + 1][1]))
+                if progress and done[feed.name] == 0:
+                    progress(feed.name, 0, totals[feed.name])
+                report.files.append(self.ingest_file(feed, relative, loaded))
+                done[feed.name] += 1
+                if progress:
+                    progress(feed.name, done[feed.name], totals[feed.name])
         report.finished = dt.datetime.now(dt.UTC)
         self.lake.write_report(report.to_json(), report.finished)
         totals_row = report.totals
@@ -135,17 +150,23 @@ class _Run:
         )
         return report
 
-    def ingest_file(self, feed: Feed, path: Path, relative: str) -> FileResult:
+    def _load(self, feed: Feed, path: Path) -> _Loaded:
+        """Read a file, hash it and, unless the ledger has it, parse it."""
         started = time.perf_counter()
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        if sha in self.ledger:
+        batch = None if sha in self.ledger else parse(feed, data)
+        return _Loaded(sha, batch, time.perf_counter() - started)
+
+    def ingest_file(self, feed: Feed, relative: str, loaded: _Loaded) -> FileResult:
+        started = time.perf_counter() - loaded.seconds
+        sha, batch = loaded.sha, loaded.batch
+        if sha in self.ledger or batch is None:
             before = self.ledger[sha]
             note = f"already ingested as {before['file']} at {before['ingested_at']}"
             log.info("%s: skipped, %s", relative, note)
             return FileResult(feed.name, relative, sha, SKIPPED, note=note)
         self.current_part = part_name(sha)
-        batch = parse(feed, data)
         tolerated = dict(batch.tolerated)
         outcome = validate(feed, batch, self.ctx)
         parts = self._commit(feed, relative, sha, outcome)
