@@ -104,6 +104,20 @@ def fixed_width_bytes(values: pa.Array, width: int) -> tuple[np.ndarray, np.ndar
     return data.reshape(n, width), fits_np
 
 
+def int_codes(ids: pa.Array) -> np.ndarray:
+    """An int64 naming each well-formed ID number exactly (17 digits and a check character), -1 for others.
+
+    Well-formed is the format check of :func:`validate` only; the code (first 17 digits × 11 + the check
+    character's value, X = 10) lets numbers be compared, deduplicated and looked up as integers.
+    """
+    m, fits = fixed_width_bytes(ids, 18)
+    d = m - np.uint8(ord("0"))
+    check = np.where(m[:, 17] == ord("X"), np.uint8(10), d[:, 17])
+    well_formed = fits & (d[:, :17] <= 9).all(axis=1) & (check <= 10)
+    number = np.minimum(d[:, :17], 9).astype(np.int64) @ (10 ** np.arange(16, -1, -1, dtype=np.int64))
+    return np.where(well_formed, number * 11 + check, -1)
+
+
 def problems(ids: pa.Array, known_provinces: frozenset[str], today: dt.date) -> pa.Array:
     """Vectorised :func:`validate`: the reason class of each ID number, null where it is valid (or null).
 

@@ -133,23 +133,28 @@ def _text(s: Source) -> Converted:
 
 
 def _id(s: Source) -> Converted:
-    """ID numbers, normalised (a typed lower-case ``x`` is the check character ``X``), checked per distinct
-    ID."""
+    """ID numbers (a typed lower-case ``x`` read as ``X``), checked once per distinct well-formed number."""
     text = s.text()
     if pc.any(pc.match_substring(text, "x")).as_py():
         text = pc.ascii_upper(text)
     ids = _nulls_where(text, s.missing)
-    encoded = pc.dictionary_encode(ids)
-    unique_reasons = idcard.problems(encoded.dictionary, s.lookups.provinces, s.lookups.today)
-    unique_codes = np.full(len(unique_reasons), -1, dtype=np.int8)
+    codes = idcard.int_codes(ids)  # distinct numbers are distinct integers: cheaper to encode than text
+    indices = pc.dictionary_encode(pa.array(codes, pa.int64())).indices.to_numpy(zero_copy_only=False)
+    first_rows = np.flatnonzero(indices > np.r_[-1, np.maximum.accumulate(indices)[:-1]])
+    uniques = ids.take(pa.array(first_rows, pa.int64()))
+    unique_codes = np.full(len(first_rows), -1, dtype=np.int8)
+    unique_reasons = idcard.problems(uniques, s.lookups.provinces, s.lookups.today)
     for code, reason in enumerate(idcard.ID_REASONS):
         unique_codes[_np(pc.equal(unique_reasons, reason))] = code
-    row_codes = unique_codes[_np_int(encoded.indices)]
+    well_formed = codes[first_rows] >= 0
+    unique_codes[~well_formed] = 0  # id_format (also for a missing value standing for the malformed ones)
+    row_codes = unique_codes[indices]
     row_codes[s.missing] = -1
     problems: list[Problem] = []
     for code, reason in enumerate(idcard.ID_REASONS):
         problems += _found(s.problem(reason, row_codes == code, _id_details(ids, s.lookups)))
-    return Converted(ids, problems, distinct=encoded, distinct_valid=unique_codes < 0)
+    distinct = pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), uniques)
+    return Converted(ids, problems, distinct=distinct, distinct_valid=unique_codes < 0)
 
 
 def _id_details(ids: pa.Array, lookups: Lookups) -> Explain:

@@ -95,7 +95,7 @@ class Pseudonymiser:
     def keys_of_distinct(self, uniques: pa.Array) -> pa.Array:
         """Pseudonyms of an array of distinct ID numbers (each element is hashed: deduplicate first)."""
         uniques = uniques.cast(pa.string())
-        codes = _valid_id_codes(uniques)
+        codes = idcard.int_codes(uniques)
         keys, missing = self._memo.get(codes)
         if missing.any():
             todo = np.flatnonzero(missing)
@@ -117,17 +117,6 @@ class Pseudonymiser:
             o.update(h.digest())
             digests += o.digest()[:8]
         return np.frombuffer(bytes(digests), ">i8").astype(np.int64)
-
-
-def _valid_id_codes(ids: pa.Array) -> np.ndarray:
-    """An int64 naming a well-formed ID number exactly (17 digits and the check character), else -1."""
-    m, fits = idcard.fixed_width_bytes(ids, 18)
-    d = m.astype(np.int64) - ord("0")
-    well_formed = fits & ((d[:, :17] >= 0) & (d[:, :17] <= 9)).all(axis=1)
-    check = np.where(m[:, 17] == ord("X"), 10, d[:, 17])
-    well_formed &= (check >= 0) & (check <= 10)
-    number = d[:, :17] @ (10 ** np.arange(16, -1, -1, dtype=np.int64))
-    return np.where(well_formed, number * 11 + check, -1)
 
 
 class _Memo:

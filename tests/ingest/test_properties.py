@@ -192,3 +192,15 @@ def test_arbitrary_bytes_through_a_full_ingest(
     report = landing.run(today=dt.date(2020, 2, 1))
     summary = report.feeds[name]
     assert summary.rows_read == summary.rows_landed + summary.rows_quarantined
+
+
+@given(
+    st.lists(st.one_of(valid_ids(), st.text(alphabet="0123456789Xx", min_size=16, max_size=19)), max_size=30)
+)
+def test_int_codes_name_well_formed_ids_exactly(ids: list[str]) -> None:
+    codes = idcard.int_codes(pa.array(ids, pa.string()))
+    for text, code in zip(ids, codes, strict=True):
+        well_formed = idcard.validate(text, PROVINCES, TODAY)
+        assert (code >= 0) == (well_formed is None or well_formed.reason != "id_format")
+    formed = [(t, c) for t, c in zip(ids, codes, strict=True) if c >= 0]
+    assert len({t for t, _ in formed}) == len({c for _, c in formed})
