@@ -76,15 +76,26 @@ def _codes(column: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(values, -1).to_numpy(zero_copy_only=False)).astype(np.uint64)
 
 
+def first_rows(indices: np.ndarray) -> np.ndarray:
+    """The row where each value of a dictionary encoding first occurs (``indices`` of ``dictionary_encode``).
+
+    Arrow hands out dictionary indices in order of first appearance, so a row whose index exceeds every index
+    before it is a first occurrence; should that order ever not hold, the rows are found by sorting instead.
+    """
+    if not len(indices):
+        return np.zeros(0, dtype=np.int64)
+    rows = np.flatnonzero(indices > np.r_[-1, np.maximum.accumulate(indices)[:-1]])
+    if len(rows) == int(indices.max()) + 1 and np.array_equal(indices[rows], np.arange(len(rows))):
+        return rows
+    return np.unique(indices, return_index=True)[1]
+
+
 def _first_occurrence(hashes: np.ndarray) -> np.ndarray:
     """For each row, the earlier row where its hash first occurred, or -1 for a first occurrence."""
     indices = pc.dictionary_encode(pa.array(hashes, pa.uint64())).indices.to_numpy(zero_copy_only=False)
-    # dictionary indices are handed out in order of first appearance: a new value is one above all before it
-    seen_before = np.r_[-1, np.maximum.accumulate(indices)[:-1]]
-    new = indices > seen_before
-    where_first = np.empty(int(indices.max()) + 1, dtype=np.int64)
-    where_first[indices[new]] = np.flatnonzero(new)
-    return np.where(new, -1, where_first[indices])
+    where_first = first_rows(indices)
+    first = where_first[indices]
+    return np.where(first == np.arange(len(indices)), -1, first)
 
 
 def _same_keys(keys: pa.Table, rows: np.ndarray, firsts: np.ndarray) -> bool:

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shuzhi import idcard
+from shuzhi.ingest import dedup
 from shuzhi.ingest import reasons as R
 from shuzhi.ingest.adapters import Field, Kind
 
@@ -140,7 +141,7 @@ def _id(s: Source) -> Converted:
     ids = _nulls_where(text, s.missing)
     codes = idcard.int_codes(ids)  # distinct numbers are distinct integers: cheaper to encode than text
     indices = pc.dictionary_encode(pa.array(codes, pa.int64())).indices.to_numpy(zero_copy_only=False)
-    first_rows = np.flatnonzero(indices > np.r_[-1, np.maximum.accumulate(indices)[:-1]])
+    first_rows = dedup.first_rows(indices)
     uniques = ids.take(pa.array(first_rows, pa.int64()))
     unique_codes = np.full(len(first_rows), -1, dtype=np.int8)
     unique_reasons = idcard.problems(uniques, s.lookups.provinces, s.lookups.today)

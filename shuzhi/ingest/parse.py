@@ -585,6 +585,9 @@ def _valid_text(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
     bad = np.zeros(table.num_rows, dtype=bool)
     for i, name in enumerate(table.column_names):
         column = table.column(i)
+        if pa.types.is_dictionary(column.type):  # dictionary-encoded columns are read as their values
+            column = column.cast(column.type.value_type)
+            table = table.set_column(i, name, column)
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             continue
         try:

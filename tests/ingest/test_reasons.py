@@ -268,3 +268,13 @@ def test_late_rows_land_in_their_own_day(feeds: Feeds, landing) -> None:
         "day=2020-01-21",
     ]
     assert landing.table("venue_stays").num_rows == 12
+
+
+def test_parquet_with_dictionary_encoded_text(feeds: Feeds, landing) -> None:
+    path = feeds.root / "telecom/itinerary_20200120.parquet"
+    table = pq.read_table(path)
+    encoded = table.set_column(0, "cert_no", table.column("cert_no").dictionary_encode())
+    pq.write_table(encoded, path)
+    landing.run()
+    assert landing.quarantine() == []
+    assert landing.table("telecom_stays").num_rows == 6
