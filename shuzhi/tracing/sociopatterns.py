@@ -26,12 +26,19 @@ from shuzhi.tracing.trace import TraceResult, trace
 
 RESOLUTION_SECONDS = 20  # the sensors' sampling interval, fixed by the data format
 DATASETS = {"office": "workplace_InVS15_tij.dat.gz", "conference": "SFHH_tij.dat.gz"}
+OFFICE_DEPARTMENTS = "workplace_InVS15_metadata.txt"
 ORIGIN = dt.datetime(2020, 1, 20)  # the files count seconds from an unpublished first midnight; we pick one
 
 
 def path(dataset: str) -> Path:
     """The packaged file of ``dataset`` ('office' or 'conference')."""
     return Path(str(resources.files("shuzhi.data").joinpath("contacts", DATASETS[dataset])))
+
+
+def departments() -> dict[int, str]:
+    """The department (an enclosed workspace, a team) of each person of the office data set."""
+    text = resources.files("shuzhi.data").joinpath("contacts", OFFICE_DEPARTMENTS).read_text(encoding="utf-8")
+    return {int(person): department for person, department in (line.split() for line in text.splitlines())}
 
 
 def read_tij(source: Path) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from shuzhi.tracing import load_policy
-from shuzhi.tracing.sociopatterns import demo, path, proximity_records, read_tij, with_minutes
+from shuzhi.tracing.sociopatterns import demo, departments, path, proximity_records, read_tij, with_minutes
 
 THRESHOLDS = (5, 15, 30, 60)
 
@@ -52,3 +52,17 @@ def test_close_contacts_per_index_person_are_plausible_and_fall_as_the_threshold
     at_15 = means[THRESHOLDS.index(15)]
     assert 0.2 <= at_15 <= 20, f"{at_15} close contacts per index person at 15 min/day in the {dataset}"
     assert all(a > b for a, b in zip(means, means[1:], strict=False)), means
+
+
+def test_most_close_contacts_in_the_office_share_a_department(engine):
+    """What the shared-workspace rule assumes: 15 minutes a day together happens mostly within a team."""
+    team = departments()
+    everyone = sorted(team)
+    close = demo(
+        engine, "office", everyone, with_minutes(load_policy("2022-9th"), 15)
+    ).result.close.to_pylist()
+    same = sum(team[r["case_key"]] == team[r["contact_key"]] for r in close)
+    sizes = np.array([list(team.values()).count(d) for d in set(team.values())])
+    by_chance = (sizes * (sizes - 1)).sum() / (len(team) * (len(team) - 1))
+    assert len(close) > 100
+    assert same / len(close) > 0.6 > 3 * by_chance
