@@ -114,7 +114,10 @@ def int_codes(ids: pa.Array) -> np.ndarray:
     d = m - np.uint8(ord("0"))
     check = np.where(m[:, 17] == ord("X"), np.uint8(10), d[:, 17])
     well_formed = fits & (d[:, :17] <= 9).all(axis=1) & (check <= 10)
-    number = np.minimum(d[:, :17], 9).astype(np.int64) @ (10 ** np.arange(16, -1, -1, dtype=np.int64))
+    digits = np.minimum(d[:, :17], 9)
+    high = digits[:, :8].astype(np.int32) @ (10 ** np.arange(7, -1, -1, dtype=np.int32))  # < 10**8
+    low = digits[:, 8:].astype(np.int32) @ (10 ** np.arange(8, -1, -1, dtype=np.int32))  # < 10**9
+    number = high.astype(np.int64) * 10**9 + low
     return np.where(well_formed, number * 11 + check, -1)
 
 
