@@ -39,7 +39,6 @@ class Kind(StrEnum):
     ENUMS = "enums"  # a list of codes of ``values``
 
 
-NUMBER_KINDS = frozenset({Kind.INT, Kind.FLOAT, Kind.EPOCH_MS})
 LIST_KINDS = frozenset({Kind.REGIONS, Kind.ENUMS})
 
 

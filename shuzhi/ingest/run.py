@@ -88,7 +88,8 @@ def discover(feed_dir: Path) -> tuple[list[tuple[Feed, Path, str]], list[str]]:
             unrecognised.append(relative)
         else:
             found[feed.name].append((relative, path))
-    ordered = [(feed, path, rel) for feed in FEEDS for rel, path in sorted(found[feed.name])]
+    feeds = sorted(FEEDS, key=lambda f: not f.registry)  # registries first (stable: then in FEEDS order)
+    ordered = [(feed, path, rel) for feed in feeds for rel, path in sorted(found[feed.name])]
     return ordered, unrecognised
 
 

@@ -37,7 +37,7 @@ LandedKeys = Callable[[model.Table, list[dt.date] | None, pc.Expression | None],
 
 @dataclass
 class Context:
-    """What validation needs besides the file: reference data, the pseudonymiser, the lake's parts."""
+    """What validation needs besides the file: reference data, the pseudonymiser, the lake's keys."""
 
     lookups: fields.Lookups
     pseudonymiser: Pseudonymiser
@@ -69,13 +69,16 @@ def validate(feed: Feed, batch: RawBatch, ctx: Context) -> Outcome:
     return Outcome(_landed(feed, values, ids, ok), batch.rejects)
 
 
+Found = list[tuple[int, int, Problem]]  # (check step, field order, problem)
+
+
 def _convert(
     feed: Feed, batch: RawBatch, ctx: Context
-) -> tuple[dict[str, pa.Array], list, fields.Converted | None]:
+) -> tuple[dict[str, pa.Array], Found, fields.Converted | None]:
     """Typed canonical columns, every problem sorted by (check, field), and the converted ID field."""
     schema = feed.table.schema
     values: dict[str, pa.Array] = {}
-    problems: list[tuple[int, int, Problem]] = []
+    problems: Found = []
     distinct_ids = None
     for order, spec in enumerate(feed.fields):
         target = pa.string() if spec.kind is Kind.ID else schema.field(spec.target).type
