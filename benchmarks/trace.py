@@ -256,7 +256,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--editions", nargs="+", default=["2022-9th", "2022-11th"])
-    parser.add_argument("--memory-limit", default="3GB")
+    parser.add_argument("--memory-limit", default="2GB")
     parser.add_argument("--pandas-up-to", type=int, default=20_000_000, help="largest size to run pandas on")
     args = parser.parse_args()
     from shuzhi.tracing import load_policy

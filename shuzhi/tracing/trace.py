@@ -100,12 +100,11 @@ def trace(
 
 @dataclass
 class _Tracer:
-    """One trace's engine, policy, skipped rules, and the registries it has read (each read once)."""
+    """One trace's engine, policy, and the rules it had to skip."""
 
     engine: Engine
     policy: ContactPolicy
     skipped: dict[str, str] = field(default_factory=dict)
-    groups: dict[str, ibis.Table] = field(default_factory=dict)
 
     def contacts(
         self, exposures: Exposures, names: list[str], close_pairs: ibis.Table | None = None
@@ -131,19 +130,12 @@ class _Tracer:
             self.skipped[rule_name] = f"no {', '.join(missing)} table"
         return not missing
 
-    def _group(self, attribute: str) -> ibis.Table:
-        """Who belongs to which household or workspace, read once per trace (registries are small)."""
-        if attribute not in self.groups:
-            _, groups = GROUPS[attribute]
-            self.groups[attribute] = ibis.memtable(self.engine.to_arrow(groups(self.engine)))
-        return self.groups[attribute]
-
     def _memberships(self, exposures: Exposures, names: list[str]) -> list[ibis.Table]:
         found = []
-        for attribute, (table, _) in GROUPS.items():
+        for attribute, (table, groups) in GROUPS.items():
             rule: MembershipRule | None = getattr(self.policy, attribute)
             if rule and rule.name in names and self._available(rule.name, [table]):
-                found.append(membership_matches(rule, exposures.table, self._group(attribute)))
+                found.append(membership_matches(rule, exposures.table, groups(self.engine)))
         return found
 
     def _presence(self, exposures: Exposures, names: list[str]) -> list[ibis.Table]:
