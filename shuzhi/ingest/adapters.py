@@ -60,6 +60,7 @@ class Field:
 class Csv:
     delimiter: str = ","
     encoding: str = "utf-8"  # "gbk": lines that are valid UTF-8 are read as UTF-8, the others as GBK
+    bom: bool = False  # the department writes a UTF-8 byte-order mark (a BOM is skipped in any CSV file)
     name: str = "csv"
 
 
@@ -111,7 +112,7 @@ def _identity(values: tuple[str, ...]) -> Mapping[str, str]:
 
 
 # ---- dialects and field helpers ------------------------------------------------------------------------
-COMMUNITY_CSV = Csv(delimiter=";", encoding="utf-8")  # with a BOM, which every text parser skips
+COMMUNITY_CSV = Csv(delimiter=";", encoding="utf-8", bom=True)
 PLAIN_CSV = Csv(delimiter=",", encoding="utf-8")
 HEALTH_CSV = Csv(delimiter=",", encoding="gbk")
 
