@@ -1,11 +1,13 @@
-"""One ingest run: find the feed files, and for each file parse, validate, pseudonymise and commit to the
-lake.
+"""One ingest run: find the feed files; parse, validate, pseudonymise and commit each to the lake.
 
+Files go in order: registries first (scans need the venue registry), then events, each feed's files by name;
+the next file is read and parsed in a background thread while the current one is validated and committed.
 A file is the unit of work and of atomicity. Its landed rows are written as one part per day of its canonical
 table, its rejected rows as one quarantine part; only then is it recorded in the lake's ledger. A file already
 in the ledger (same sha256) is skipped. A file whose ingestion was interrupted is not in the ledger, so the
 next run redoes it: its parts are rewritten with identical content (names and content depend only on the file
-and on the lake before it), and parts of the interrupted attempt that are not rewritten are removed.
+and on the lake before it), and parts of the interrupted attempt that are not rewritten are removed (a
+``.pending`` mark in the ledger says which file was interrupted).
 """
 
 from __future__ import annotations
