@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -89,8 +88,9 @@ CONTEXT = _context()
 GOOD_FILES: dict[str, bytes] = {}
 
 
-def _good_file(feed: adapters.Feed, tmp: Path) -> bytes:
+def _good_file(feed: adapters.Feed, factory: pytest.TempPathFactory) -> bytes:
     if not GOOD_FILES:
+        tmp = factory.mktemp("good")
         good_feeds(tmp)
         for path in tmp.rglob("*.*"):
             GOOD_FILES[path.relative_to(tmp).as_posix()] = path.read_bytes()
@@ -172,7 +172,7 @@ def test_mutated_files_never_crash(
     name: str, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     feed = adapters.BY_NAME[name]
-    original = _good_file(feed, tmp_path_factory.mktemp("good"))
+    original = _good_file(feed, tmp_path_factory)
     _check_accounting(feed, data.draw(mutated(original)))
 
 
