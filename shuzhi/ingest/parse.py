@@ -37,7 +37,7 @@ from shuzhi.ingest.reasons import Rejects
 
 BOM = b"\xef\xbb\xbf"
 CHUNK_BYTES = 8 << 20  # CSV bodies above this are parsed in parallel chunks
-WORKERS = 2
+WORKERS = 2  # threads parsing the chunks of one CSV file (1 when another thread is busy validating)
 
 RawText = Callable[[np.ndarray], list[str]]
 
@@ -56,10 +56,10 @@ class RawBatch:
         return len(self.lines)
 
 
-def parse(feed: Feed, data: bytes) -> RawBatch:
-    """Read one file of ``feed`` (its bytes) into a ``RawBatch``."""
+def parse(feed: Feed, data: bytes, workers: int = WORKERS) -> RawBatch:
+    """Read one file of ``feed`` (its bytes) into a ``RawBatch``; ``workers`` threads parse CSV chunks."""
     if feed.format.name == "csv":
-        return parse_csv(feed, data)
+        return parse_csv(feed, data, workers)
     if feed.format.name == "jsonl":
         return parse_jsonl(feed, data)
     return parse_parquet(feed, data)
@@ -125,7 +125,7 @@ class _Chunk:
     invalid: list[tuple[int, str, str]]  # line, detail, text
 
 
-def parse_csv(feed: Feed, data: bytes) -> RawBatch:
+def parse_csv(feed: Feed, data: bytes, workers: int = WORKERS) -> RawBatch:
     fmt = feed.format
     assert isinstance(fmt, Csv)
     gbk = fmt.encoding == "gbk"
@@ -142,7 +142,8 @@ def parse_csv(feed: Feed, data: bytes) -> RawBatch:
     utf8 = is_utf8(pa.py_buffer(data).slice(lo, hi - lo))
     if not utf8:  # parse a Latin-1 view (every byte one character) and decode the text columns after
         data, body_start, hi = data[body_start:hi].decode("latin-1").encode("utf-8"), 0, None
-    chunks = _parse_chunks(data, body_start, len(data) if hi is None else hi, fmt.delimiter, len(names))
+    end = len(data) if hi is None else hi
+    chunks = _parse_chunks(data, body_start, end, fmt.delimiter, len(names), workers)
     if not chunks:
         return _empty(feed, rejects)
     columns = [pa.concat_arrays([c.columns[i] for c in chunks]) for i in range(len(names))]
@@ -196,7 +197,7 @@ def _split_lines(body: bytes) -> list[bytes]:
     return lines[:-1]
 
 
-def _parse_chunks(data: bytes, lo: int, hi: int, delimiter: str, ncols: int) -> list[_Chunk]:
+def _parse_chunks(data: bytes, lo: int, hi: int, delimiter: str, ncols: int, workers: int) -> list[_Chunk]:
     """Parse the body ``data[lo:hi]`` (line 2 onwards) in chunks that end at line breaks, in parallel."""
     bounds, start = [], lo
     while start < hi:
@@ -211,9 +212,9 @@ def _parse_chunks(data: bytes, lo: int, hi: int, delimiter: str, ncols: int) -> 
             (buffer.slice(start, end - start), _count_lines(data, start, end), delimiter, ncols, line)
         )
         line += jobs[-1][1]
-    if len(jobs) <= 1:
+    if len(jobs) <= 1 or workers <= 1:
         return [_parse_chunk(*job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda job: _parse_chunk(*job), jobs))
 
 

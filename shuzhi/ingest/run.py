@@ -41,6 +41,7 @@ Progress = Callable[[str, int, int], None]
 CRASH_ENV = "SHUZHI_INGEST_CRASH_AFTER_PARTS"
 IGNORED_DIRS = ("truth",)  # the simulator's ground truth lives next to the feeds
 IGNORED_FILES = ("manifest.json",)
+PARSE_ALONE, PARSE_BESIDE = 2, 1  # parser threads for the first file, and beside a file being validated
 
 
 class SimulatedCrash(RuntimeError):
@@ -119,7 +120,7 @@ class _Run:
             today=today,
             venues=self._venue_codes,
         )
-        self.ctx = Context(lookups, pseudonymiser, self._landed_keys)
+        self.ctx = Context(lookups, pseudonymiser, self._landed_keys, lambda table: lake.days(table.name))
 
     def ingest(self, feed_dir: Path, progress: Progress | None) -> Report:
         report = Report(str(feed_dir), str(self.lake.root), dt.datetime.now(dt.UTC))
@@ -130,11 +131,11 @@ class _Run:
         done = dict.fromkeys(totals, 0)
         # the next file is read and parsed (which needs nothing from the lake) while this one is validated
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shuzhi-read") as reader:
-            loading = [reader.submit(self._load, feed, path) for feed, path, _ in files[:1]]
+            loading = [reader.submit(self._load, feed, path, PARSE_ALONE) for feed, path, _ in files[:1]]
             for i, (feed, _, relative) in enumerate(files):
                 loaded = loading[i].result()
                 if i + 1 < len(files):
-                    loading.append(reader.submit(self._load, files[i + 1][0], files[i + 1][1]))
+                    loading.append(reader.submit(self._load, *files[i + 1][:2], PARSE_BESIDE))
                 if progress and done[feed.name] == 0:
                     progress(feed.name, 0, totals[feed.name])
                 report.files.append(self.ingest_file(feed, relative, loaded))
@@ -153,12 +154,12 @@ class _Run:
         )
         return report
 
-    def _load(self, feed: Feed, path: Path) -> _Loaded:
+    def _load(self, feed: Feed, path: Path, workers: int) -> _Loaded:
         """Read a file, hash it and, unless the ledger has it, parse it."""
         started = time.perf_counter()
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        batch = None if sha in self.ledger else parse(feed, data)
+        batch = None if sha in self.ledger else parse(feed, data, workers)
         return _Loaded(sha, batch, time.perf_counter() - started)
 
     def ingest_file(self, feed: Feed, relative: str, loaded: _Loaded) -> FileResult:

@@ -42,6 +42,7 @@ class Context:
     lookups: fields.Lookups
     pseudonymiser: Pseudonymiser
     landed_keys: LandedKeys  # natural keys already in the lake (optionally of some days only)
+    landed_days: Callable[[model.Table], list[dt.date]]  # the days the lake has a partition of
 
 
 @dataclass
@@ -177,8 +178,9 @@ def _landed_keys(table: model.Table, candidates: pa.Table, ctx: Context) -> pa.T
         return ctx.landed_keys(table, None, None)
     first = table.key[0]
     days = pc.cast(candidates.column(table.day_column).combine_chunks().cast(pa.date32()), pa.int32())
-    pieces = []
-    for day in pc.unique(days).to_pylist():
+    in_lake = {(d - EPOCH).days for d in ctx.landed_days(table)}
+    pieces = [candidates.schema.empty_table()]
+    for day in (d for d in pc.unique(days).to_pylist() if d in in_lake):
         of_day = candidates.filter(pc.equal(days, day))
         where = ds.field(first).isin(pc.unique(of_day.column(first).combine_chunks()))
         pieces.append(ctx.landed_keys(table, [EPOCH + dt.timedelta(days=day)], where))
