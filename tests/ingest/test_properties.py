@@ -81,7 +81,7 @@ def _context() -> Context:
         venues=lambda: pa.array(["V330102000001", "V330102000002"], pa.string()),
     )
     empty = lambda table, days, where: pa.schema([table.schema.field(k) for k in table.key]).empty_table()  # noqa: E731
-    return Context(lookups, Pseudonymiser(b"k" * 32), empty)
+    return Context(lookups, Pseudonymiser(b"k" * 32), empty, lambda table: [])
 
 
 CONTEXT = _context()
