@@ -1,11 +1,13 @@
 """The canonical model: every table of the lake, defined once.
 
 Each department feed is mapped onto these tables by its ingest adapter; every analytic reads them. A table
-declares its Arrow schema, its natural key (what makes two rows the same fact: a second row with the same key is a
-duplicate) and the column whose date names its day partition in the lake (``<lake>/<table>/day=YYYY-MM-DD/``).
+declares its Arrow schema, its natural key (what makes two rows the same fact: a second row with the same key
+is a duplicate) and the column whose date names its day partition in the lake
+(``<lake>/<table>/day=YYYY-MM-DD/``).
 
-Persons appear only as ``person_key``: a keyed pseudonym (int64) of the GB 11643 ID number, computed at the door
-by ``shuzhi.privacy.pseudonym``. No raw ID number is ever stored in the lake.
+Persons appear only as ``person_key``: a keyed pseudonym (int64) of the GB 11643 ID number, computed at the
+door by ``shuzhi.privacy.pseudonym``. No raw ID number is ever stored in the lake. Registries whose dates span
+decades (residence registrations) are partitioned by year (``day=YYYY-01-01``) instead of by day.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 PERSON = pa.int64()
 REGION = pa.string()  # GB/T 2260 six-digit code
@@ -28,14 +31,27 @@ class Table:
     key: tuple[str, ...]
     day_column: str
     description: str
+    period: str = "day"  # "year" for registries whose dates span decades: one partition per year, not per day
 
     @property
     def columns(self) -> list[str]:
         return self.schema.names
 
+    def partition_days(self, rows: pa.Table) -> pa.Array:
+        """The partition day of each row: its day column's date, floored to the table's period."""
+        days = rows.column(self.day_column).combine_chunks().cast(pa.date32())
+        return days if self.period == "day" else pc.floor_temporal(days, unit=self.period)
 
-def _table(name: str, fields: list[tuple[str, pa.DataType]], key: tuple[str, ...], day: str, doc: str) -> Table:
-    return Table(name, pa.schema([pa.field(n, t) for n, t in fields]), key, day, doc)
+
+def _table(
+    name: str,
+    fields: list[tuple[str, pa.DataType]],
+    key: tuple[str, ...],
+    day: str,
+    doc: str,
+    period: str = "day",
+) -> Table:
+    return Table(name, pa.schema([pa.field(n, t) for n, t in fields]), key, day, doc, period)
 
 
 RESIDENTS = _table(
@@ -51,6 +67,7 @@ RESIDENTS = _table(
     ("person_key",),
     "registered_on",
     "Residence registrations (community): who lives in which household and county.",
+    period="year",
 )
 
 HOME_OBSERVATIONS = _table(
@@ -87,7 +104,10 @@ EMPLOYMENTS = _table(
     [
         ("person_key", PERSON),
         ("enterprise_code", pa.string()),
-        ("team", pa.string()),  # the enclosed workspace (office, workshop, class) inside the enterprise or school
+        (
+            "team",
+            pa.string(),
+        ),  # the enclosed workspace (office, workshop, class) inside the enterprise or school
         ("as_of", pa.date32()),
     ],
     ("person_key", "enterprise_code"),
@@ -299,6 +319,6 @@ VENUE_CATEGORIES = (
 
 
 def with_raw_ids(table: Table) -> pa.Schema:
-    """The schema of ``table`` as the simulator holds it: raw ID numbers (``id_number``) instead of pseudonyms."""
+    """The schema of ``table`` as the simulator holds it: raw ID numbers (``id_number``), not pseudonyms."""
     fields = [pa.field("id_number", pa.string()) if f.name == "person_key" else f for f in table.schema]
     return pa.schema(fields)

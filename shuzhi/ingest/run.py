@@ -203,8 +203,7 @@ class _Run:
         leftovers = set(self.lake.parts_named(name)) if self.lake.interrupted(sha) else set()
         self.lake.begin(sha, relative)
         written = [
-            self._write(feed.table.name, day, rows)
-            for day, rows in _by_day(outcome.landed, feed.table.day_column)
+            self._write(feed.table.name, day, rows) for day, rows in _by_day(outcome.landed, feed.table)
         ]
         if len(outcome.rejects):
             quarantine = outcome.rejects.table(feed.name, relative, self.today)
@@ -250,11 +249,11 @@ class _Run:
         return self.lake.read(table.name, list(table.key), days, exclude=self.current_part, where=where)
 
 
-def _by_day(rows: pa.Table, day_column: str) -> list[tuple[dt.date, pa.Table]]:
-    """The rows split by the date of their day column, each day's rows in file order."""
+def _by_day(rows: pa.Table, table: model.Table) -> list[tuple[dt.date, pa.Table]]:
+    """The rows split by partition day (``model.Table.partition_days``), each day's rows in file order."""
     if rows.num_rows == 0:
         return []
-    days = pc.cast(rows.column(day_column).cast(pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
+    days = pc.cast(table.partition_days(rows), pa.int32()).to_numpy(zero_copy_only=False)
     order = np.argsort(days, kind="stable")
     ordered = rows.take(pa.array(order))
     sorted_days = days[order]
