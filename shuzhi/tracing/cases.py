@@ -59,7 +59,7 @@ class Exposures:
 
 def within(
     t: ibis.Table, start: ibis.Value, end: ibis.Value, begin: str = "time_in", finish: str = "time_out"
-):
+) -> ibis.Value:
     """Rows of ``t`` whose [begin, finish] interval meets [start, end]."""
     return (t[begin] <= end) & (t[finish] >= start)
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from shuzhi.tracing.contacts import CLOSE, COMPANION, SECONDARY
+
+if TYPE_CHECKING:
+    from shuzhi.tracing.trace import TraceResult
 
 CASE = "case"
 CATEGORIES = (CASE, CLOSE, SECONDARY, COMPANION)
@@ -23,7 +27,7 @@ STRENGTH = {CLOSE: 0, SECONDARY: 1, COMPANION: 2}
 SYMBOL_SIZE = {CASE: 18, CLOSE: 10, SECONDARY: 7, COMPANION: 5}
 
 
-def transmission_graph(result, companions: bool = False) -> dict:
+def transmission_graph(result: TraceResult, companions: bool = False) -> dict:
     """Nodes, edges and categories of a :class:`~shuzhi.tracing.trace.TraceResult` (companions if asked)."""
     contacts = result.contacts if companions else _without_companions(result.contacts)
     rows = sorted(contacts.to_pylist(), key=lambda r: STRENGTH[r["classification"]])

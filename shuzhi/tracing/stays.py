@@ -16,6 +16,7 @@ execution details — they change speed, never results — so they live here, no
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 import ibis
@@ -33,7 +34,7 @@ LIMITS = ("min_overlap", "max_arrival_gap", "max_departure_gap")  # seconds; nul
 LEFT_COLUMNS = (*LABELS, "time_in", "time_out", "l_in", "l_out", *LIMITS)
 
 
-def stays_between(engine: Engine, lo, hi) -> ibis.Table:
+def stays_between(engine: Engine, lo: dt.datetime, hi: dt.datetime) -> ibis.Table:
     """Venue stays meeting [lo, hi] (literal bounds, so the lake's Parquet statistics prune the scan)."""
     stays = engine.table("venue_stays")
     return stays.filter(within(stays, ibis.literal(lo), ibis.literal(hi)))
