@@ -177,16 +177,29 @@ def replay(
     )
 
 
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
+RegionOption = Annotated[
+    str, typer.Option(help="GB/T 2260 code of this instance's region (its signing key).")
+]
+
+
 @app.command()
 def serve(
     data: DataOption = None,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    region: RegionOption = "330000",
 ) -> None:
-    """Serve the API (OpenAPI at /docs) over the data directory's lake and operational store."""
-    from shuzhi.api import serve as run_server
+    """Serve the API (OpenAPI at /docs) and the pages (dashboard, resident, checkpoint at /web/)."""
+    _serve(DataDir.resolve(data), host, port, region)
 
-    run_server(DataDir.resolve(data).root, host, port)
+
+def _serve(where: DataDir, host: str, port: int, region: str) -> None:
+    from shuzhi.web import serve_dashboard
+
+    console.print(f"Dashboard: [bold]http://{host}:{port}/web/[/]   API docs: http://{host}:{port}/docs")
+    serve_dashboard(where.root, host, port, region)
 
 
 @app.command()
@@ -196,8 +209,10 @@ def demo(
     days: DaysOption = 14,
     seed: SeedOption = 1,
     dirt: DirtOption = 0.02,
+    serve: Annotated[bool, typer.Option(help="End by serving the dashboard (Ctrl-C stops it).")] = True,
+    port: PortOption = 8000,
 ) -> None:
-    """Run the whole road on a synthetic province: simulate → ingest → summarise."""
+    """Run the whole road on a synthetic province: simulate → ingest → analyse → serve the dashboard."""
     where = DataDir.resolve(data)
     console.rule("[bold]shuzhi demo")
     console.print(
@@ -208,6 +223,22 @@ def demo(
     console.print(report.rich_table())
     _print_lake_summary(where)
     _print_analysis(_analyse(where, "2020-5th", None))
+    _print_logins(where)
+    if serve:
+        _serve(where, "127.0.0.1", port, "330000")
+
+
+def _print_logins(where: DataDir) -> None:
+    from rich.table import Table
+
+    from shuzhi.web import demo_accounts
+
+    table = Table(title="Demo logins (this data directory only)")
+    for column in ("username", "password", "role"):
+        table.add_column(column)
+    for username, password, role in demo_accounts(where.root):
+        table.add_row(username, password, role)
+    console.print(table)
 
 
 def _print_lake_summary(where: DataDir) -> None:

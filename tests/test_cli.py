@@ -17,7 +17,9 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):
     data = tmp_path_factory.mktemp("demo")
-    result = runner.invoke(app, ["demo", "--data", str(data), "--persons", "3000", "--days", "5"])
+    result = runner.invoke(
+        app, ["demo", "--data", str(data), "--persons", "3000", "--days", "5", "--no-serve"]
+    )
     assert result.exit_code == 0, result.output
     return DataDir(data), result.output
 
@@ -28,7 +30,7 @@ def test_demo_lands_feeds_and_reports_every_stage(demo_data):
     assert manifest["persons"] == 3000 and manifest["dirt_rate"] == pytest.approx(0.02)
     engine = connect(lake=where.lake)
     assert engine.table("venue_stays").count().execute() == manifest["expected"]["venue_stays"]
-    for heading in ("The lake", "index cases", "codes: green", "counties: low risk"):
+    for heading in ("The lake", "index cases", "codes: green", "counties: low risk", "Demo logins"):
         assert heading in output
 
 
