@@ -53,10 +53,11 @@ def code_history(
     days = ibis.memtable(pa.table({"day": pa.array(_dates(start, end), pa.date32())}))
     residents = sources.table("residents").select("person_key")
     total = int(engine.to_arrow(residents.count().as_table()).column(0)[0].as_py())
-    # computed once by the engine (a temporary table or a cached frame), read by both results
-    with _daily_colours(sources, policy, Window(start, end), days, residents).cache() as daily_colours:
-        changes = engine.to_arrow(_changes(daily_colours, days, policy)).cast(CHANGES)
-        daily = engine.to_arrow(_counts(daily_colours, days, policy, total)).cast(DAILY)
+    # the coloured person-days are computed once and read by both results (Ibis' cache() is not portable)
+    coloured = engine.to_arrow(_daily_colours(sources, policy, Window(start, end), days, residents))
+    daily_colours = ibis.memtable(coloured)
+    changes = engine.to_arrow(_changes(daily_colours, days, policy)).cast(CHANGES)
+    daily = engine.to_arrow(_counts(daily_colours, days, policy, total)).cast(DAILY)
     return CodeHistory(changes, daily)
 
 
