@@ -16,6 +16,7 @@ import multiprocessing as mp
 import resource
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 
@@ -65,15 +66,15 @@ def _baseline(feeds: str) -> dict:
 
 
 def _in_child(target, *args) -> dict:
-    """Run ``target(*args)`` in a fresh process; add that process's peak RSS to its result."""
-    with mp.get_context("spawn").Pool(1) as pool:
-        result = pool.apply(_measured, (target, *args))
-    return result
+    """Run ``target(*args)`` in a fresh process; add the peak RSS of it (or of its biggest child)."""
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(_measured, target, *args).result()
 
 
 def _measured(target, *args) -> dict:
     result = target(*args)
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peaks = (resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    result["peak_mib"] = max(peaks) / 1024
     return result
 
 

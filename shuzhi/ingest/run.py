@@ -1,7 +1,8 @@
 """One ingest run: find the feed files; parse, validate, pseudonymise and commit each to the lake.
 
 Files go in order: registries first (scans need the venue registry), then events, each feed's files by name;
-the next file is read and parsed in a background thread while the current one is validated and committed.
+the next file is read and parsed in a background thread while the current one is validated and committed, and
+the event feeds are spread over worker processes (one per CPU), each feed's files in order in one process.
 A file is the unit of work and of atomicity. Its landed rows are written as one part per day of its canonical
 table, its rejected rows as one quarantine part; only then is it recorded in the lake's ledger. A file already
 in the ledger (same sha256) is skipped. A file whose ingestion was interrupted is not in the ledger, so the
@@ -15,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,7 @@ Progress = Callable[[str, int, int], None]
 CRASH_ENV = "SHUZHI_INGEST_CRASH_AFTER_PARTS"
 IGNORED_DIRS = ("truth",)  # the simulator's ground truth lives next to the feeds
 IGNORED_FILES = ("manifest.json",)
+PARALLEL_MIN_BYTES = 64 * 2**20  # below this, starting worker processes costs more than it saves
 PARSE_ALONE, PARSE_BESIDE = 2, 1  # parser threads for the first file, and beside a file being validated
 
 
@@ -57,6 +60,7 @@ def ingest(
     progress: Progress | None = None,
     today: dt.date | None = None,
     crash_after_parts: int | None = None,
+    workers: int | None = None,
 ) -> Report:
     """Ingest every feed file under ``feed_dir`` into the lake at ``lake_dir``; returns the report.
 
@@ -64,7 +68,9 @@ def ingest(
     pseudonym.key`` (created on first use). ``progress(feed, files_done, files_total)`` is called as files are
     done. ``today`` (default: the local date) bounds birth dates and dates the quarantine.
     ``crash_after_parts`` (or ``$SHUZHI_INGEST_CRASH_AFTER_PARTS``) raises ``SimulatedCrash`` after that many
-    part writes, for tests.
+    part writes, for tests. ``workers`` processes (default: one per CPU when the event files reach
+    ``PARALLEL_MIN_BYTES``) ingest the event feeds side by side once the registries have landed; each feed's
+    files stay in order within one process. A crash hook runs everything in this process.
     """
     if not Path(feed_dir).is_dir():
         raise FileNotFoundError(f"no feed directory {feed_dir}")
@@ -74,8 +80,11 @@ def ingest(
         key_file = secrets / KEY_FILE_NAME
     if crash_after_parts is None and os.environ.get(CRASH_ENV):
         crash_after_parts = int(os.environ[CRASH_ENV])
-    run = _Run(lake, Pseudonymiser.from_file(key_file), today or dt.date.today(), crash_after_parts)
-    return run.ingest(Path(feed_dir), progress)
+    pseudonymiser = Pseudonymiser.from_file(key_file)  # creates the key before any worker reads it
+    run = _Run(lake, pseudonymiser, today or dt.date.today(), crash_after_parts)
+    if crash_after_parts is not None:
+        workers = 1
+    return run.ingest(Path(feed_dir), progress, workers, Path(key_file))
 
 
 def discover(feed_dir: Path) -> tuple[list[tuple[Feed, Path, str]], list[str]]:
@@ -122,26 +131,21 @@ class _Run:
         )
         self.ctx = Context(lookups, pseudonymiser, self._landed_keys, lambda table: lake.days(table.name))
 
-    def ingest(self, feed_dir: Path, progress: Progress | None) -> Report:
+    def ingest(
+        self, feed_dir: Path, progress: Progress | None, workers: int | None, key_file: Path
+    ) -> Report:
         report = Report(str(feed_dir), str(self.lake.root), dt.datetime.now(dt.UTC))
         files, report.unrecognised = discover(feed_dir)
         for name in report.unrecognised:
             log.warning("no adapter reads %s; left alone", name)
-        totals = {f.name: sum(1 for feed, _, _ in files if feed is f) for f in FEEDS}
-        done = dict.fromkeys(totals, 0)
-        # the next file is read and parsed (which needs nothing from the lake) while this one is validated
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shuzhi-read") as reader:
-            loading = [reader.submit(self._load, feed, path, PARSE_ALONE) for feed, path, _ in files[:1]]
-            for i, (feed, _, relative) in enumerate(files):
-                loaded = loading[i].result()
-                if i + 1 < len(files):
-                    loading.append(reader.submit(self._load, *files[i + 1][:2], PARSE_BESIDE))
-                if progress and done[feed.name] == 0:
-                    progress(feed.name, 0, totals[feed.name])
-                report.files.append(self.ingest_file(feed, relative, loaded))
-                done[feed.name] += 1
-                if progress:
-                    progress(feed.name, done[feed.name], totals[feed.name])
+        registries = [f for f in files if f[0].registry]
+        report.files += self.ingest_files(registries, progress)
+        events = [f for f in files if not f[0].registry]
+        workers = workers or _workers_worth_it(events)
+        if workers > 1 and len({feed.name for feed, _, _ in events}) > 1:
+            report.files += _in_processes(events, workers, self.lake.root, key_file, self.today, progress)
+        else:
+            report.files += self.ingest_files(events, progress)
         report.finished = dt.datetime.now(dt.UTC)
         self.lake.write_report(report.to_json(), report.finished)
         totals_row = report.totals
@@ -153,6 +157,27 @@ class _Run:
             totals_row.rows_quarantined,
         )
         return report
+
+    def ingest_files(
+        self, files: list[tuple[Feed, Path, str]], progress: Progress | None
+    ) -> list[FileResult]:
+        """Ingest ``files`` in order; the next file is read and parsed while this one is validated."""
+        results: list[FileResult] = []
+        totals = {f.name: sum(1 for feed, _, _ in files if feed is f) for f in FEEDS}
+        done = dict.fromkeys(totals, 0)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shuzhi-read") as reader:
+            loading = [reader.submit(self._load, feed, path, PARSE_ALONE) for feed, path, _ in files[:1]]
+            for i, (feed, _, relative) in enumerate(files):
+                loaded = loading[i].result()
+                if i + 1 < len(files):
+                    loading.append(reader.submit(self._load, *files[i + 1][:2], PARSE_BESIDE))
+                if progress and done[feed.name] == 0:
+                    progress(feed.name, 0, totals[feed.name])
+                results.append(self.ingest_file(feed, relative, loaded))
+                done[feed.name] += 1
+                if progress:
+                    progress(feed.name, done[feed.name], totals[feed.name])
+        return results
 
     def _load(self, feed: Feed, path: Path, workers: int) -> _Loaded:
         """Read a file, hash it and, unless the ledger has it, parse it."""
@@ -247,6 +272,55 @@ class _Run:
     ) -> pa.Table:
         """Natural keys in the lake, leaving out the parts of the file being ingested (a redo)."""
         return self.lake.read(table.name, list(table.key), days, exclude=self.current_part, where=where)
+
+
+def _workers_worth_it(files: list[tuple[Feed, Path, str]]) -> int:
+    """One process per CPU when the files are big enough to repay starting them, else this process alone."""
+    size = sum(path.stat().st_size for _, path, _ in files)
+    return (os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
+
+
+def _in_processes(
+    files: list[tuple[Feed, Path, str]],
+    workers: int,
+    lake_root: Path,
+    key_file: Path,
+    today: dt.date,
+    progress: Progress | None,
+) -> list[FileResult]:
+    """Ingest each feed's files in a worker process, biggest feeds first; results in ``files`` order.
+
+    Feeds are independent once the registries have landed: each writes its own table and its own quarantine
+    parts, and a feed's files stay in order inside one process, so duplicates are judged as in one process.
+    """
+    by_feed: dict[str, list[tuple[str, str]]] = {}
+    for feed, path, relative in files:
+        by_feed.setdefault(feed.name, []).append((str(path), relative))
+    size = {name: sum(os.path.getsize(p) for p, _ in items) for name, items in by_feed.items()}
+    order = sorted(by_feed, key=lambda name: -size[name])
+    results: dict[str, list[FileResult]] = {}
+    context = mp.get_context("spawn")  # DuckDB and Arrow thread pools do not survive a fork
+    with ProcessPoolExecutor(max_workers=min(workers, len(order)), mp_context=context) as pool:
+        pending = {
+            pool.submit(_ingest_feed, name, by_feed[name], str(lake_root), str(key_file), today): name
+            for name in order
+        }
+        for future in as_completed(pending):
+            name = pending[future]
+            results[name] = future.result()
+            if progress:
+                progress(name, len(results[name]), len(by_feed[name]))
+    return [result for name in by_feed for result in results[name]]
+
+
+def _ingest_feed(
+    name: str, files: list[tuple[str, str]], lake_root: str, key_file: str, today: dt.date
+) -> list[FileResult]:
+    """One worker's job: a feed's files, in order, into the lake."""
+    feed = next(f for f in FEEDS if f.name == name)
+    run = _Run(Lake(lake_root), Pseudonymiser.from_file(Path(key_file)), today, None)
+    results = run.ingest_files([(feed, Path(path), relative) for path, relative in files], None)
+    return results
 
 
 def _by_day(rows: pa.Table, table: model.Table) -> list[tuple[dt.date, pa.Table]]:
