@@ -1,7 +1,7 @@
 """Terminal presentation shared by the CLI commands: Rich progress bars and logging setup.
 
-Library code reports progress through a plain callback ``progress(step, done, total)``; this module turns those
-calls into Rich progress bars, one bar per step, so no library module depends on the terminal.
+Library code reports progress through a plain callback ``progress(step, done, total)``; this module turns
+those calls into Rich progress bars, one bar per step, so no library module depends on the terminal.
 """
 
 from __future__ import annotations

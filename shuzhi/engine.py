@@ -1,8 +1,8 @@
 """The engine layer: where analytics meet an execution engine.
 
-Analytics are Ibis expressions over the lake's tables; this module is the one place that knows which engine runs
-them (DuckDB embedded by default; PySpark at scale) and how the lake's Parquet files are opened. Spec tests hand
-small Arrow tables to ``Engine.register`` and run the very same expressions.
+Analytics are Ibis expressions over the lake's tables; this module is the one place that knows which
+engine runs them (DuckDB embedded by default; PySpark at scale) and how the lake's Parquet files are
+opened. Spec tests hand small Arrow tables to ``Engine.register`` and run the very same expressions.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Administrative divisions (GB/T 2260): codes, names and the province → city → county hierarchy.
 
-The division list is the Ministry of Civil Affairs list of April 2019 (the vintage the 2020 data uses), packaged
-in ``shuzhi/data/``. Longgang (330383), made a county-level city from Cangnan county in August 2019, is added so
-that the list matches Zhejiang's 90 county-level divisions of 2020.
+The division list is the Ministry of Civil Affairs list of April 2019 (the vintage the 2020 data uses),
+packaged in ``shuzhi/data/``. Longgang (330383), made a county-level city from Cangnan county in August
+2019, is added so that the list matches Zhejiang's 90 county-level divisions of 2020.
 """
 
 from __future__ import annotations

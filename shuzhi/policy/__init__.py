@@ -1,9 +1,10 @@
 """Policy as data: the rules a government changes, versioned by protocol edition.
 
-An edition is a folder under ``shuzhi/policy/editions/`` (or any folder a user points to) with one YAML file per
-section — ``contact.yaml`` (tracing), ``codes.yaml`` (health-code colours), ``area_risk.yaml``, ``index.yaml``.
-Each capability owns the pydantic model of its section and calls :func:`load_section`; nothing in code hard-wires
-a number that a policy file holds. A malformed file fails with a :class:`PolicyError` naming the file and key.
+An edition is a folder under ``shuzhi/policy/editions/`` (or any folder a user points to) with one YAML
+file per section — ``contact.yaml`` (tracing), ``codes.yaml`` (health-code colours), ``area_risk.yaml``,
+``index.yaml``. Each capability owns the pydantic model of its section and calls :func:`load_section`;
+nothing in code hard-wires a number that a policy file holds. A malformed file fails with a
+:class:`PolicyError` naming the file and key.
 """
 
 from __future__ import annotations
