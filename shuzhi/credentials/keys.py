@@ -145,7 +145,8 @@ class KeyStore:
     ) -> KeyInfo:
         """Create a key for ``region`` signing from ``now``; the key it replaces stops signing at ``now``."""
         check_region(region)
-        at = now or datetime.now(UTC)
+        # whole seconds, as token times are: a token issued later in the same second may be signed
+        at = (now or datetime.now(UTC)).replace(microsecond=0)
         for old in self.keys(region):
             if old.signing_until > at:
                 self._write_info(_retire(old, at))

@@ -2,8 +2,9 @@
 
 ``demo_accounts(data_dir)`` creates (or, run again, gives new passwords to) ``demo-operator``,
 ``demo-operator2`` (a second operator: manual changes need four eyes), ``demo-epidemiologist``,
-``demo-checkpoint``, ``demo-auditor``, ``demo-admin`` and ``demo-resident``, bound to a resident whose code
-the pipeline coloured red (else yellow, else any coloured one) so the resident page has something to explain.
+``demo-checkpoint``, ``demo-auditor``, ``demo-admin`` and ``demo-resident``, bound to a resident without an
+account whose code the pipeline coloured red (else yellow, else any) so the resident page has something to
+explain.
 Every creation and reset is written to the audit log as the shell's act.
 """
 
@@ -39,29 +40,38 @@ def demo_accounts(data_dir: Path) -> list[tuple[str, str, str]]:
     settings = ApiSettings(data_dir=Path(data_dir))
     upgrade(settings.store_url)
     store = Store(settings.store_url)
-    resident = demo_resident(Results(settings.data))
-    logins = [(name, role, None) for name, role in STAFF_LOGINS]
-    if resident is not None:
-        logins.append(("resident", Role.RESIDENT, resident))
     try:
         with store.session() as session:
+            resident = demo_resident(Results(settings.data), _taken(session))
+            logins = [(name, role, None) for name, role in STAFF_LOGINS]
+            if resident is not None:
+                logins.append(("resident", Role.RESIDENT, resident))
             now = settings.clock()
             return [_ensure(session, PREFIX + name, role, key, now) for name, role, key in logins]
     finally:
         store.dispose()
 
 
-def demo_resident(found: Results) -> int | None:
-    """The person_key of a resident with a red code, else yellow, else any; None before codes are computed."""
+def demo_resident(found: Results, taken: set[int], candidates: int = 100) -> int | None:
+    """A resident with a red code, else yellow, else any, who has no account yet (other than the demo's)."""
     if not found.has("codes"):
         return None
     for colour in COLOURS_WANTED:
         rows = found.rows(
-            "codes", lambda t, c=colour: t.filter(t.colour == c).order_by("person_key").limit(1)
+            "codes", lambda t, c=colour: t.filter(t.colour == c).order_by("person_key").limit(candidates)
         )
-        if rows:
-            return rows[0]["person_key"]
+        free = [r["person_key"] for r in rows if r["person_key"] not in taken]
+        if free:
+            return free[0]
     return None
+
+
+def _taken(session: Session) -> set[int]:
+    """Persons who have a resident account other than the demo resident's."""
+    query = select(Account.person_key).where(
+        Account.person_key.is_not(None), Account.username != PREFIX + "resident"
+    )
+    return set(session.scalars(query))
 
 
 def _ensure(
@@ -75,15 +85,10 @@ def _ensure(
     else:
         account.password_hash = hash_password(password)
         account.role, account.active = role.value, True
-        if person_key is not None and _free(session, person_key, account):
+        if person_key is not None:
             account.person_key = person_key
         _audit(session, "update:accounts", account, now)
     return username, password, role.value
-
-
-def _free(session: Session, person_key: int, account: Account) -> bool:
-    holder = session.scalar(select(Account).where(Account.person_key == person_key))
-    return holder is None or holder.id == account.id
 
 
 def _audit(session: Session, action: str, account: Account, now: dt.datetime) -> None:

@@ -1,0 +1,256 @@
+"""A tiny set of analytic results shaped exactly like ``shuzhi.pipeline``'s, for the dashboard and page tests.
+
+Every table is built on the pipeline modules' own schemas (``AREA_RISK_SCHEMA``, ``FIVE_COLOUR_SCHEMA``,
+``INDEX_SCHEMA``, ``CODES``, ``CHANGES``, ``DAILY``, ``CONTACTS_SCHEMA``) for Zhejiang's real 90 counties and
+11 cities, written into the lake one part per day as the pipeline writes them; the transmission graph is
+made by ``TraceResult.graph()`` itself. Levels move with the day (county *i* on day *d* is
+``LEVELS[(i + d) % 3]``), so a day slider must recolour every county. The replay document has the shape
+of ``shuzhi.risk.replay``'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shuzhi import regions
+from shuzhi.codes import CHANGES, CODES, DAILY
+from shuzhi.lake import Lake
+from shuzhi.pipeline import GRAPH_FILE, RESULT_PART
+from shuzhi.risk.area import AREA_RISK_SCHEMA
+from shuzhi.risk.five_colour import FIVE_COLOUR_SCHEMA
+from shuzhi.risk.index import INDEX_SCHEMA, INDICATORS
+from shuzhi.risk.policy import LEVELS
+from shuzhi.risk.replay import STEM as REPLAY_STEM
+from shuzhi.settings import DataDir
+from shuzhi.tracing.contacts import CONTACTS_SCHEMA
+from shuzhi.tracing.trace import CASES_SCHEMA, TraceResult
+
+DAYS = [dt.date(2020, 2, 1) + dt.timedelta(days=i) for i in range(5)]
+LAST = DAYS[-1]
+FIVE = ("green", "blue", "yellow", "orange", "red")
+RESIDENT_KEY = 4_611_686_018_427_387_904  # red: a close contact (tests/api uses the same key)
+GREEN_KEY = 1_000_001
+YELLOW_KEY = 1_000_002
+CASE_KEY = -7_000_000_000_000_000_001  # beyond JavaScript's exact integers on purpose
+OTHER_CASE_KEY = 7_000_000_000_000_000_002
+SECONDARY_KEY = 2_000_001
+COMPANION_KEYS = (3_000_001, 3_000_002)
+RESIDENT_REASON = "密切接触者（与病例同住 2020-02-03） / close contact of a case (same household, 2020-02-03)"
+RESIDENT_TURNS_GREEN = "2020-02-17起转绿 / green from 2020-02-17"
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """What was written, for the tests' expectations."""
+
+    counties: list[str]
+    days: list[dt.date]
+
+    def level(self, county: str, day: dt.date) -> str:
+        return level_of(self.counties.index(county), DAYS.index(day))
+
+
+def level_of(county_index: int, day_index: int) -> str:
+    return LEVELS[(county_index + day_index) % len(LEVELS)]
+
+
+def write_results(data: DataDir) -> Fixture:
+    """Write every derived table and JSON output the views read into ``data``."""
+    counties = [r.code for r in regions.zhejiang_counties()]
+    lake = Lake(data.lake)
+    for name, table in tables(counties).items():
+        days = pc.cast(table["first_contact_at" if name == "contacts" else "day"], pa.date32())
+        for day in pc.unique(days).to_pylist():  # one part per day that has rows, as the pipeline writes
+            lake.write_part(name, day, RESULT_PART, table.filter(pc.equal(days, pa.scalar(day, pa.date32()))))
+    lake.sync()
+    data.outputs.mkdir(parents=True, exist_ok=True)
+    graph = TraceResult("2020-5th", cases(), contacts()).graph(companions=False)
+    _write_json(data.outputs / GRAPH_FILE, graph)
+    _write_json(data.outputs / f"{REPLAY_STEM}.json", replay())
+    return Fixture(counties, DAYS)
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    path.write_text(json.dumps(document, ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def tables(counties: list[str]) -> dict[str, pa.Table]:
+    return {
+        "area_risk": _rows(AREA_RISK_SCHEMA, counties, _area_risk),
+        "five_colour": _rows(FIVE_COLOUR_SCHEMA, counties, _five_colour),
+        "index": index(counties),
+        "codes": codes(),
+        "code_changes": code_changes(),
+        "code_counts": code_counts(),
+        "contacts": contacts(),
+    }
+
+
+def _rows(schema: pa.Schema, counties: list[str], row: Callable[[int, str, int], dict[str, Any]]) -> pa.Table:
+    rows = [row(i, code, d) for d in range(len(DAYS)) for i, code in enumerate(counties)]
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _area_risk(i: int, code: str, d: int) -> dict[str, Any]:
+    level = level_of(i, d)
+    new = LEVELS.index(level) * 3
+    return {
+        "county_code": code,
+        "day": DAYS[d],
+        "level": level,
+        "reason": f"{level}: {new} new in 14 days (fixture)",
+        "cumulative": new + i,
+        "new_14d": new,
+        "clusters_14d": int(level == "high"),
+        "days_since_last": None if new == 0 else d,
+    }
+
+
+def _five_colour(i: int, code: str, d: int) -> dict[str, Any]:
+    colour = FIVE[(i + 2 * d) % len(FIVE)]
+    return {
+        "county_code": code,
+        "day": DAYS[d],
+        "colour": colour,
+        "reason": f"{colour} (fixture)",
+        "cumulative": i,
+        "cumulative_local": i // 2,
+        "local_share": 0.5 if i else None,
+        "clusters_14d": 0,
+        "days_since_last": None,
+    }
+
+
+def index(counties: list[str]) -> pa.Table:
+    cities = sorted({code[:4] + "00" for code in counties})
+    areas = [(code, "county") for code in counties] + [(code, "city") for code in cities]
+    rows = []
+    for d, day in enumerate(DAYS):
+        for i, (code, level) in enumerate(areas):
+            score = float((i * 7 + d * 13) % 101)
+            row: dict[str, Any] = {"area_code": code, "area_level": level, "day": day, "population": 1000 + i}
+            row.update({name: score / 100 for name in INDICATORS})
+            row.update({f"score_{name}": score for name in INDICATORS})
+            row.update(control=score, flow=100 - score, index=50.0)
+            rows.append(row)
+    return pa.Table.from_pylist(rows, schema=INDEX_SCHEMA)
+
+
+def codes() -> pa.Table:
+    rows = [
+        _code(RESIDENT_KEY, "red", "close_contact", RESIDENT_REASON, RESIDENT_TURNS_GREEN),
+        _code(
+            GREEN_KEY, "green", "default_green", "无红码或黄码规则适用 / no red or yellow rule applies", None
+        ),
+        _code(
+            YELLOW_KEY, "yellow", "symptoms", "发热 / fever", "连续7天正常打卡 / 7 days of normal check-in"
+        ),
+    ]
+    return pa.Table.from_pylist(rows, schema=CODES)
+
+
+def _code(key: int, colour: str, rule: str, reason: str, turns_green: str | None) -> dict[str, Any]:
+    return {
+        "person_key": key,
+        "day": LAST,
+        "colour": colour,
+        "rule": rule,
+        "reason": reason,
+        "evidence": f"contacts: case {CASE_KEY}, household" if colour == "red" else None,
+        "valid_until": LAST + dt.timedelta(days=1),
+        "turns_green": turns_green,
+    }
+
+
+def code_changes() -> pa.Table:
+    rows = [
+        {"person_key": RESIDENT_KEY, "day": DAYS[1], "colour": "yellow", "rule": "symptoms"},
+        {"person_key": RESIDENT_KEY, "day": DAYS[3], "colour": "red", "rule": "close_contact"},
+        {"person_key": YELLOW_KEY, "day": DAYS[2], "colour": "yellow", "rule": "symptoms"},
+    ]
+    return pa.Table.from_pylist(rows, schema=CHANGES)
+
+
+def code_counts() -> pa.Table:
+    rows = [
+        {"day": day, "colour": colour, "persons": count}
+        for d, day in enumerate(DAYS)
+        for colour, count in (("green", 1000 - 10 * d), ("yellow", 5 + 5 * d), ("red", 2 + 5 * d))
+    ]
+    return pa.Table.from_pylist(rows, schema=DAILY)
+
+
+def cases() -> pa.Table:
+    at = dt.datetime(2020, 2, 3, 9, 30)
+    rows = [
+        {
+            "case_key": key,
+            "status": status,
+            "onset_date": at.date(),
+            "first_positive_at": at,
+            "diagnosed_at": at,
+            "window_start": at - dt.timedelta(days=2),
+            "window_end": at,
+        }
+        for key, status in ((CASE_KEY, "confirmed"), (OTHER_CASE_KEY, "asymptomatic"))
+    ]
+    return pa.Table.from_pylist(rows, schema=CASES_SCHEMA)
+
+
+def contacts() -> pa.Table:
+    rows = [
+        _contact(CASE_KEY, RESIDENT_KEY, "close", "household_shared", "household"),
+        _contact(CASE_KEY, GREEN_KEY + 10, "close", "workplace_shared", "workplace"),
+        _contact(CASE_KEY, SECONDARY_KEY, "secondary", "household_shared", "household", via=RESIDENT_KEY),
+        *(
+            _contact(CASE_KEY, key, "companion", "same_time_place", "same_time_place")
+            for key in COMPANION_KEYS
+        ),
+        _contact(OTHER_CASE_KEY, GREEN_KEY + 11, "close", "meal_shared", "meal"),
+    ]
+    return pa.Table.from_pylist(rows, schema=CONTACTS_SCHEMA)
+
+
+def _contact(
+    case: int, contact: int, classification: str, rule: str, setting: str, via: int | None = None
+) -> dict[str, Any]:
+    start = dt.datetime(2020, 2, 3, 8, 0)
+    return {
+        "case_key": case,
+        "contact_key": contact,
+        "degree": 2 if via else 1,
+        "via_key": via,
+        "classification": classification,
+        "rule": rule,
+        "setting": setting,
+        "place": f"{setting}-1",
+        "first_contact_at": start,
+        "last_contact_at": start + dt.timedelta(hours=1),
+        "overlap_seconds": 3600,
+        "evidence": f"{setting}-1, 2020-02-03 08:00-09:00 (fixture)",
+    }
+
+
+def replay() -> dict[str, Any]:
+    """A 20-day replay of Zhejiang's 11 cities and Wuhan, levels moving by day."""
+    codes = [r.code for r in regions.divisions().values() if r.level == "city" and r.code.startswith("33")]
+    codes.append("420100")
+    names = {code: regions.divisions()[code].name for code in codes}
+    cities = {code: [(i + d) % len(LEVELS) for d in range(20)] for i, code in enumerate(codes)}
+    return {
+        "days": ["2020-01-20", "2020-02-08"],
+        "levels": list(LEVELS),
+        "rule": "fixture rule",
+        "assumption": "fixture assumption",
+        "names": names,
+        "cities": cities,
+        "skipped": [{"code": "420000xx", "name": "待明确地区", "confirmed": 3}],
+    }

@@ -1,0 +1,266 @@
+"""The JSON behind the pages, over fixture results shaped like the pipeline's: the dashboard panels, the
+resident's signed code, the public boundaries and trust list, the pages themselves and the demo logins."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import shutil
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from shuzhi import regions
+from shuzhi.accounts import Role, create_account
+from shuzhi.api.healthcode import QR_COLOURS
+from shuzhi.api.issuer import CODE_LIFETIME
+from shuzhi.credentials import verify
+from shuzhi.risk.index import INDICATORS
+from shuzhi.store import AuditRecord
+from shuzhi.web.demo import demo_accounts
+
+from .conftest import PASSWORD, Site, build_site
+from .lake import (
+    CASE_KEY,
+    COMPANION_KEYS,
+    DAYS,
+    GREEN_KEY,
+    LAST,
+    OTHER_CASE_KEY,
+    RESIDENT_KEY,
+    SECONDARY_KEY,
+    level_of,
+)
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Site:
+    """A site of its own, for tests that change state."""
+    return build_site(tmp_path / "data")
+
+
+def get(client: TestClient, site: Site, path: str, user: str = "operator") -> dict:
+    response = client.get(path, headers=site.headers(user))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# one map
+
+
+def test_the_map_series_has_every_county_on_every_day(client: TestClient, site: Site) -> None:
+    risk = get(client, site, "/dashboard/area-risk")
+    assert risk["days"] == [d.isoformat() for d in DAYS]
+    assert [c["code"] for c in risk["counties"]] == [r.code for r in regions.zhejiang_counties()]
+    assert len(risk["counties"]) == 90
+    for i, county in enumerate(risk["counties"]):
+        assert county["levels"] == [level_of(i, d) for d in range(len(DAYS))]
+        assert county["city_code"] == county["code"][:4] + "00"
+        assert None not in county["five_colours"]
+
+
+def test_one_day_of_the_map_carries_reasons(client: TestClient, site: Site) -> None:
+    day = get(client, site, f"/dashboard/area-risk/{DAYS[2]}", user="epidemiologist")
+    first = day["counties"][0]
+    assert first["level"] == level_of(0, 2)
+    assert first["reason"].startswith(first["level"])
+    assert first["five_colour_reason"].endswith("(fixture)")
+    missing = client.get("/dashboard/area-risk/2021-01-01", headers=site.headers("operator"))
+    assert missing.status_code == 404
+
+
+# one code, one index
+
+
+def test_codes_by_colour_per_day(client: TestClient, site: Site) -> None:
+    counts = get(client, site, "/dashboard/codes/daily")
+    assert counts["days"] == [d.isoformat() for d in DAYS]
+    assert counts["green"][0] == 1000 and counts["red"][-1] == 22
+
+
+def test_the_index_of_a_day_and_its_history(client: TestClient, site: Site) -> None:
+    latest = get(client, site, "/dashboard/index")
+    assert latest["day"] == LAST.isoformat() and latest["indicators"] == list(INDICATORS)
+    assert len(latest["rows"]) == 90
+    assert {row["area_level"] for row in latest["rows"]} == {"county"}
+    assert set(latest["rows"][0]["scores"]) == set(INDICATORS)
+    cities = get(client, site, f"/dashboard/index?day={DAYS[0]}&level=city")
+    assert len(cities["rows"]) == 11 and cities["day"] == DAYS[0].isoformat()
+    history = get(client, site, "/dashboard/index/330102")
+    assert history["name"] == "上城区" and len(history["index"]) == len(DAYS)
+    assert client.get("/dashboard/index/110101", headers=site.headers("operator")).status_code == 404
+    assert client.get("/dashboard/index?day=2019-01-01", headers=site.headers("operator")).status_code == 404
+
+
+# tracing
+
+
+def test_the_funnel_counts_each_person_once_under_their_strongest_classification(
+    client: TestClient, site: Site
+) -> None:
+    funnel = get(client, site, "/dashboard/tracing/funnel")
+    assert (funnel["cases"], funnel["close"], funnel["secondary"], funnel["companion"]) == (
+        2,
+        3,
+        1,
+        len(COMPANION_KEYS),
+    )
+    assert funnel["by_setting"]["close"] == {"household": 1, "workplace": 1, "meal": 1}
+
+
+def test_a_case_graph_names_its_people_as_strings_and_every_read_is_audited(fresh: Site) -> None:
+    client = TestClient(fresh.app)
+    cases = get(client, fresh, "/dashboard/tracing/cases")
+    assert [c["case_key"] for c in cases] == [str(CASE_KEY), str(OTHER_CASE_KEY)]
+    assert (cases[0]["close"], cases[0]["secondary"]) == (2, 1)
+    graph = get(client, fresh, f"/dashboard/tracing/graph/{CASE_KEY}")
+    ids = {n["id"] for n in graph["nodes"]}
+    assert ids == {str(CASE_KEY), str(RESIDENT_KEY), str(GREEN_KEY + 10), str(SECONDARY_KEY)}
+    assert {(e["source"], e["target"]) for e in graph["edges"]} >= {(str(RESIDENT_KEY), str(SECONDARY_KEY))}
+    with fresh.app.state.services.store.session() as session:
+        read = session.scalars(select(AuditRecord.person_key).where(AuditRecord.action == "read:contacts"))
+        assert {RESIDENT_KEY, SECONDARY_KEY, CASE_KEY, OTHER_CASE_KEY} <= set(read)
+    assert client.get("/dashboard/tracing/graph/42", headers=fresh.headers("operator")).status_code == 404
+
+
+def test_the_replay_is_served_as_the_replay_wrote_it(client: TestClient, site: Site) -> None:
+    replay = get(client, site, "/dashboard/replay")
+    assert len([c for c in replay["cities"] if c.startswith("33")]) == 11
+    assert replay["names"]["420100"] == "武汉市"
+
+
+def test_panels_answer_404_before_the_pipeline_has_run(tmp_path: Path, site: Site) -> None:
+    empty = build_site(tmp_path / "data")
+    shutil.rmtree(empty.data.lake)
+    shutil.rmtree(empty.data.outputs)
+    client = TestClient(empty.app)
+    for path in (
+        "/dashboard/area-risk",
+        "/dashboard/codes/daily",
+        "/dashboard/tracing/cases",
+        "/dashboard/replay",
+    ):
+        response = client.get(path, headers=empty.headers("operator"))
+        assert response.status_code == 404 and "shuzhi" in response.json()["detail"], path
+    assert client.post("/resident/code/token", headers=empty.headers("resident")).status_code == 404
+
+
+# the resident's code
+
+
+def test_the_resident_gets_a_signed_code_with_its_reasons(client: TestClient, site: Site) -> None:
+    response = client.post("/resident/code/token", headers=site.headers("resident"))
+    assert response.status_code == 200, response.text
+    code = response.json()
+    assert (code["colour"], code["rule"], code["computed_colour"]) == ("red", "close_contact", "red")
+    assert code["reason_zh"] == "密切接触者（与病例同住 2020-02-03）"
+    assert code["reason_en"] == "close contact of a case (same household, 2020-02-03)"
+    assert (code["turns_green_zh"], code["turns_green_en"]) == ("2020-02-17起转绿", "green from 2020-02-17")
+    assert code["valid_until"] == (LAST + dt.timedelta(days=1)).isoformat()
+    assert [(h["day"], h["colour"]) for h in code["history"]] == [
+        (DAYS[3].isoformat(), "red"),
+        (DAYS[1].isoformat(), "yellow"),
+    ]
+    issued, expires = (dt.datetime.fromisoformat(code[k]) for k in ("issued_at", "expires_at"))
+    assert expires - issued == CODE_LIFETIME
+    checked = verify(code["payload"], site.credentials.trust_list)
+    assert (checked.valid, checked.counts_as, checked.subject) == (True, "red", str(RESIDENT_KEY))
+    assert checked.payload["hc"]["rc"] == "close_contact"
+
+
+def test_the_qr_code_is_an_svg_in_the_colour_of_the_code(client: TestClient, site: Site) -> None:
+    code = client.post("/resident/code/token", headers=site.headers("green-resident")).json()
+    assert code["colour"] == "green"
+    svg = unquote(code["qr_svg"].removeprefix("data:image/svg+xml;charset=utf-8,"))
+    assert svg.startswith("<svg") or svg.startswith("<?xml")
+    assert QR_COLOURS["green"] in svg
+
+
+def test_an_approved_manual_change_overrides_the_rules_and_says_so(fresh: Site) -> None:
+    client = TestClient(fresh.app)
+    body = {"person_key": RESIDENT_KEY, "colour": "green", "reason": "recovered, test negative twice"}
+    change = client.post("/operator/manual-changes", json=body, headers=fresh.headers("operator"))
+    fresh_operator = _second_operator(fresh)
+    approved = client.post(f"/operator/manual-changes/{change.json()['id']}/approve", headers=fresh_operator)
+    assert approved.status_code == 200, approved.text
+    code = client.post("/resident/code/token", headers=fresh.headers("resident")).json()
+    assert (code["colour"], code["rule"], code["computed_colour"]) == ("green", "manual_change", "red")
+    assert code["reason_en"] == "manual correction: recovered, test negative twice"
+    assert code["manual_colour"]["colour"] == "green"
+    assert code["history"][0]["source"] == "manual"
+    assert verify(code["payload"], fresh.credentials.trust_list).counts_as == "green"
+
+
+def _second_operator(site: Site) -> dict[str, str]:
+    with site.app.state.services.store.session() as session:
+        create_account(session, "operator2", PASSWORD, Role.OPERATOR, site.app.state.services.clock())
+    return site.headers("operator2")
+
+
+def test_issuing_a_code_is_audited(fresh: Site) -> None:
+    client = TestClient(fresh.app)
+    client.post("/resident/code/token", headers=fresh.headers("resident"))
+    with fresh.app.state.services.store.session() as session:
+        record = session.scalars(select(AuditRecord).where(AuditRecord.action == "issue:health_codes")).one()
+    assert (record.person_key, record.detail) == (RESIDENT_KEY, {"colour": "red", "rule": "close_contact"})
+
+
+# public: boundaries and trust list
+
+
+@pytest.mark.parametrize(("level", "count"), [("county", 90), ("city", 11)])
+def test_boundaries_are_the_real_divisions_with_text_codes(
+    client: TestClient, level: str, count: int
+) -> None:
+    geojson = client.get(f"/public/boundaries/{level}").json()
+    codes = [f["properties"]["adcode"] for f in geojson["features"]]
+    assert len(codes) == count and all(regions.divisions()[c].level == level for c in codes)
+    assert client.get("/public/boundaries/province").status_code == 422
+
+
+def test_the_trust_list_publishes_the_signing_key(client: TestClient, site: Site) -> None:
+    listed = client.get("/public/trust-list").json()
+    [key] = listed["keys"]
+    signer_kid = site.credentials.keys.active("330100").kid
+    assert (key["kid"], key["region"], key["algorithm"]) == (signer_kid.hex(), "330100", "ES256")
+    assert base64.b64decode(listed["signed"])[:1] == b"\xd2"  # COSE_Sign1, tag 18
+
+
+# the pages
+
+
+@pytest.mark.parametrize("page", ["", "dashboard.html", "resident.html", "checkpoint.html", "verify.js"])
+def test_the_pages_are_served_with_a_content_security_policy(client: TestClient, page: str) -> None:
+    response = client.get(f"/web/{page}")
+    assert response.status_code == 200
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_echarts_comes_from_npm_and_root_leads_to_the_pages(client: TestClient) -> None:
+    echarts = client.get("/web/vendor/echarts.min.js")
+    assert echarts.status_code == 200 and b"echarts" in echarts.content[:2000]
+    assert client.get("/", follow_redirects=False).headers["location"] == "/web/"
+    assert "/web/" not in client.get("/openapi.json").json()["paths"]
+
+
+# demo logins
+
+
+def test_demo_accounts_log_in_and_the_resident_has_a_code_to_explain(fresh: Site) -> None:
+    accounts = demo_accounts(fresh.data.root)
+    roles = {role for _user, _password, role in accounts}
+    assert roles == {"operator", "epidemiologist", "checkpoint", "auditor", "admin", "resident"}
+    client = TestClient(fresh.app)
+    for username, password, _role in accounts:
+        login = client.post("/auth/token", data={"username": username, "password": password})
+        assert login.status_code == 200, username
+    resident = next(u for u, _p, r in accounts if r == "resident")
+    token = client.post("/auth/token", data={"username": resident, "password": accounts[-1][1]}).json()
+    code = client.post("/resident/code/token", headers={"Authorization": f"Bearer {token['access_token']}"})
+    # the fixture's only red resident already holds an account, so the demo resident is the yellow one
+    assert code.json()["colour"] == "yellow"
+    again = dict((u, p) for u, p, _r in demo_accounts(fresh.data.root))
+    assert again[resident] != accounts[-1][1]  # run again: new passwords, same accounts
