@@ -21,7 +21,10 @@ const INDICATORS = {
 };
 
 // What the panels show, kept on window for the browser tests and the console.
-const state = {risk: null, dayIndex: 0, mode: "level", details: null, county: null, replay: null, replayIndex: 0};
+const state = {
+  risk: null, dayIndex: 0, mode: "level", details: null, detailsDay: null, county: null, graph: null, replay: null,
+  replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS},
+};
 window.dashboard = state;
 const charts = {};
 const escape = (text) => echarts.format.encodeHTML(String(text ?? ""));
@@ -83,6 +86,7 @@ async function showDay() {
   drawMap();
   if (!day) return say("#map-status", "尚无风险评估 No area risk computed yet: run `shuzhi analyse`", "error");
   state.details = Object.fromEntries((await api.get(`/dashboard/area-risk/${day}`)).counties.map((c) => [c.code, c]));
+  state.detailsDay = day;
   drawMap();
   await panel("index", showIndex);
   if (state.county) showCounty(state.county);
@@ -228,6 +232,7 @@ async function showCases() {
 
 async function showGraph(caseKey) {
   const graph = await api.get(`/dashboard/tracing/graph/${caseKey}`);
+  state.graph = graph;
   chart("graph").setOption({
     tooltip: {formatter: (p) => (p.dataType === "edge"
       ? `${escape(p.data.rules.join(", "))}<br>${escape(p.data.evidence.join("; "))}`
@@ -276,7 +281,7 @@ function drawReplay(index) {
   $("#replay-table").tBodies[0].replaceChildren(...codes.map((code) => el("tr", {},
     el("td", {}, code), el("td", {}, replay.names[code] ?? ""),
     el("td", {}, el("i", {class: "swatch", style: `background:${LEVEL_COLOURS[levelOf(code)]}`}),
-      LEVEL_NAMES[levelOf(code)] ?? "—")))));
+      LEVEL_NAMES[levelOf(code)] ?? "—"))));
 }
 
 window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
