@@ -10,6 +10,7 @@ Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import threading
@@ -26,13 +27,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shuzhi.accounts import Role, create_account, find_account
-from shuzhi.api.issuer import InstanceCredentials
+from shuzhi.api.issuer import KEY_STORE_DIR, InstanceCredentials
+from shuzhi.credentials.keys import KeyStore
 from shuzhi.settings import DataDir
 from shuzhi.web.server import dashboard_app
 
 from .lake import GREEN_KEY, RESIDENT_KEY, Fixture, write_results
 
 PASSWORD = "correct horse battery"
+REGION = "330100"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -82,7 +85,9 @@ def build_site(root: Path) -> Site:
     """Fixture results and one account per role (named after it), plus a resident with a green code."""
     data = DataDir(root)
     fixture = write_results(data)
-    app = dashboard_app(data.root)
+    a_day_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    KeyStore(data.secrets / KEY_STORE_DIR).generate(REGION, a_day_ago)  # may sign codes of the past hour
+    app = dashboard_app(data.root, REGION)
     accounts = [(role.value, role, RESIDENT_KEY if role is Role.RESIDENT else None) for role in Role]
     accounts.append(("green-resident", Role.RESIDENT, GREEN_KEY))
     with app.state.services.store.session() as session:
@@ -150,7 +155,7 @@ def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
         context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000}, **options)
         contexts.append(context)
         page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("pageerror", lambda error: errors.append(f"{error} {error.stack}"))
         page.set_default_timeout(15_000)
         return page
 

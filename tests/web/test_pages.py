@@ -1,0 +1,222 @@
+"""The pages in Debian's chromium (Playwright), against the app under uvicorn with fixture results.
+
+The dashboard draws Zhejiang's 90 counties coloured by risk level and recolours them with the day slider; a
+resident sees a QR code that holds their signed code, and why it has its colour; the checkpoint page passes a
+fresh code and refuses a tampered one, online and with the network cut; a role a page is not for is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import cbor2
+import pytest
+from sqlalchemy import select
+
+from shuzhi.credentials import envelope, verify
+from shuzhi.credentials.qr import decode_image
+from shuzhi.store import Passage
+
+from .conftest import Site, log_in, screenshot
+from .lake import DAYS, GREEN_KEY, RESIDENT_KEY
+
+pytestmark = pytest.mark.browser
+OpenPage = Callable[..., Any]
+PHONE = {"width": 390, "height": 844}
+MAP_READY = """() => {
+  const chart = echarts.getInstanceByDom(document.getElementById('map'));
+  return window.dashboard.details !== null && chart?.getOption()?.series?.[0]?.data?.length === 90;
+}"""
+MAP_COLOURS = """() => {
+  const series = echarts.getInstanceByDom(document.getElementById('map')).getOption().series[0];
+  return Object.fromEntries(series.data.map((d) => [d.name, d.itemStyle.areaColor]));
+}"""
+
+
+def _fresh_code(site: Site, colour: str = "green", **shift: float) -> str:
+    """A health code signed by the instance's key, issued now (shifted by ``shift``)."""
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(**shift)
+    return site.credentials.issue_code(GREEN_KEY, colour, "default_green", at).payload
+
+
+def _forged_signature(payload: str) -> str:
+    """The same token with one bit of its signature flipped: structurally perfect, cryptographically wrong."""
+    prefix, cose = envelope.unwrap(payload)
+    message = cbor2.loads(cose)
+    protected, unprotected, claims, signature = message.value
+    forged = bytes([signature[0] ^ 1]) + signature[1:]
+    return envelope.wrap(cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected, claims, forged])), prefix)
+
+
+# the dashboard
+
+
+def test_the_map_shows_90_counties_coloured_by_level_and_the_slider_recolours_them(
+    site: Site, open_page: OpenPage
+) -> None:
+    page = open_page()
+    log_in(page, f"{site.url}/web/dashboard.html", "operator")
+    page.wait_for_function(MAP_READY)
+    palette = page.evaluate("() => window.dashboard.palette.level")
+    assert len(set(palette.values())) == 3
+    assert page.evaluate("() => echarts.getMap('zhejiang-counties').geoJSON.features.length") == 90
+    last = page.evaluate(MAP_COLOURS)
+    assert last == {c: palette[site.fixture.level(c, DAYS[-1])] for c in site.fixture.counties}
+    assert page.text_content("#day-label") == DAYS[-1].isoformat()
+    screenshot(page, "dashboard-last-day")
+
+    page.fill("#day-slider", "0")
+    page.wait_for_function(f"() => document.getElementById('day-label').textContent === '{DAYS[0]}'")
+    page.wait_for_function(f"() => window.dashboard.detailsDay === '{DAYS[0]}'")
+    first = page.evaluate(MAP_COLOURS)
+    assert first == {c: palette[site.fixture.level(c, DAYS[0])] for c in site.fixture.counties}
+    assert all(first[c] != last[c] for c in site.fixture.counties)
+    screenshot(page, "dashboard-first-day")
+
+
+def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(site: Site, open_page: OpenPage) -> None:
+    page = open_page()
+    log_in(page, f"{site.url}/web/dashboard.html", "epidemiologist")
+    page.wait_for_function(MAP_READY)
+    page.wait_for_selector("#index-table tbody tr")
+    assert page.locator("#index-table tbody tr").count() == 90
+    page.wait_for_function("() => window.dashboard.replay !== null && window.dashboard.graph !== null")
+    option = _option(page, "codes")
+    assert [s["name"] for s in option["series"]] == ["green", "yellow", "red"]
+    assert option["series"][2]["data"][-1] == 22
+    funnel = _option(page, "funnel")["series"][0]["data"]
+    assert [d["value"] for d in funnel] == [2, 3, 1, 2]
+    graph = _option(page, "graph")["series"][0]
+    assert len(graph["data"]) == 4 and len(graph["links"]) == 3
+    replay = _option(page, "replay-map")["series"][0]["data"]
+    assert len(replay) == 11
+    assert page.locator("#replay-table tbody tr").count() == 12
+    page.click("#index-table tbody tr >> nth=0")
+    page.wait_for_function("() => echarts.getInstanceByDom(document.getElementById('index-chart'))"
+                           ".getOption().title?.[0]?.text?.includes('index')")
+    screenshot(page, "dashboard-panels")
+
+
+def _option(page: Any, element: str) -> dict[str, Any]:
+    return page.evaluate(f"() => echarts.getInstanceByDom(document.getElementById('{element}')).getOption()")
+
+
+# the resident
+
+
+def test_a_resident_sees_the_qr_of_a_signed_code_and_why_it_is_red(site: Site, open_page: OpenPage) -> None:
+    page = open_page(viewport=PHONE, device_scale_factor=2)
+    log_in(page, f"{site.url}/web/resident.html", "resident")
+    page.wait_for_function("() => window.resident.code !== null && document.getElementById('qr').complete")
+    assert page.get_attribute("#code-card", "class").split()[-1] == "red"
+    assert page.text_content("#colour-name") == "红码 Red"
+    assert page.text_content("#reason-zh") == "密切接触者（与病例同住 2020-02-03）"
+    assert page.text_content("#reason-en") == "close contact of a case (same household, 2020-02-03)"
+    assert "green from 2020-02-17" in page.text_content("#turns-green")
+    assert page.locator("#history li").count() == 2
+    payload = page.evaluate("() => window.resident.code.payload")
+    assert decode_image(page.locator("#qr").screenshot()) == payload
+    checked = verify(payload, site.credentials.trust_list)
+    assert (checked.valid, checked.counts_as, checked.subject) == (True, "red", str(RESIDENT_KEY))
+    screenshot(page, "resident-code")
+
+    page.fill("#region_code", "330106")
+    page.check("#symptoms input[value=fever]")
+    page.click("#health-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('health-status').dataset.kind === 'ok'")
+    page.fill("#appeal-text", "I was at work that day, not at home.")
+    page.click("#appeal-form button[type=submit]")
+    page.wait_for_selector("#appeals li")
+    assert "close_contact" in page.text_content("#appeals li") and "pending" in page.text_content("#appeals li")
+    screenshot(page, "resident-forms")
+
+
+# the checkpoint
+
+
+def _check(page: Any, payload: str) -> dict[str, str]:
+    """Paste a payload, verify, read the full-screen verdict, dismiss it."""
+    page.fill("#payload", payload)
+    page.click("#verify")
+    page.wait_for_selector("#result:not([hidden])")
+    verdict = page.evaluate("() => ({...document.getElementById('result').dataset})")
+    verdict["text"] = page.text_content("#result-verdict")
+    return verdict
+
+
+def _next(page: Any) -> None:
+    page.click("#result-close")
+    page.wait_for_selector("#result", state="hidden")
+
+
+def _checkpoint(site: Site, open_page: OpenPage) -> Any:
+    page = open_page(viewport=PHONE)
+    log_in(page, f"{site.url}/web/checkpoint.html", "checkpoint")
+    page.wait_for_function("() => document.getElementById('trust-status').dataset.kind === 'ok'")
+    return page
+
+
+def test_the_checkpoint_passes_a_fresh_code_and_refuses_a_tampered_one(site: Site, open_page: OpenPage) -> None:
+    page = _checkpoint(site, open_page)
+    fresh = _fresh_code(site)
+    verdict = _check(page, fresh)
+    assert (verdict["colour"], verdict["valid"], verdict["source"]) == ("green", "true", "server")
+    screenshot(page, "checkpoint-green")
+    _next(page)
+    forged = _check(page, _forged_signature(fresh))
+    assert (forged["colour"], forged["valid"], forged["reason"]) == ("red", "false", "bad_signature")
+    screenshot(page, "checkpoint-tampered")
+    _next(page)
+    with site.app.state.services.store.session() as session:
+        passages = session.scalars(select(Passage).order_by(Passage.id.desc()).limit(2)).all()
+    assert [p.valid for p in passages] == [False, True]
+
+
+def test_the_checkpoint_verifies_offline_against_the_cached_trust_list(site: Site, open_page: OpenPage) -> None:
+    page = _checkpoint(site, open_page)
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.context.set_offline(True)
+    page.wait_for_function("() => !navigator.onLine")
+    fresh = _fresh_code(site)
+    verdict = _check(page, fresh)
+    assert (verdict["colour"], verdict["valid"], verdict["source"]) == ("green", "true", "device")
+    screenshot(page, "checkpoint-offline-green")
+    _next(page)
+    cases = {
+        _forged_signature(fresh): "bad_signature",
+        fresh[:40] + ("A" if fresh[40] != "A" else "B") + fresh[41:]: None,  # any refusal will do
+        _fresh_code(site, minutes=-30): "expired",
+        _fresh_code(site, minutes=30): "not_yet_valid",
+        "SZ1:NOT-A-CODE": "malformed",
+    }
+    for payload, reason in cases.items():
+        refused = _check(page, payload)
+        assert (refused["colour"], refused["valid"], refused["source"]) == ("red", "false", "device")
+        assert reason is None or refused["reason"] == reason, refused
+        _next(page)
+    assert _check(page, _fresh_code(site, "yellow"))["colour"] == "yellow"
+    _next(page)
+
+    page.reload()  # the service worker serves the page, localStorage the trust list
+    page.wait_for_function("() => document.getElementById('trust-status').dataset.kind === 'ok'")
+    assert _check(page, fresh)["colour"] == "green"
+    screenshot(page, "checkpoint-offline-reloaded")
+
+
+# refusals
+
+
+@pytest.mark.parametrize(
+    ("page_name", "username"),
+    [("dashboard.html", "resident"), ("dashboard.html", "checkpoint"), ("resident.html", "operator")],
+)
+def test_a_role_the_page_is_not_for_is_refused(
+    site: Site, open_page: OpenPage, page_name: str, username: str
+) -> None:
+    page = open_page()
+    log_in(page, f"{site.url}/web/{page_name}", username)
+    page.wait_for_function("() => document.getElementById('app-status').dataset.kind === 'error'")
+    assert f"Refused: role {username} may not call this endpoint" in page.text_content("#app-status")
+    screenshot(page, f"refused-{username}-{page_name.split('.')[0]}")
