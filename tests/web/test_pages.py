@@ -19,8 +19,9 @@ from shuzhi.credentials import envelope, verify
 from shuzhi.credentials.qr import decode_image
 from shuzhi.store import Passage
 
-from .conftest import Site, log_in, screenshot
+from .conftest import log_in, screenshot
 from .lake import DAYS, GREEN_KEY, RESIDENT_KEY
+from .site import Site
 
 pytestmark = pytest.mark.browser
 OpenPage = Callable[..., Any]

@@ -23,7 +23,7 @@ from shuzhi.credentials import envelope, tokens, trustlist, verify
 from shuzhi.credentials.keys import KeyStore
 from shuzhi.credentials.trustlist import TrustList
 
-from .conftest import Site
+from .site import Site
 
 pytestmark = pytest.mark.browser
 HANGZHOU, NINGBO = "330100", "330200"

@@ -22,7 +22,6 @@ from shuzhi.risk.index import INDICATORS
 from shuzhi.store import AuditRecord
 from shuzhi.web.demo import demo_accounts
 
-from .conftest import PASSWORD, Site, build_site
 from .lake import (
     CASE_KEY,
     COMPANION_KEYS,
@@ -34,6 +33,7 @@ from .lake import (
     SECONDARY_KEY,
     level_of,
 )
+from .site import PASSWORD, Site, build_site
 
 
 @pytest.fixture
