@@ -122,6 +122,15 @@ LifetimeOption = Annotated[
 QrOption = Annotated[Path | None, typer.Option("--qr", help="Also write the QR code as PNG here.")]
 
 
+def _build_and_issue(build, errors, region, store, subject, lifetime_minutes, qr_png, now, passphrase_env):
+    """Build a credential (its ``errors`` fail the command) and issue it as :func:`_issue` does."""
+    try:
+        credential = build()
+    except errors as exc:
+        raise _fail(str(exc)) from None
+    _issue(credential, region, store, subject, lifetime_minutes, qr_png, _now(now), passphrase_env)
+
+
 def _issue(
     credential: tokens.Credential,
     region: str,
@@ -160,11 +169,17 @@ def issue_code(
     passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
 ) -> None:
     """Issue a signed health code (valid a few minutes) and print its QR payload."""
-    try:
-        credential = tokens.health_code(colour, policy_version, reason)
-    except tokens.ClaimError as exc:
-        raise _fail(str(exc)) from None
-    _issue(credential, region, store, subject, lifetime_minutes, qr_png, _now(now), passphrase_env)
+    _build_and_issue(
+        lambda: tokens.health_code(colour, policy_version, reason),
+        tokens.ClaimError,
+        region,
+        store,
+        subject,
+        lifetime_minutes,
+        qr_png,
+        now,
+        passphrase_env,
+    )
 
 
 @issue_app.command("test")
@@ -182,11 +197,17 @@ def issue_test(
     passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
 ) -> None:
     """Issue a signed test certificate and print its QR payload."""
-    try:
-        credential = tokens.covid_test(test_type, result, _now(sampled), centre, region)
-    except tokens.IssueError as exc:
-        raise _fail(str(exc)) from None
-    _issue(credential, region, store, subject, lifetime_minutes, qr_png, _now(now), passphrase_env)
+    _build_and_issue(
+        lambda: tokens.covid_test(test_type, result, _now(sampled), centre, region),
+        tokens.IssueError,
+        region,
+        store,
+        subject,
+        lifetime_minutes,
+        qr_png,
+        now,
+        passphrase_env,
+    )
 
 
 @issue_app.command("vaccination")
@@ -206,11 +227,17 @@ def issue_vaccination(
     passphrase_env: PassphraseEnvOption = PASSPHRASE_ENV,
 ) -> None:
     """Issue a signed vaccination certificate and print its QR payload."""
-    try:
-        credential = tokens.vaccination(product, dose, doses, date.fromisoformat(given), region)
-    except (tokens.ClaimError, ValueError) as exc:
-        raise _fail(str(exc)) from None
-    _issue(credential, region, store, subject, lifetime_minutes, qr_png, _now(now), passphrase_env)
+    _build_and_issue(
+        lambda: tokens.vaccination(product, dose, doses, date.fromisoformat(given), region),
+        (tokens.ClaimError, ValueError),
+        region,
+        store,
+        subject,
+        lifetime_minutes,
+        qr_png,
+        now,
+        passphrase_env,
+    )
 
 
 @issue_app.command("recovery")
