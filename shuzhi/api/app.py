@@ -91,6 +91,13 @@ def build_services(settings: ApiSettings, verifier: Verifier | None) -> Services
 
 def _responder(code: int):
     async def respond(_request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=code)
+        return JSONResponse({"detail": _detail(code, exc)}, status_code=code)
 
     return respond
+
+
+def _detail(code: int, exc: Exception) -> str | list[dict[str, object]]:
+    """The message; for 422, in the shape OpenAPI documents for it (FastAPI's ``HTTPValidationError``)."""
+    if code == status.HTTP_422_UNPROCESSABLE_CONTENT:
+        return [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
+    return str(exc)

@@ -8,13 +8,19 @@ raw ID numbers or, towards residents, the usernames of staff.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shuzhi import regions
 from shuzhi.accounts import Role
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # the store's integers: larger ones are 422, not a crash
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+RowId = Annotated[int, Path(ge=1, le=INT64_MAX, description="row id")]
+Seq = Annotated[int, Query(ge=0, le=INT64_MAX, description="audit records after this sequence number")]
+PersonKeyQuery = Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX, description="a person key")]
 Colour = Literal["green", "yellow", "red"]
 TripMode = Literal["flight", "train", "coach", "bus", "metro", "ship"]  # shuzhi.model.TRIP_MODES
 Direction = Literal["in", "out"]
@@ -170,7 +176,7 @@ class AppealDecisionIn(BaseModel):
 
 
 class ManualChangeIn(BaseModel):
-    person_key: int
+    person_key: Int64
     colour: Colour
     reason: str = Field(min_length=5, max_length=2000, description="shown to the resident")
 

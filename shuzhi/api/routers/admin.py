@@ -17,7 +17,7 @@ from shuzhi import idcard, regions
 from shuzhi.accounts import AccountError, Purpose, Role, create_account
 from shuzhi.api.access import Caller, requires
 from shuzhi.api.deps import AppServices, DbSession, Services
-from shuzhi.api.schemas import AccountIn, AccountOut, AccountPatch
+from shuzhi.api.schemas import AccountIn, AccountOut, AccountPatch, RowId
 from shuzhi.store.models import Account
 from shuzhi.store.workflows import get_or_raise
 
@@ -53,7 +53,7 @@ def accounts(caller: Admin, session: DbSession) -> list[Account]:
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut)
-def update_account(account_id: int, body: AccountPatch, caller: Admin, session: DbSession) -> Account:
+def update_account(account_id: RowId, body: AccountPatch, caller: Admin, session: DbSession) -> Account:
     """Deactivate (or reactivate) an account; a deactivated account's tokens stop working at once."""
     account = get_or_raise(session, Account, account_id)
     account.active = body.active

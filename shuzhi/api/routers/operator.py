@@ -23,6 +23,9 @@ from shuzhi.api.schemas import (
     ChainReportOut,
     ManualChangeIn,
     ManualChangeOut,
+    PersonKeyQuery,
+    RowId,
+    Seq,
 )
 from shuzhi.store.models import Appeal, AuditRecord, ManualChange
 from shuzhi.store.workflows import decide_appeal, decide_change, request_change
@@ -65,7 +68,7 @@ def appeals(
 
 
 @router.post("/appeals/{appeal_id}/decision", response_model=AppealCase)
-def decide(appeal_id: int, body: AppealDecisionIn, caller: Reviewer, session: DbSession) -> Appeal:
+def decide(appeal_id: RowId, body: AppealDecisionIn, caller: Reviewer, session: DbSession) -> Appeal:
     """Uphold or reject a pending appeal; the decision text is shown to the resident."""
     appeal = decide_appeal(session, appeal_id, caller.logged_in, body.upheld, body.decision, caller.now)
     caller.record(session, "decide:appeals", appeal.person_key, id=appeal.id, status=appeal.status)
@@ -95,13 +98,13 @@ def manual_changes(
 
 
 @router.post("/manual-changes/{change_id}/approve", response_model=ManualChangeOut)
-def approve_manual_change(change_id: int, caller: Corrector, session: DbSession) -> ManualChangeOut:
+def approve_manual_change(change_id: RowId, caller: Corrector, session: DbSession) -> ManualChangeOut:
     """Approve another operator's request: the change takes effect, the resident sees it and why."""
     return _decide(change_id, True, caller, session)
 
 
 @router.post("/manual-changes/{change_id}/reject", response_model=ManualChangeOut)
-def reject_manual_change(change_id: int, caller: Corrector, session: DbSession) -> ManualChangeOut:
+def reject_manual_change(change_id: RowId, caller: Corrector, session: DbSession) -> ManualChangeOut:
     """Reject (or, for the requester, withdraw) a pending manual change."""
     return _decide(change_id, False, caller, session)
 
@@ -118,9 +121,9 @@ def _decide(change_id: int, approve: bool, caller: Caller, session: DbSession) -
 def audit_log(
     caller: Auditor,
     session: DbSession,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Seq = 0,
     limit: Limit = 100,
-    person_key: int | None = None,
+    person_key: PersonKeyQuery = None,
 ) -> list[AuditRecord]:
     """Audit records after ``after_seq`` in chain order, optionally only those about one person."""
     rows = audit.records(session, after_seq=after_seq, limit=limit, person_key=person_key)

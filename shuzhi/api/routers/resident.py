@@ -30,6 +30,7 @@ from shuzhi.api.schemas import (
     HealthDeclarationIn,
     HealthDeclarationOut,
     ManualColourOut,
+    Seq,
     TripDeclarationIn,
     TripDeclarationOut,
 )
@@ -120,7 +121,7 @@ def my_signed_code(
 def my_access_log(
     caller: Resident,
     session: DbSession,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Seq = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditRecord]:
     """Who (by role) read or changed my data, for which purpose, in the order it happened."""
