@@ -45,11 +45,12 @@ RESPONSE_TIMEOUT = 60.0  # seconds; a request unanswered for longer counts as fa
 
 @dataclass
 class Measured:
-    """Latencies (seconds) of the requests finished in the measuring window, and the failures."""
+    """Latencies (seconds) of the requests completed in the measuring window, and the failures."""
 
     seconds: float
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
+    slowest: float = 0.0  # of every response after the warm-up, also those the window closed on
 
     @property
     def rate(self) -> float:
@@ -120,7 +121,7 @@ def raw_request(method: str, path: str, token: str | None = None, body: dict | N
 
 
 async def client(port: int, request: bytes, measured: Measured, window: tuple[float, float]) -> None:
-    """Send ``request`` on one connection until the window closes; record latencies inside the window."""
+    """Send ``request`` on one connection until the window closes; record responses completed inside it."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     start, end = window
     try:
@@ -132,7 +133,9 @@ async def client(port: int, request: bytes, measured: Measured, window: tuple[fl
                 measured.failures += 1  # no answer: this connection is done
                 return
             done = time.perf_counter()
-            if sent >= start:
+            if done >= start:
+                measured.slowest = max(measured.slowest, done - sent)
+            if start <= done < end:
                 if 200 <= status < 300:
                     measured.latencies.append(done - sent)
                 else:
@@ -171,7 +174,7 @@ def report(name: str, measured: Measured) -> None:
     print(
         f"{name:<36} {measured.rate:>9,.0f} req/s   p50 {measured.percentile(50):6.1f} ms   "
         f"p99 {measured.percentile(99):6.1f} ms   mean {measured.mean:6.1f} ms"
-        f"   failed {measured.failures}"
+        f"   max {measured.slowest * 1000:7.0f} ms   failed {measured.failures}"
     )
 
 
