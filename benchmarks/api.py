@@ -50,6 +50,7 @@ class Measured:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
+    errors: set[str] = field(default_factory=set)
     slowest: float = 0.0  # of every response after the warm-up, also those the window closed on
 
     @property
@@ -129,8 +130,9 @@ async def client(port: int, request: bytes, measured: Measured, window: tuple[fl
             writer.write(request)
             try:
                 status = await asyncio.wait_for(read_response(reader), RESPONSE_TIMEOUT)
-            except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+            except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
                 measured.failures += 1  # no answer: this connection is done
+                measured.errors.add(type(exc).__name__)
                 return
             done = time.perf_counter()
             if done >= start:
@@ -174,7 +176,7 @@ def report(name: str, measured: Measured) -> None:
     print(
         f"{name:<36} {measured.rate:>9,.0f} req/s   p50 {measured.percentile(50):6.1f} ms   "
         f"p99 {measured.percentile(99):6.1f} ms   mean {measured.mean:6.1f} ms"
-        f"   max {measured.slowest * 1000:7.0f} ms   failed {measured.failures}"
+        f"   max {measured.slowest * 1000:7.0f} ms   failed {measured.failures} {' '.join(measured.errors)}"
     )
 
 
