@@ -7,8 +7,9 @@ side falls into the one bucket of its check-in, and the small side (the traced p
 into the buckets a stay overlapping it could have started in; the join is an equi-join on (venue, bucket),
 followed by the exact test in epoch seconds.
 
-Buckets come in tiers by the length of the large side's stay (:data:`TIERS`): stays up to 3 hours fall in
-hour buckets, longer ones up to a day in day buckets, longer still (hotel guests) in one bucket of their own.
+Buckets come in tiers by the length of the large side's stay (:data:`TIERS`): stays up to an hour (most
+visits) fall in quarter-hour buckets, up to 3 hours in hour buckets, longer ones up to a day in day buckets,
+longer still (hotel guests) in one bucket of their own.
 A traced stay meets, per tier, the buckets from its check-in minus the tier's longest stay to its check-out,
 so a meal is compared with the check-ins of a few hours, not of the whole day or fortnight. The tiers are
 execution details — they change speed, never results — so they live here, not in a policy.
@@ -25,7 +26,7 @@ from shuzhi.engine import Engine
 from shuzhi.tracing.cases import Exposures, within
 from shuzhi.tracing.contacts import seconds
 
-TIERS = ((3600, 3 * 3600), (86400, 86400))  # (bucket width, longest stay of the tier), in seconds
+TIERS = ((900, 3600), (3600, 3 * 3600), (86400, 86400))  # (bucket width, longest stay of the tier), in seconds
 LONG_BUCKET = -1  # stays longer than the last tier
 
 MATCH_TIMES = ("first_contact_at", "last_contact_at", "overlap_seconds")
