@@ -14,9 +14,11 @@ quarantine — it never stops the subscriber.
 ``clean_start`` off, a session expiry), so the broker keeps what arrives while it is away; paho-mqtt
 reconnects with exponential backoff. QoS 1 is at least once: the broker resends what it has not seen
 acknowledged, and devices resend and reorder. The subscriber therefore acknowledges by hand, in this
-order: parse, check ``(device, seq)`` against the de-duplication state, deliver a new reading to the sink,
-record it durably (SQLite, committed), then acknowledge. A redelivered or repeated message finds its
-sequence recorded and is dropped, including after a restart of the process, since the state is a file.
+order: parse; record the reading in its ledger (a SQLite file: the device's window and a journal of readings,
+one committed transaction) unless its ``(device, seq)`` is there already; hand it to the sink; acknowledge.
+A redelivered or repeated message finds its sequence recorded and is dropped, also after a restart of the
+process. A sink held in memory is rebuilt on restart from the journal (``replay``), so a crash at any point
+leaves it with each reading exactly once.
 
 De-duplication keeps per device a *floor* (every sequence at or below it is done) and the set of sequences
 seen above it, so messages may arrive in any order. The set is bounded by a window: a sequence more than
@@ -34,7 +36,8 @@ import sqlite3
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -192,8 +195,10 @@ class SequenceWindow:
         return skipped
 
 
-class Deduplicator:
-    """The windows of every device, in a SQLite file (``None``: in memory, for tests)."""
+class CounterLedger:
+    """The subscriber's state file (SQLite; ``None``: in memory): each device's window, the journal of
+    delivered readings and the quarantine. Recording a reading updates its window and the journal in one
+    committed transaction, so after any crash the file says exactly which readings were taken."""
 
     def __init__(self, path: Path | str | None = None, window: int = 1024) -> None:
         if window < 1:
@@ -207,17 +212,23 @@ class Deduplicator:
         )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS counter_sequences ("
-            "device_id TEXT PRIMARY KEY, floor INTEGER NOT NULL, above TEXT NOT NULL)"
-        )
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS counter_rejections (id INTEGER PRIMARY KEY, at TEXT NOT NULL, "
-            "topic TEXT NOT NULL, field TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL)"
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS counter_windows (
+                device_id TEXT PRIMARY KEY, floor INTEGER NOT NULL, above TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS counter_readings (
+                device_id TEXT NOT NULL, sequence INTEGER NOT NULL, venue_code TEXT NOT NULL,
+                at TEXT NOT NULL, entries INTEGER NOT NULL, exits INTEGER NOT NULL,
+                PRIMARY KEY (device_id, sequence));
+            CREATE INDEX IF NOT EXISTS counter_readings_at ON counter_readings (at);
+            CREATE TABLE IF NOT EXISTS counter_rejections (
+                id INTEGER PRIMARY KEY, at TEXT NOT NULL, topic TEXT NOT NULL, field TEXT NOT NULL,
+                reason TEXT NOT NULL, payload BLOB NOT NULL);
+            """
         )
         self._lock = threading.Lock()
         self._windows: dict[str, SequenceWindow] = {}
-        for device, floor, above in self._db.execute("SELECT device_id, floor, above FROM counter_sequences"):
+        for device, floor, above in self._db.execute("SELECT device_id, floor, above FROM counter_windows"):
             self._windows[device] = SequenceWindow(floor, {int(s) for s in above.split(",") if s})
 
     def seen(self, device: str, seq: int) -> bool:
@@ -225,18 +236,44 @@ class Deduplicator:
             window = self._windows.get(device)
             return window is not None and window.seen(seq)
 
-    def record(self, device: str, seq: int) -> int:
-        """Record a delivered sequence durably (committed on return); returns gap sequences skipped."""
+    def record(self, reading: CounterReading) -> tuple[bool, int]:
+        """Take ``reading`` unless its ``(device, seq)`` was taken before, durably (committed on return).
+        Returns whether it is new and how many gap sequences of its device were given up on."""
         with self._lock:
-            window = self._windows.setdefault(device, SequenceWindow())
-            if window.seen(seq):
-                return 0
-            skipped = window.add(seq, self.window)
-            above = ",".join(map(str, sorted(window.above)))
-            self._db.execute(
-                "INSERT OR REPLACE INTO counter_sequences VALUES (?, ?, ?)", (device, window.floor, above)
-            )
-            return skipped
+            old = self._windows.get(reading.device_id)
+            if old is not None and old.seen(reading.sequence):
+                return False, 0
+            window = SequenceWindow(old.floor, set(old.above)) if old else SequenceWindow()
+            skipped = window.add(reading.sequence, self.window)
+            with self._transaction():
+                self._db.execute(
+                    "INSERT OR REPLACE INTO counter_windows VALUES (?, ?, ?)",
+                    (reading.device_id, window.floor, ",".join(map(str, sorted(window.above)))),
+                )
+                self._db.execute(
+                    "INSERT OR IGNORE INTO counter_readings VALUES (?, ?, ?, ?, ?, ?)",
+                    (reading.device_id, reading.sequence, reading.venue_code, _utc_text(reading.at),
+                     reading.entries, reading.exits),
+                )  # fmt: skip
+            self._windows[reading.device_id] = window
+            return True, skipped
+
+    def readings(self, since: dt.datetime | None = None) -> list[CounterReading]:
+        """The journal: readings taken (counted at ``since`` or later), in the order they were counted."""
+        query = "SELECT venue_code, device_id, sequence, at, entries, exits FROM counter_readings"
+        args: tuple = ()
+        if since is not None:
+            query, args = query + " WHERE at >= ?", (_utc_text(since),)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY at, device_id, sequence", args).fetchall()
+        return [CounterReading(v, d, q, dt.datetime.fromisoformat(a), i, o) for v, d, q, a, i, o in rows]
+
+    def prune(self, before: dt.datetime) -> int:
+        """Forget journal readings counted before ``before`` (their sequences stay known); how many."""
+        with self._lock:
+            return self._db.execute(
+                "DELETE FROM counter_readings WHERE at < ?", (_utc_text(before),)
+            ).rowcount
 
     def window_of(self, device: str) -> SequenceWindow | None:
         with self._lock:
@@ -244,7 +281,7 @@ class Deduplicator:
             return SequenceWindow(window.floor, set(window.above)) if window else None
 
     def quarantine(self, rejected: Rejected, keep: int) -> None:
-        with self._lock:
+        with self._lock, self._transaction():
             self._db.execute(
                 "INSERT INTO counter_rejections (at, topic, field, reason, payload) VALUES (?, ?, ?, ?, ?)",
                 (rejected.at.isoformat(), rejected.topic, rejected.field, rejected.reason, rejected.payload),
@@ -266,6 +303,21 @@ class Deduplicator:
         with self._lock:
             self._db.close()
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+
+def _utc_text(at: dt.datetime) -> str:
+    """Sortable text of a UTC time (microseconds always written, so text order is time order)."""
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
 
 # ------------------------------------------------------------------------------------------------------------
 # The subscriber
@@ -285,10 +337,10 @@ class Rejected:
 @dataclass
 class SubscriberStats:
     received: int = 0  # messages handed over by the broker, redeliveries included
-    delivered: int = 0  # readings passed to the sink, once each
+    delivered: int = 0  # readings passed to the sink, once each (replayed ones included)
     duplicates: int = 0  # (device, seq) already delivered: dropped
     rejected: int = 0  # broke the message format: quarantined
-    sink_errors: int = 0  # the sink raised: quarantined, not recorded
+    sink_errors: int = 0  # the sink raised: quarantined (the reading stays in the journal)
     skipped: int = 0  # gap sequences given up on when a device jumped ahead by more than the window
     connects: int = 0  # successful connections (the first and every reconnect)
 
@@ -347,9 +399,14 @@ class CounterSubscriber:
     """Subscribes to every venue's counter topic and hands each reading, once, to ``sink``.
 
     ``sink`` runs on paho's network thread, one reading at a time; it must be quick and thread-safe with
-    respect to whoever reads what it updates. If it raises, the reading is quarantined and not recorded.
-    ``state`` is the SQLite file of the de-duplication state (keep it with the instance's data); ``client_id``
-    names the persistent session at the broker, so two instances must not share one.
+    respect to whoever reads what it updates. If it raises, the reading stays taken (it is in the journal)
+    and the failure is quarantined. ``state`` is the ledger's SQLite file (keep it with the instance's
+    data); ``client_id`` names the persistent session at the broker, so two instances must not share one.
+
+    A new reading is recorded in the ledger first, then handed to the sink, then acknowledged. A sink that
+    lives in memory starts empty with the process: ``replay`` (a duration) makes :meth:`start` first hand
+    it the journal's readings counted that recently, so a restart, even a crash between record and sink,
+    leaves it with every reading exactly once. The journal keeps ``retention`` of readings.
     """
 
     def __init__(
@@ -365,6 +422,8 @@ class CounterSubscriber:
         keepalive: int = 30,
         window: int = 1024,
         quarantine_size: int = 1000,
+        replay: dt.timedelta | None = None,
+        retention: dt.timedelta = dt.timedelta(days=2),
     ) -> None:
         self.address = BrokerAddress.parse(url)
         self.sink = sink
@@ -375,7 +434,9 @@ class CounterSubscriber:
         self.stats = SubscriberStats()
         self.recent_rejections: deque[Rejected] = deque(maxlen=100)
         self._quarantine_size = quarantine_size
-        self._dedup = Deduplicator(state, window)
+        self.ledger = CounterLedger(state, window)
+        self.replay = replay
+        self.retention = retention
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._client = make_client(self.address, client_id, manual_ack=True)
@@ -389,7 +450,13 @@ class CounterSubscriber:
     # -- lifecycle
 
     def start(self) -> CounterSubscriber:
-        """Connect in the background (retrying until the broker answers) and start receiving."""
+        """Replay the journal to the sink if asked, then connect in the background (retrying until the
+        broker answers) and receive."""
+        now = dt.datetime.now(dt.UTC)
+        self.ledger.prune(now - self.retention)
+        if self.replay is not None:
+            for reading in self.ledger.readings(since=now - self.replay):
+                self._deliver(reading, "replay")
         self._client.connect_async(
             self.address.host,
             self.address.port,
@@ -405,7 +472,7 @@ class CounterSubscriber:
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
-        self._dedup.close()
+        self.ledger.close()
 
     def __enter__(self) -> CounterSubscriber:
         return self.start()
@@ -436,7 +503,7 @@ class CounterSubscriber:
 
     def rejections(self) -> list[Rejected]:
         """Every quarantined message kept in the state file (the latest ``quarantine_size``)."""
-        return self._dedup.rejections()
+        return self.ledger.rejections()
 
     # -- paho callbacks (network thread)
 
@@ -480,23 +547,28 @@ class CounterSubscriber:
             self.stats.rejected += 1
             self._quarantine(topic, exc.field, exc.reason, payload)
             return True
-        if self._dedup.seen(reading.device_id, reading.sequence):
+        new, skipped = self.ledger.record(reading)
+        if not new:
             self.stats.duplicates += 1
             return True
+        if skipped:
+            self.stats.skipped += skipped
+            log.warning("counter %s jumped to seq %s: %s earlier sequences given up", reading.device_id,
+                        reading.sequence, skipped)  # fmt: skip
+        self._deliver(reading, topic)
+        if self.stats.delivered % 10_000 == 0:
+            self.ledger.prune(dt.datetime.now(dt.UTC) - self.retention)
+        return True
+
+    def _deliver(self, reading: CounterReading, topic: str) -> None:
         try:
             self.sink(reading)
         except Exception as exc:
             self.stats.sink_errors += 1
             log.exception("the occupancy sink failed on %s seq %s", reading.device_id, reading.sequence)
-            self._quarantine(topic, "sink", f"{type(exc).__name__}: {exc}", payload)
-            return True
-        skipped = self._dedup.record(reading.device_id, reading.sequence)
+            self._quarantine(topic, "sink", f"{type(exc).__name__}: {exc}", encode_message(reading)[1])
+            return
         self.stats.delivered += 1
-        if skipped:
-            self.stats.skipped += skipped
-            log.warning("counter %s jumped to seq %s: %s earlier sequences given up", reading.device_id,
-                        reading.sequence, skipped)  # fmt: skip
-        return True
 
     def _quarantine(self, topic: str, field: str, reason: str, payload: bytes) -> None:
         rejected = Rejected(dt.datetime.now(dt.UTC), topic[:200], field, reason, bytes(payload[:512]))
