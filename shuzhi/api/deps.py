@@ -7,8 +7,9 @@ response is sent (``scope="function"``), so a client never sees a success that w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -19,6 +20,12 @@ from shuzhi.api.settings import ApiSettings
 from shuzhi.api.verifier import Verifier
 from shuzhi.privacy import Pseudonymiser
 from shuzhi.store import Store
+from shuzhi.store.models import Passage
+
+log = logging.getLogger(__name__)
+
+PassageListener = Callable[[Sequence[Passage]], None]
+"""Called with each batch of committed passages (attributes loaded); must not block for long."""
 
 
 @dataclass(frozen=True)
@@ -28,10 +35,19 @@ class Services:
     signer: TokenSigner
     pseudonyms: Pseudonymiser
     verifier: Verifier | None
+    passage_listeners: list[PassageListener] = field(default_factory=list)
 
     @property
     def clock(self) -> Clock:
         return self.settings.clock
+
+    def passages_committed(self, passages: Sequence[Passage]) -> None:
+        """Tell each listener about ``passages``, just committed; a failing listener is logged, not raised."""
+        for listener in self.passage_listeners:
+            try:
+                listener(passages)
+            except Exception:
+                log.exception("passage listener %r failed on %d passages", listener, len(passages))
 
 
 def services(request: Request) -> Services:

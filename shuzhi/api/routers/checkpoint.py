@@ -47,4 +47,6 @@ def scan(
     session.add(passage)
     session.flush()
     caller.record(session, "create:passages", passage.person_key, id=passage.id, valid=passage.valid)
+    session.commit()
+    svc.passages_committed([passage])
     return passage
