@@ -221,7 +221,9 @@ class Occupancy:
         return code in self._venues
 
     # ---- events (the hot path) --------------------------------------------------------------------------
-    def scan(self, code: str, entering: bool, at: float, person: int | None = None, valid: bool = True) -> None:
+    def scan(
+        self, code: str, entering: bool, at: float, person: int | None = None, valid: bool = True
+    ) -> None:
         """A passage at venue ``code``: in or out, at Unix time ``at``, by ``person`` (None: unnamed)."""
         st = self._venues.get(code)
         self.stats.scans += 1
@@ -410,8 +412,9 @@ class Occupancy:
             f"{where}: {what}",
             f"limit {limit} = {st.share:.0%} of capacity {info.capacity} ({st.rule})",
             f"headcount {occupancy} from {source}",
-            f"forecast by Holt's damped trend over {self._bin:g} s bins: arrivals "
-            f"{arrivals / minutes:.1f}/min, departures {departures / minutes:.1f}/min over the next {minutes:g} min",
+            f"forecast by Holt's damped trend over {self._bin:g} s bins: "
+            f"arrivals {arrivals / minutes:.1f}/min, departures {departures / minutes:.1f}/min "
+            f"over the next {minutes:g} min",
         )
         return Alert(
             kind=kind,

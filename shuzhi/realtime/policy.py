@@ -103,7 +103,8 @@ class CrowdPolicy(_Strict):
     def rule(self, category: str, level: str) -> str:
         """The rule that sets a limit, as alerts and the API name it."""
         which = category if category in self.limits else DEFAULT
-        return f"crowd {self.version}: {which} at {level} risk ≤ {self.share(category, level):.0%} of capacity"
+        share = self.share(category, level)
+        return f"crowd {self.version}: {which} at {level} risk ≤ {share:.0%} of capacity"
 
 
 def _check_categories(by_category: dict[str, object]) -> None:
