@@ -26,7 +26,11 @@ from shuzhi.engine import Engine
 from shuzhi.tracing.cases import Exposures, within
 from shuzhi.tracing.contacts import seconds
 
-TIERS = ((900, 3600), (3600, 3 * 3600), (86400, 86400))  # (bucket width, longest stay of the tier), in seconds
+TIERS = (
+    (900, 3600),
+    (3600, 3 * 3600),
+    (86400, 86400),
+)  # (bucket width, longest stay of the tier), in seconds
 LONG_BUCKET = -1  # stays longer than the last tier
 
 MATCH_TIMES = ("first_contact_at", "last_contact_at", "overlap_seconds")
@@ -97,7 +101,7 @@ def overlapping(left: ibis.Table, right: ibis.Table) -> ibis.Table:
     the check-outs are at most ``max_arrival_gap`` and ``max_departure_gap`` seconds apart. Returns the
     labels with contact_key, first_contact_at, last_contact_at and overlap_seconds.
     """
-    small = left.mutate(bucket=_buckets_met(left.l_in, left.l_out).unnest())
+    small = left.mutate(bucket=_buckets_met(left).unnest())
     large = right.select(
         contact_key=right.person_key,
         r_venue=right.venue_code,
@@ -141,16 +145,25 @@ def _bucket_of(time_in: ibis.Value, time_out: ibis.Value) -> ibis.Value:
     return ibis.cases(*cases, else_=LONG_BUCKET)
 
 
-def _buckets_met(l_in: ibis.Value, l_out: ibis.Value) -> ibis.Value:
-    """Every bucket a stay overlapping [l_in, l_out] can be in, as an array."""
-    arrays = [
-        ibis.range(
-            ((seconds(l_in) - longest) // width) * len(TIERS) + tier,
-            (seconds(l_out) // width + 1) * len(TIERS) + tier,
-            len(TIERS),
+def _buckets_met(left: ibis.Table) -> ibis.Value:
+    """Every bucket a stay can be in if it overlaps [l_in, l_out] of a ``left`` row, as an array.
+
+    Where the row's rule limits the arrival gap, the stay must also have checked in within that gap of the
+    traced check-in: a party's companions are sought among a few quarter-hours of check-ins, not hours.
+    """
+    first, last = seconds(left.l_in), seconds(left.l_out)
+    arrived = seconds(left.time_in)
+    latest = ibis.least(last, ibis.coalesce(arrived + left.max_arrival_gap, last))
+    arrays = []
+    for tier, (width, longest) in enumerate(TIERS):
+        earliest = ibis.greatest(
+            first - longest, ibis.coalesce(arrived - left.max_arrival_gap, first - longest)
         )
-        for tier, (width, longest) in enumerate(TIERS)
-    ]
+        arrays.append(
+            ibis.range(
+                (earliest // width) * len(TIERS) + tier, (latest // width + 1) * len(TIERS) + tier, len(TIERS)
+            )
+        )
     long = ibis.array([ibis.literal(LONG_BUCKET, type="int64")])
     return functools.reduce(lambda a, b: a.concat(b), arrays, long)
 
