@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from paho.mqtt.client import MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS
 
 from shuzhi.realtime.events import CounterReading
 from shuzhi.realtime.mqtt import BrokerAddress, default_client_id, encode_message, make_client
@@ -280,7 +281,9 @@ class Publisher:
         self._client = make_client(self.address, client_id or default_client_id())
         self._client.reconnect_delay_set(*reconnect_delay)
         self._client.max_inflight_messages_set(100)
-        self._pending: list = []
+        self._client.on_publish = self._on_publish
+        self.sent = 0
+        self.acknowledged = 0  # PUBACKs received (once per message, resends included)
 
     def __enter__(self) -> Publisher:
         self._client.connect_async(self.address.host, self.address.port, keepalive=30)
@@ -298,19 +301,21 @@ class Publisher:
     def send_raw(self, topic: str, payload: bytes) -> None:
         """Publish anything (tests send malformed messages this way); queued while disconnected."""
         info = self._client.publish(topic, payload, qos=1)
-        self._pending.append(info)
-        if len(self._pending) > 1000:
-            self._pending = [i for i in self._pending if not i.is_published()]
+        if info.rc not in (MQTT_ERR_SUCCESS, MQTT_ERR_NO_CONN):  # NO_CONN: queued until connected
+            raise RuntimeError(f"could not queue a message for {topic}: rc {info.rc}")
+        self.sent += 1
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        self.acknowledged += 1
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until the broker acknowledged everything sent; False on timeout."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._pending = [i for i in self._pending if not i.is_published()]
-            if not self._pending:
-                return True
+        while self.acknowledged < self.sent:
+            if time.monotonic() > deadline:
+                return False
             time.sleep(0.02)
-        return False
+        return True
 
 
 def publish(

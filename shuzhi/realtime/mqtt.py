@@ -574,7 +574,7 @@ class CounterSubscriber:
         rejected = Rejected(dt.datetime.now(dt.UTC), topic[:200], field, reason, bytes(payload[:512]))
         log.warning("counter message on %s rejected: %s: %s", rejected.topic, field, reason)
         self.recent_rejections.append(rejected)
-        self._dedup.quarantine(rejected, self._quarantine_size)
+        self.ledger.quarantine(rejected, self._quarantine_size)
 
 
 def default_client_id() -> str:

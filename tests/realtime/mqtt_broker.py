@@ -7,6 +7,7 @@ messages queued for them, as in production. Without ``/usr/sbin/mosquitto`` the 
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -47,6 +48,7 @@ class Broker:
         (root / "data").mkdir(parents=True, exist_ok=True)
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
+            f"user {getpass.getuser()}\n"  # started as root, Mosquitto would become "mosquitto" and lose its files
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {root / 'data'}/\n"
