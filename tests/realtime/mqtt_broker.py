@@ -48,7 +48,7 @@ class Broker:
         (root / "data").mkdir(parents=True, exist_ok=True)
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            f"user {getpass.getuser()}\n"  # started as root, Mosquitto would become "mosquitto" and lose its files
+            f"user {getpass.getuser()}\n"  # as root, Mosquitto would switch to "mosquitto" and lose its files
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {root / 'data'}/\n"
