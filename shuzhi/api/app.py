@@ -24,10 +24,12 @@ from shuzhi.api.healthcode import NoCode
 from shuzhi.api.issuer import InstanceCredentials
 from shuzhi.api.results import NotComputed, Results
 from shuzhi.api.routers import ROUTERS, TAGS
+from shuzhi.api.routers.checkpoint import passage_writer
 from shuzhi.api.settings import ApiSettings
 from shuzhi.api.verifier import Verifier
 from shuzhi.privacy import Pseudonymiser
 from shuzhi.privacy.pseudonym import KEY_FILE_NAME as PSEUDONYM_KEY_FILE
+from shuzhi.realtime.live import Realtime
 from shuzhi.store import Store, upgrade
 from shuzhi.store.workflows import Conflict, NotFound
 from shuzhi.web.routes import mount_pages
@@ -51,11 +53,18 @@ def create_app(
     if verifier is None and credentials is not None:
         verifier = credentials.verifier()
     services = build_services(settings, verifier)
+    realtime = Realtime.for_data(settings.data, settings.clock)  # occupancy, crowd alerts, stays (in-process)
+    services.passage_listeners.append(realtime.passages)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        services.store.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        realtime.start()
+        try:
+            async with passage_writer(app, services):  # group commit of checkpoint scans
+                yield
+        finally:
+            realtime.stop()
+            services.store.dispose()
 
     app = FastAPI(
         title="shuzhi 数治",
@@ -67,6 +76,7 @@ def create_app(
     app.state.services = services
     app.state.credentials = credentials
     app.state.results = Results(settings.data)
+    app.state.realtime = realtime
     for router in ROUTERS:
         app.include_router(router)
     mount_pages(app)

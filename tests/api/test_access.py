@@ -59,6 +59,11 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[Role] | None, Purpose]] = {
     ("GET", "/dashboard/tracing/cases"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/tracing/graph/{case_key}"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/replay"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
+    ("GET", "/realtime/occupancy"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
+    ("GET", "/realtime/venues/{venue_code}"): (frozenset({R.CHECKPOINT}), Purpose.PASSAGE_CONTROL),
+    ("GET", "/realtime/alerts"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
+    ("GET", "/realtime/alerts/stream"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
+    ("POST", "/realtime/check-ins"): (frozenset({R.RESIDENT}), Purpose.SELF_SERVICE),
     ("GET", "/public/health"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("GET", "/public/statistics"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("GET", "/public/boundaries/{level}"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
@@ -131,6 +136,7 @@ def test_openapi_documents_access_tags_and_response_models(instance: Instance) -
         "checkpoint",
         "operator",
         "dashboard",
+        "realtime",
         "public",
         "admin",
     }
@@ -140,4 +146,5 @@ def test_openapi_documents_access_tags_and_response_models(instance: Instance) -
         assert operation["x-roles"] == (["anyone"] if roles is None else sorted(roles))
         assert operation["tags"] == [path.split("/")[1]]
         success = next(body for code, body in operation["responses"].items() if code.startswith("2"))
-        assert "$ref" in str(success["content"]["application/json"]["schema"]), (method, path)
+        media = "text/event-stream" if path.endswith("/stream") else "application/json"  # SSE: alerts
+        assert "$ref" in str(success["content"][media]["schema"]), (method, path)

@@ -6,7 +6,7 @@ Later views (the dashboard, health codes and area risk read from the lake) add a
 
 from fastapi import APIRouter
 
-from shuzhi.api.routers import admin, auth, checkpoint, dashboard, operator, public, resident
+from shuzhi.api.routers import admin, auth, checkpoint, dashboard, operator, public, realtime, resident
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
@@ -14,6 +14,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     checkpoint.router,
     operator.router,
     dashboard.router,
+    realtime.router,
     public.router,
     admin.router,
 )
@@ -35,6 +36,10 @@ TAGS = [
     {
         "name": "dashboard",
         "description": "Operators and CDC staff: the map, codes, index, tracing and 2020 replay panels.",
+    },
+    {
+        "name": "realtime",
+        "description": "Live venue occupancy, crowd alerts (history and a stream) and venue-code check-ins.",
     },
     {
         "name": "public",
