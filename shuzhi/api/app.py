@@ -24,7 +24,6 @@ from shuzhi.api.healthcode import NoCode
 from shuzhi.api.issuer import InstanceCredentials
 from shuzhi.api.results import NotComputed, Results
 from shuzhi.api.routers import ROUTERS, TAGS
-from shuzhi.api.routers.checkpoint import passage_writer
 from shuzhi.api.settings import ApiSettings
 from shuzhi.api.verifier import Verifier
 from shuzhi.privacy import Pseudonymiser
@@ -57,11 +56,10 @@ def create_app(
     services.passage_listeners.append(realtime.passages)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         realtime.start()
         try:
-            async with passage_writer(app, services):  # group commit of checkpoint scans
-                yield
+            yield
         finally:
             realtime.stop()
             services.store.dispose()
