@@ -319,8 +319,7 @@ class Occupancy:
             st.bin_end = (at // self._bin + 1) * self._bin
             return
         bins = int((at - st.bin_end) // self._bin) + 1
-        start = st.bin_end - self._bin
-        if st.by_counters and start - st.ctr_last > self._stale:
+        if st.by_counters and at - st.ctr_last > self._stale:
             st.by_counters, st.ctr = False, None  # counters went quiet: the scans count again
         if st.by_counters:
             arrivals, departures = st.c_in, st.c_out
