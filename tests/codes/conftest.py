@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from engines import ENGINE_PARAMS, make_engine
 
 from shuzhi.codes import CodePolicy, load_policy
-from shuzhi.engine import ENGINES, Engine, connect
+from shuzhi.engine import Engine
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=ENGINE_PARAMS)
 def engine(request: pytest.FixtureRequest) -> Engine:
-    return connect(request.param)
+    return make_engine(request)
 
 
 @pytest.fixture(scope="session")

@@ -6,15 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engines import ENGINE_PARAMS, make_engine
 
 from risk.spec import edited
-from shuzhi.engine import ENGINES, Engine, connect
+from shuzhi.engine import Engine
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=ENGINE_PARAMS)
 def engine(request) -> Engine:
     """A fresh engine of each supported backend; spec tests run on every one."""
-    return connect(request.param)
+    return make_engine(request)
 
 
 @pytest.fixture

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from engines import ENGINE_PARAMS, make_engine
 
-from shuzhi.engine import ENGINES, Engine, connect
+from shuzhi.engine import Engine
 from tracing.spec import table
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=ENGINE_PARAMS)
 def engine(request) -> Engine:
     """A fresh engine of each supported backend; spec tests run on every one."""
-    return connect(request.param)
+    return make_engine(request)
 
 
 @pytest.fixture
