@@ -1,5 +1,6 @@
 // The dashboard (一图一码一指数): one ECharts panel per JSON endpoint of /dashboard, driven by one day slider.
 /* global echarts */
+import {startAlerts} from "./alerts.js";
 import {$, Api, el, refusal, say, withLogin} from "./common.js";
 
 const api = new Api(sessionStorage, "shuzhi.staff");
@@ -47,6 +48,8 @@ async function panel(name, load) {
 }
 
 async function start() {
+  const live = panel("alerts", () => startAlerts(api, state)); // live crowd alerts need no pipeline results
+  live.catch(() => {}); // a 401 is handled where the other panels meet it
   const [counties, cities] = await Promise.all(["county", "city"].map((l) => api.get(`/public/boundaries/${l}`)));
   echarts.registerMap("zhejiang-counties", counties);
   echarts.registerMap("zhejiang-cities", cities);
@@ -58,6 +61,7 @@ async function start() {
     panel("funnel", showFunnel),
     panel("graph", showCases),
     panel("replay", showReplay),
+    live,
   ]);
 }
 
