@@ -184,22 +184,97 @@ RegionOption = Annotated[
 ]
 
 
+MqttOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mqtt",
+        envvar="SHUZHI_MQTT_URL",
+        help="Take people counters from this MQTT broker (mqtt://host:port). Default: off (scans only).",
+    ),
+]
+
+
 @app.command()
 def serve(
     data: DataOption = None,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     region: RegionOption = "330000",
+    mqtt: MqttOption = None,
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the pages (dashboard, resident, checkpoint at /web/)."""
-    _serve(DataDir.resolve(data), host, port, region)
+    _serve(DataDir.resolve(data), host, port, region, mqtt)
 
 
-def _serve(where: DataDir, host: str, port: int, region: str) -> None:
-    from shuzhi.web import serve_dashboard
+def _serve(where: DataDir, host: str, port: int, region: str, mqtt: str | None = None) -> None:
+    import uvicorn
+
+    from shuzhi.web.server import dashboard_app
 
     console.print(f"Dashboard: [bold]http://{host}:{port}/web/[/]   API docs: http://{host}:{port}/docs")
-    serve_dashboard(where.root, host, port, region)
+    web = dashboard_app(where.root, region)
+    counters = None
+    if mqtt:
+        from shuzhi.realtime.mqtt import instance_subscriber
+
+        counters = instance_subscriber(mqtt, web.state.realtime.counter_sink, where.root).start()
+        console.print(f"People counters: MQTT [bold]{counters.address.host}:{counters.address.port}[/]")
+    try:
+        uvicorn.run(web, host=host, port=port)
+    finally:
+        if counters is not None:
+            counters.stop()
+
+
+@app.command()
+def devices(
+    mqtt: Annotated[
+        str, typer.Option("--mqtt", envvar="SHUZHI_MQTT_URL", help="Broker to publish to (mqtt://host:port).")
+    ] = "mqtt://127.0.0.1:1883",
+    data: DataOption = None,
+    venues: Annotated[int, typer.Option(min=1, max=10_000, help="How many venues get counters.")] = 20,
+    minutes: Annotated[float, typer.Option(min=1, help="Simulated minutes to run.")] = 60,
+    speed: Annotated[
+        float, typer.Option(min=0.1, help="Simulated seconds per second (60: an hour a minute).")
+    ] = 60,
+    interval: Annotated[int, typer.Option(min=1, help="Seconds between a counter's messages.")] = 60,
+    ramp: Annotated[
+        float | None, typer.Option(help="Drive occupancy towards this share of capacity (1.1: 10% over).")
+    ] = None,
+    duplicates: Annotated[float, typer.Option(min=0, max=1, help="Share of messages sent twice.")] = 0.0,
+    reorder: Annotated[float, typer.Option(min=0, max=1, help="Share of messages sent late.")] = 0.0,
+    seed: SeedOption = 1,
+) -> None:
+    """Simulate venues' people counters publishing to an MQTT broker (venues of the data directory's
+    registry if it has one, else made-up ones); prints what they counted."""
+    from rich.table import Table
+
+    from shuzhi.realtime.devices import CounterSimulator, demo_venues, lake_venues, publish
+
+    where = DataDir.resolve(data)
+    chosen = lake_venues(where.lake, venues, seed) if where.lake.exists() else []
+    chosen = chosen or demo_venues(venues, seed)
+    # start in the past so that, paced at ``speed``, the counters' clocks catch up with now as the run ends
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=minutes * (1 - 1 / speed))
+    sim = CounterSimulator(
+        chosen, seed=seed, start=start, interval=interval, ramp=ramp, duplicates=duplicates, reorder=reorder
+    )
+    console.print(
+        f"{len(sim.devices)} counters at {len(chosen)} venues → {mqtt}: {minutes:g} simulated minutes "
+        f"at {speed:g}× (Ctrl-C stops)"
+    )
+    try:
+        sent = publish(mqtt, sim.run(minutes), speed=speed)
+    except KeyboardInterrupt:
+        sent = sim.sent
+    table = Table(title=f"Counted ({sent:,} messages sent)")
+    for column in ("venue", "category", "capacity", "entries", "exits", "inside"):
+        table.add_column(column, justify="left" if column in ("venue", "category") else "right")
+    for venue in chosen:
+        t = sim.truth[venue.code]
+        table.add_row(venue.code, venue.category, f"{venue.capacity:,}", f"{t.entries:,}", f"{t.exits:,}",
+                      f"{t.inside:,}")  # fmt: skip
+    console.print(table)
 
 
 @app.command()

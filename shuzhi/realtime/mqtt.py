@@ -580,3 +580,13 @@ class CounterSubscriber:
 def default_client_id() -> str:
     """A client id for a one-off session (tools, not the instance's subscriber)."""
     return f"shuzhi-{uuid.uuid4().hex[:12]}"
+
+
+URL_ENV = "SHUZHI_MQTT_URL"
+STATE_FILE = Path("realtime") / "mqtt-counters.sqlite"
+
+
+def instance_subscriber(url: str, sink: Sink, data_root: Path) -> CounterSubscriber:
+    """The subscriber of the instance in ``data_root``: its ledger in ``<data>/realtime/``, and a day of
+    journal replayed into ``sink`` on start (an occupancy engine held in memory starts empty)."""
+    return CounterSubscriber(url, sink, Path(data_root) / STATE_FILE, replay=dt.timedelta(days=1))
