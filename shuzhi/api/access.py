@@ -6,13 +6,21 @@ then the role (403, and the refusal is audited), and hands the endpoint a :class
 for which purpose, at which time — everything an audit record needs. ``roles=ANYONE`` admits callers without a
 login (public information, the login itself). ``operations(app)`` lists every operation with its declaration;
 ``seal`` (called by ``create_app``) refuses an app with an undeclared operation, keeps the registry on
-``app.state.access`` and writes each declaration into the OpenAPI document (``x-roles``, ``x-purpose``).
+``app.state.access`` and writes each declaration into the OpenAPI document (``x-roles``, ``x-purpose``); it
+also lists the anonymous GET endpoints, whose request sessions are read-only (``shuzhi.api.deps``).
+
+``requires(..., cached=True)`` is the same check for hot ``async`` endpoints (the checkpoint scan) without a
+store session of the request: the token is checked on every request (signature and expiry), the account
+it names comes from an :class:`AccountCache` — a row read at most ``ACCOUNT_TTL`` seconds ago and not changed
+by this process since. A deactivation or role change made through this process takes effect at once; one
+made through another worker process (or straight in the database) within ``ACCOUNT_TTL`` seconds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -22,10 +30,12 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from shuzhi import audit
-from shuzhi.accounts import Purpose, Role, TokenError, account_for, check_declaration
-from shuzhi.api.deps import DbSession, services
+from shuzhi.accounts import Claims, Purpose, Role, TokenError, account_for, check_declaration
+from shuzhi.api.deps import DbSession, Services, services
+from shuzhi.store import Store
 from shuzhi.store.models import Account
 
 ANYONE: frozenset[Role] | None = None
@@ -115,27 +125,113 @@ class _Login(Requirement):
         return caller
 
 
-def _account(session: Session, check: Any, token: str | None) -> Account:
-    unauthorised = HTTPException(
-        status.HTTP_401_UNAUTHORIZED, "login required", headers={"WWW-Authenticate": "Bearer"}
-    )
-    if not token:
-        raise unauthorised
-    try:
-        account = account_for(session, check(token))
-    except TokenError as exc:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
-        ) from exc
-    if account is None:
-        raise unauthorised
+class _CachedLogin(Requirement):
+    """``_Login`` for async endpoints: the account from the app's :class:`AccountCache`, no session."""
+
+    async def __call__(self, request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Caller:
+        svc = services(request)
+        claims = _claims(svc.signer.check, token)
+        cache = account_cache(request.app)
+        account = cache.get(claims)
+        if account is None:
+            account = await run_in_threadpool(cache.load, claims)
+        if account is None:
+            raise _unauthorised()
+        caller = Caller(account, self.purpose, svc.clock())
+        if not self.admits(caller.role):
+            await run_in_threadpool(_record_refusal, svc, caller, request.url.path, request.method)
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {caller.role} may not call this endpoint")
+        return caller
+
+
+def _record_refusal(svc: Services, caller: Caller, path: str, method: str) -> None:
+    with svc.store.session() as session:
+        caller.record(session, "access_denied", path=path, method=method)
+
+
+ACCOUNT_TTL = 5.0
+"""Seconds an account row read for a token is trusted by :class:`AccountCache` (see the module docstring)."""
+
+
+class AccountCache:
+    """Accounts by id for token checks: each entry at most ``ttl`` seconds old and dropped as soon as this
+    process commits a change to the accounts table (``Store.changes``)."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, store: Store, ttl: float = ACCOUNT_TTL, clock: Callable[[], float] = time.monotonic):
+        self.store = store
+        self.ttl = ttl
+        self.clock = clock
+        self._entries: dict[int, tuple[float, int, Account | None]] = {}
+
+    def get(self, claims: Claims) -> Account | None:
+        """The active account the claims speak for, if cached and fresh (None: unknown, call ``load``)."""
+        entry = self._entries.get(claims.account_id)
+        if entry is None:
+            return None
+        read_at, version, account = entry
+        if self.clock() - read_at > self.ttl or version != self._version():
+            self._entries.pop(claims.account_id, None)
+            return None
+        return _if_speaks_for(account, claims)
+
+    def load(self, claims: Claims) -> Account | None:
+        """Read the account from the store (any thread) and cache it; None if the claims do not hold."""
+        version, read_at = self._version(), self.clock()
+        with self.store.session(write=False) as session:
+            account = session.get(Account, claims.account_id)
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[claims.account_id] = (read_at, version, account)
+        return _if_speaks_for(account, claims)
+
+    def _version(self) -> int:
+        return self.store.changes(Account.__tablename__)
+
+
+def _if_speaks_for(account: Account | None, claims: Claims) -> Account | None:
+    if account is None or not account.active or account.role != claims.role.value:
+        return None
     return account
 
 
-def requires(roles: Iterable[Role] | None, purpose: Purpose) -> Any:
-    """Declare who may call an endpoint and why; use as ``Annotated[Caller, requires(...)]``."""
-    requirement = _Open(None, purpose) if roles is None else _Login(roles, purpose)
-    return Depends(requirement)
+def account_cache(app: FastAPI) -> AccountCache:
+    """The app's account cache (made on first use)."""
+    cache = getattr(app.state, "account_cache", None)
+    if cache is None:
+        cache = app.state.account_cache = AccountCache(app.state.services.store)
+    return cache
+
+
+def _unauthorised(detail: str = "login required") -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _claims(check: Any, token: str | None) -> Claims:
+    if not token:
+        raise _unauthorised()
+    try:
+        return check(token)
+    except TokenError as exc:
+        raise _unauthorised(str(exc)) from exc
+
+
+def _account(session: Session, check: Any, token: str | None) -> Account:
+    account = account_for(session, _claims(check, token))
+    if account is None:
+        raise _unauthorised()
+    return account
+
+
+def requires(roles: Iterable[Role] | None, purpose: Purpose, cached: bool = False) -> Any:
+    """Declare who may call an endpoint and why; use as ``Annotated[Caller, requires(...)]``.
+
+    ``cached=True`` (async endpoints with a login): no store session for the check, the account comes
+    from the app's :class:`AccountCache`."""
+    if roles is None:
+        return Depends(_Open(None, purpose))
+    return Depends(_CachedLogin(roles, purpose) if cached else _Login(roles, purpose))
 
 
 @dataclass(frozen=True)
@@ -182,6 +278,9 @@ def seal(app: FastAPI) -> None:
     if undeclared:
         raise RuntimeError(f"endpoints without requires(roles=..., purpose=...): {', '.join(undeclared)}")
     app.state.access = {(o.method, o.path): o.requirement for o in found}
+    app.state.read_only_endpoints = {
+        route.endpoint for route in _api_routes(app) if _reads_only(route.methods, _find(route.dependant))
+    }
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -191,6 +290,11 @@ def seal(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _reads_only(methods: Iterable[str], requirement: Requirement | None) -> bool:
+    """Anonymous GETs write nothing (no audit record either): their store session is read-only."""
+    return requirement is not None and requirement.roles is None and set(methods) <= {"GET", "HEAD"}
 
 
 def _document(operation: dict[str, Any], requirement: Requirement) -> None:

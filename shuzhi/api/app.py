@@ -24,6 +24,7 @@ from shuzhi.api.healthcode import NoCode
 from shuzhi.api.issuer import InstanceCredentials
 from shuzhi.api.results import NotComputed, Results
 from shuzhi.api.routers import ROUTERS, TAGS
+from shuzhi.api.routers.checkpoint import passage_writer
 from shuzhi.api.settings import ApiSettings
 from shuzhi.api.verifier import Verifier
 from shuzhi.privacy import Pseudonymiser
@@ -56,10 +57,11 @@ def create_app(
     services.passage_listeners.append(realtime.passages)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         realtime.start()
         try:
-            yield
+            async with passage_writer(app, services):  # group commit of checkpoint scans
+                yield
         finally:
             realtime.stop()
             services.store.dispose()

@@ -2,7 +2,9 @@
 
 ``Services`` is built once by ``create_app`` and kept on ``app.state``; ``db_session`` opens one session per
 request whose transaction commits when the endpoint returns and rolls back when it raises — before the
-response is sent (``scope="function"``), so a client never sees a success that was not committed.
+response is sent (``scope="function"``), so a client never sees a success that was not committed. Endpoints
+that only read (anonymous GETs, listed by ``shuzhi.api.access.seal``) get a read-only session: on SQLite a
+deferred transaction that neither takes nor waits for the write lock.
 """
 
 from __future__ import annotations
@@ -55,8 +57,14 @@ def services(request: Request) -> Services:
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    with services(request).store.session() as session:
+    with services(request).store.session(write=_writes(request)) as session:
         yield session
+
+
+def _writes(request: Request) -> bool:
+    """False for the endpoints ``seal`` found read-only (anonymous GETs): no write lock for them."""
+    read_only = getattr(request.app.state, "read_only_endpoints", ())
+    return request.scope.get("endpoint") not in read_only
 
 
 AppServices = Annotated[Services, Depends(services)]

@@ -81,19 +81,30 @@ def head(session: Session) -> ChainHead | None:
 
 def append(session: Session, entry: Entry, at: dt.datetime) -> AuditRecord:
     """Chain ``entry`` onto the log at time ``at``, inside the session's transaction."""
-    lock(session, AuditRecord.__tablename__)
-    record = _next_record(session, entry, at)
-    session.add(record)
-    session.flush()
+    [record] = append_timed(session, [(entry, at)])
     return record
 
 
 def append_all(session: Session, entries: Iterable[Entry], at: dt.datetime) -> list[AuditRecord]:
-    return [append(session, entry, at) for entry in entries]
+    """Chain ``entries`` in order onto the log, all at time ``at``, inside the session's transaction."""
+    return append_timed(session, [(entry, at) for entry in entries])
 
 
-def _next_record(session: Session, entry: Entry, at: dt.datetime) -> AuditRecord:
+def append_timed(session: Session, entries: Iterable[tuple[Entry, dt.datetime]]) -> list[AuditRecord]:
+    """Chain ``(entry, at)`` pairs in order onto the log: one lock, one read of the head, one flush."""
+    lock(session, AuditRecord.__tablename__)
     last = head(session)
+    chained = []
+    for entry, at in entries:
+        record = _next_record(last, entry, at)
+        chained.append(record)
+        last = ChainHead(record.seq, record.hash)
+    session.add_all(chained)
+    session.flush()
+    return chained
+
+
+def _next_record(last: ChainHead | None, entry: Entry, at: dt.datetime) -> AuditRecord:
     record = AuditRecord(
         seq=last.seq + 1 if last else 1,
         at=at,

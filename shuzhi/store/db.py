@@ -1,9 +1,14 @@
 """Engines and sessions for the operational store, from a database URL.
 
 SQLite at ``<data>/shuzhi.db`` is the embedded default; a PostgreSQL URL (``postgresql+psycopg://...``) runs
-the same models at scale. On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time,
-no deadlocked upgrades from read to write) in WAL mode with foreign keys enforced; on PostgreSQL ``lock``
-takes an advisory lock, so both backends give the audit chain's appends one serial order.
+the same models at scale. On SQLite a writing transaction starts with ``BEGIN IMMEDIATE`` (one writer at a
+time, no deadlocked or failed upgrades from read to write), a read-only one (``Store.session(write=False)``)
+with a deferred ``BEGIN``: in WAL mode readers see a snapshot and never wait for the writer. Foreign keys are
+enforced. ``synchronous=NORMAL`` syncs the WAL at checkpoints instead of at each commit: a committed
+transaction survives a crash of the application (it is in the WAL file, in the operating system's cache);
+a power loss or kernel crash may roll back the last transactions before a checkpoint, never corrupting the
+database. On PostgreSQL ``lock`` takes an advisory lock, so both backends give the audit chain's appends one
+serial order.
 """
 
 from __future__ import annotations
@@ -17,6 +22,23 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+READ_ONLY = "shuzhi_read_only"
+"""Execution option of the connections of read-only sessions (SQLite: deferred ``BEGIN``)."""
+
+
+class ReadOnlySession(Session):
+    """A session for reading only: flushing changes is refused (``ReadOnlyError``)."""
+
+    def flush(self, objects: Any = None) -> None:
+        if self.new or self.dirty or self.deleted:
+            raise ReadOnlyError("this session is read-only")
+        super().flush(objects)
+
+
+class ReadOnlyError(RuntimeError):
+    """A write was attempted in a read-only session."""
+
 
 DB_FILENAME = "shuzhi.db"
 
@@ -44,11 +66,13 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across application crashes (see above)
     cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def lock(session: Session, name: str) -> None:
@@ -61,6 +85,27 @@ def lock(session: Session, name: str) -> None:
         session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
+_TOUCHED = "shuzhi_touched_tables"
+
+
+def _note_flushed(session: Session, _flush_context: Any) -> None:
+    touched = session.info.setdefault(_TOUCHED, set())
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(type(instance), "__tablename__", None)
+        if table:
+            touched.add(table)
+
+
+def _note_statement(state: Any) -> None:
+    if (state.is_update or state.is_delete or state.is_insert) and state.bind_mapper is not None:
+        session_tables = state.session.info.setdefault(_TOUCHED, set())
+        session_tables.update(t.name for t in state.bind_mapper.tables)
+
+
+def _forget_changes(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
+
+
 class Store:
     """The operational store of one instance: an engine and its session factory."""
 
@@ -68,11 +113,31 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), class_=ReadOnlySession, expire_on_commit=False
+        )
+        self._changes: dict[str, int] = {}
+        event.listen(self._sessions, "after_flush", _note_flushed)
+        event.listen(self._sessions, "do_orm_execute", _note_statement)
+        event.listen(self._sessions, "after_commit", self._count_changes)
+        event.listen(self._sessions, "after_rollback", _forget_changes)
+
+    def changes(self, table: str) -> int:
+        """How many transactions of this process that wrote to ``table`` have committed (a cache key:
+        an in-process cache of rows of ``table`` is stale when this number moved; other processes' writes
+        are not seen)."""
+        return self._changes.get(table, 0)
+
+    def _count_changes(self, session: Session) -> None:
+        for table in session.info.pop(_TOUCHED, ()):
+            self._changes[table] = self._changes.get(table, 0) + 1
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session whose transaction commits when the block ends normally and rolls back otherwise."""
-        with self._sessions() as session:
+    def session(self, write: bool = True) -> Iterator[Session]:
+        """A session whose transaction commits when the block ends normally and rolls back otherwise.
+
+        ``write=False``: a read-only session (no write lock on SQLite; flushing changes raises)."""
+        with (self._sessions if write else self._readers)() as session:
             try:
                 yield session
                 session.commit()
