@@ -181,6 +181,8 @@ sub = CounterSubscriber(url, sink, state, client_id="shuzhi-worker", reconnect_d
                         replay=dt.timedelta(days=1))
 signal.signal(signal.SIGTERM, lambda *_: done.set())
 sub.start()
+if sub.wait_subscribed(20):
+    open(out + ".ready", "w").close()
 done.wait()
 sub.stop()
 with lock:
@@ -205,9 +207,16 @@ def test_a_subscriber_process_killed_mid_stream_rebuilds_its_sink_exactly_once(b
     def worker() -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-c", WORKER, broker.url, str(state), str(out)])
 
+    def ready() -> None:
+        deadline = time.monotonic() + 30
+        while not Path(f"{out}.ready").exists():
+            assert process.poll() is None and time.monotonic() < deadline, "the subscriber did not subscribe"
+            time.sleep(0.02)
+        Path(f"{out}.ready").unlink()
+
     process = worker()
     try:
-        time.sleep(1.0)  # connected and subscribed
+        ready()
         publisher = threading.Thread(
             target=publish, args=(broker.url, readings), kwargs={"speed": unique * 30}
         )
@@ -220,6 +229,7 @@ def test_a_subscriber_process_killed_mid_stream_rebuilds_its_sink_exactly_once(b
         killed_at = journal_size(state)
         assert 0 < killed_at < unique
         process = worker()
+        ready()
         publisher.join(30)
         deadline = time.monotonic() + 20
         while journal_size(state) < unique and time.monotonic() < deadline:
