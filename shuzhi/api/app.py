@@ -53,7 +53,7 @@ def create_app(
     if verifier is None and credentials is not None:
         verifier = credentials.verifier()
     services = build_services(settings, verifier)
-    realtime = Realtime.for_data(settings.data, settings.clock)  # occupancy, crowd alerts, stays (in-process)
+    realtime = Realtime.for_data(settings.data, settings.clock, store=services.store)  # live occupancy
     services.passage_listeners.append(realtime.passages)
 
     @asynccontextmanager

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow.dataset as ds
+from sqlalchemy import select
 
 from shuzhi.lake import Lake
 from shuzhi.policy import DEFAULT_EDITION
@@ -38,10 +39,13 @@ from shuzhi.realtime.occupancy import Occupancy, VenueInfo
 from shuzhi.realtime.policy import CrowdPolicy, load_policy
 from shuzhi.realtime.stays import StayWriter
 from shuzhi.settings import DataDir
+from shuzhi.store import Store
+from shuzhi.store.models import Passage
 
 log = logging.getLogger(__name__)
 
 EDITION_ENV = "SHUZHI_CROWD_EDITION"
+MAX_CLOCK_AHEAD = 60.0  # seconds; a counter whose clock runs further ahead is taken at the instance's time
 ALERTS_FILE = Path("realtime") / "alerts.jsonl"
 Clock = Callable[[], dt.datetime]
 
@@ -73,7 +77,7 @@ class Realtime:
         flush_seconds: float = 2.0,
     ) -> None:
         self.occupancy = occupancy
-        self.alerts = alerts or AlertLog()
+        self.alerts = alerts if alerts is not None else AlertLog()  # (an empty log is falsy)
         self.stays = stays
         self.clock = clock
         self.tick_seconds = tick_seconds
@@ -84,11 +88,35 @@ class Realtime:
         self._last_flush = 0.0
 
     @classmethod
-    def for_data(cls, data: DataDir, clock: Clock = _utcnow, edition: str | Path | None = None) -> Realtime:
-        """The hub of the instance in ``data`` (see the module's docstring)."""
+    def for_data(
+        cls,
+        data: DataDir,
+        clock: Clock = _utcnow,
+        edition: str | Path | None = None,
+        store: Store | None = None,
+    ) -> Realtime:
+        """The hub of the instance in ``data`` (see the module's docstring); given the ``store``, the
+        passages of the longest stay timeout before now are replayed into it (:meth:`replay`)."""
         policy = load_policy(edition or os.environ.get(EDITION_ENV) or DEFAULT_EDITION)
         engine = Occupancy(policy, registry(data.lake), risk_levels(data.lake))
-        return cls(engine, AlertLog(data.root / ALERTS_FILE), StayWriter(data.lake), clock)
+        hub = cls(engine, AlertLog(data.root / ALERTS_FILE), StayWriter(data.lake), clock)
+        if store is not None:
+            hub.replay(recent_passages(store, hub.clock() - policy.stays.longest))
+        return hub
+
+    def replay(self, passages: Iterable[PassageLike]) -> None:
+        """Rebuild the live state after a restart from the passages logged before it (oldest first).
+
+        Who is inside and each venue's state come back; the alerts and the closed stays of the replay are
+        dropped, as they were raised and written before the restart (the stays within the last flush
+        interval before a crash are the price of not writing them twice)."""
+        with self._lock:
+            scan = self.occupancy.scan
+            for p in passages:
+                scan(p.checkpoint_code, p.direction == "in", p.passed_at.timestamp(), p.person_key, p.valid)
+            self.occupancy.tick(self.clock().timestamp())
+            self.occupancy.alerts.clear()
+            self.occupancy.stays.clear()
 
     # ---- input ------------------------------------------------------------------------------------------
     def passages(self, passages: Sequence[PassageLike]) -> None:
@@ -101,16 +129,19 @@ class Realtime:
 
     def counter_sink(self, reading: CounterReading) -> None:
         """The sink of the MQTT subscriber: one de-duplicated counter reading."""
+        latest = self.clock().timestamp() + MAX_CLOCK_AHEAD
         with self._lock:
-            self.occupancy.count(reading.venue_code, reading.at.timestamp(), reading.entries, reading.exits)
+            at = min(reading.at.timestamp(), latest)
+            self.occupancy.count(reading.venue_code, at, reading.entries, reading.exits)
         self._drain()
 
     def counter_readings(self, readings: Iterable[CounterReading]) -> None:
         """Several counter readings at once (a replay, the simulator without a broker)."""
+        latest = self.clock().timestamp() + MAX_CLOCK_AHEAD
         with self._lock:
             count = self.occupancy.count
             for r in readings:
-                count(r.venue_code, r.at.timestamp(), r.entries, r.exits)
+                count(r.venue_code, min(r.at.timestamp(), latest), r.entries, r.exits)
         self._drain()
 
     def configure(
@@ -209,6 +240,15 @@ class Realtime:
                 "subscribers": self.alerts.subscribers,
                 **stats,
             }
+
+
+def recent_passages(store: Store, since: dt.datetime) -> list[PassageLike]:
+    """The passages logged since ``since``, oldest first (the columns the hub reads)."""
+    p = Passage
+    columns = (p.checkpoint_code, p.person_key, p.passed_at, p.direction, p.valid)
+    query = select(*columns).where(Passage.passed_at >= since).order_by(Passage.passed_at, Passage.id)
+    with store.session(write=False) as session:
+        return list(session.execute(query))  # type: ignore[arg-type]
 
 
 def registry(lake: Path) -> list[VenueInfo]:

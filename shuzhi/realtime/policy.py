@@ -14,6 +14,7 @@ fails through :func:`shuzhi.policy.load_section` naming the key):
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Literal
@@ -74,6 +75,11 @@ class Stays(_Strict):
 
     def timeout_seconds(self, category: str) -> float:
         return 60.0 * self.timeout_minutes.get(category, self.timeout_minutes[DEFAULT])
+
+    @property
+    def longest(self) -> dt.timedelta:
+        """The longest timeout: a stay open at a restart began at most this long before it."""
+        return dt.timedelta(minutes=max(self.timeout_minutes.values()))
 
 
 class Counters(_Strict):

@@ -173,3 +173,32 @@ def test_a_venue_driven_towards_its_limit_warns_first_then_alerts_with_reasons(s
     resumed = site.get("/realtime/alerts/stream", **{"Last-Event-ID": "1"}).text
     assert "id: 2\n" in resumed and "id: 1\n" not in resumed
     assert stream.text.startswith("retry: 1000\n\n")
+
+
+def test_a_restarted_instance_knows_who_is_inside_and_raises_nothing_twice(site: Site) -> None:
+    site.scan("M1", 7)
+    site.scan("M1", 8)
+    site.scan("M1", 8, "out")
+    for person in range(100, 250):  # the scenic site at its limit of 150
+        site.scan("S1", person)
+    before = site.get("/realtime/alerts").json()["last_id"]
+    site.hub.stays.flush()
+    site.clock.now = T0 + dt.timedelta(minutes=30)
+
+    again = create_app(ApiSettings(data_dir=site.data, clock=site.clock), verifier=verifier)
+    with TestClient(again) as client:
+        hub = again.state.realtime
+        assert hub.venue("M1")["occupancy"] == 1 and hub.venue("S1")["occupancy"] == 150
+        assert hub.venue("S1")["state"] == "limit"
+        assert hub.alerts.last_id == before  # the history, and nothing raised again
+        site.clock.now = T0 + dt.timedelta(minutes=45)
+        body = {"checkpoint_code": "M1", "payload": "P:7", "direction": "out"}
+        assert (
+            client.post("/checkpoint/passages", json=body, headers=site.headers["checkpoint"]).status_code
+            == 201
+        )
+    stays = Lake(site.data / "lake").read("venue_stays").to_pylist()
+    assert sorted((s["person_key"], s["time_in"], s["time_out"]) for s in stays) == [
+        (7, dt.datetime(2022, 5, 1, 9, 0), dt.datetime(2022, 5, 1, 9, 45)),
+        (8, dt.datetime(2022, 5, 1, 9, 0), dt.datetime(2022, 5, 1, 9, 0)),
+    ]

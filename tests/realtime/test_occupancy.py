@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from shuzhi.policy import PolicyError
 from shuzhi.realtime.events import CounterReading
+from shuzhi.realtime.live import Realtime
 from shuzhi.realtime.occupancy import Occupancy, VenueInfo
 from shuzhi.realtime.policy import load_policy
 
@@ -178,3 +180,15 @@ def test_a_malformed_crowd_policy_names_the_key(tmp_path: Path) -> None:
     (tmp_path / "crowd.yaml").write_text(text.replace("alpha: 0.3", "alpha: 1.5"))
     with pytest.raises(PolicyError, match="key 'warning.alpha'"):
         load_policy(tmp_path)
+
+
+def test_a_counter_whose_clock_runs_ahead_is_taken_at_the_instances_time() -> None:
+    now = dt.datetime.fromtimestamp(T0, dt.UTC)
+    hub = Realtime(engine(LAKE), clock=lambda: now)
+    hub.counter_sink(CounterReading("S1", "S1-gate", 1, now + dt.timedelta(days=400), 5, 0))
+    later = now + dt.timedelta(seconds=90)
+    hub.passages(
+        [SimpleNamespace(checkpoint_code="S1", person_key=1, passed_at=later, direction="in", valid=True)]
+    )
+    # the bins follow the instance's time, not the device's: the next minute still closes a bin
+    assert hub.occupancy._venues["S1"].bin_end < T0 + 3600
