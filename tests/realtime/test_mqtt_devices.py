@@ -78,3 +78,24 @@ def test_demo_venues_are_coded_like_the_registry():
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ValueError):
         CounterSimulator([MALL], **bad)
+
+
+def test_venues_come_from_the_registry_in_the_lake(tmp_path):
+    import pyarrow as pa
+
+    from shuzhi.lake import Lake
+    from shuzhi.model import TABLES
+    from shuzhi.realtime.devices import lake_venues
+
+    def registry(day: dt.date, capacity: int) -> pa.Table:
+        rows = {"venue_code": ["330102M00001", "330102R00002"], "name": ["商场", "餐厅"],
+                "category": ["mall", "restaurant"], "county_code": ["330102"] * 2, "capacity": [capacity, 80],
+                "lon": [120.2] * 2, "lat": [30.3] * 2, "as_of": [day] * 2}  # fmt: skip
+        return pa.table(rows, schema=TABLES["venues"].schema)
+
+    lake = Lake(tmp_path / "lake")
+    lake.write_part("venues", dt.date(2020, 1, 1), "a.parquet", registry(dt.date(2020, 1, 1), 1000))
+    lake.write_part("venues", dt.date(2020, 2, 1), "b.parquet", registry(dt.date(2020, 2, 1), 1500))
+    assert lake_venues(tmp_path / "lake") == [Venue("330102M00001", "mall", 1500),
+                                             Venue("330102R00002", "restaurant", 80)]  # fmt: skip
+    assert len(lake_venues(tmp_path / "lake", 1)) == 1
