@@ -45,6 +45,8 @@ from shuzhi.store.models import Passage
 log = logging.getLogger(__name__)
 
 EDITION_ENV = "SHUZHI_CROWD_EDITION"
+WATCHED = ("venues", "area_risk")
+WATCH_SECONDS = 30.0  # how often the lake is checked for a new registry or new risk levels
 MAX_CLOCK_AHEAD = 60.0  # seconds; a counter whose clock runs further ahead is taken at the instance's time
 ALERTS_FILE = Path("realtime") / "alerts.jsonl"
 Clock = Callable[[], dt.datetime]
@@ -86,6 +88,9 @@ class Realtime:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_flush = 0.0
+        self.lake: Path | None = None  # watched for a new venue registry or new risk levels
+        self._seen: dict[str, int] = {}
+        self._last_watch = time.monotonic()
 
     @classmethod
     def for_data(
@@ -100,6 +105,8 @@ class Realtime:
         policy = load_policy(edition or os.environ.get(EDITION_ENV) or DEFAULT_EDITION)
         engine = Occupancy(policy, registry(data.lake), risk_levels(data.lake))
         hub = cls(engine, AlertLog(data.root / ALERTS_FILE), StayWriter(data.lake), clock)
+        hub.lake = data.lake
+        hub._seen = {name: _stamp(data.lake / name) for name in WATCHED}
         if store is not None:
             hub.replay(recent_passages(store, hub.clock() - policy.stays.longest))
         return hub
@@ -178,6 +185,25 @@ class Realtime:
                 self.stays.flush()
             except OSError:
                 log.exception("writing stays to the lake failed; kept for the next flush")
+        if self.lake is not None and now - self._last_watch >= WATCH_SECONDS:
+            self._last_watch = now
+            self.watch()
+
+    def watch(self) -> None:
+        """Take up a new venue registry (ingest) or new risk levels (the pipeline) from the lake."""
+        if self.lake is None:
+            return
+        stamps = {name: _stamp(self.lake / name) for name in WATCHED}
+        if stamps["venues"] != self._seen.get("venues"):
+            venues = registry(self.lake)
+            with self._lock:
+                for info in venues:
+                    self.occupancy.add_venue(info)
+            log.info("venue registry reloaded: %d venues", len(venues))
+        if stamps["area_risk"] != self._seen.get("area_risk"):
+            self.set_risk_levels(risk_levels(self.lake))
+            log.info("risk levels reloaded")
+        self._seen = stamps
 
     def start(self) -> Realtime:
         """Tick in a background thread until :meth:`stop`."""
@@ -240,6 +266,13 @@ class Realtime:
                 "subscribers": self.alerts.subscribers,
                 **stats,
             }
+
+
+def _stamp(folder: Path) -> int:
+    """Changes when a table's parts change (its folder's and day folders' modification times)."""
+    if not folder.is_dir():
+        return 0
+    return hash(tuple(p.stat().st_mtime_ns for p in (folder, *sorted(folder.glob("day=*")))))
 
 
 def recent_passages(store: Store, since: dt.datetime) -> list[PassageLike]:

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import spec_tables
 from fastapi.testclient import TestClient
@@ -202,3 +204,28 @@ def test_a_restarted_instance_knows_who_is_inside_and_raises_nothing_twice(site:
         (7, dt.datetime(2022, 5, 1, 9, 0), dt.datetime(2022, 5, 1, 9, 45)),
         (8, dt.datetime(2022, 5, 1, 9, 0), dt.datetime(2022, 5, 1, 9, 0)),
     ]
+
+
+def test_new_risk_levels_and_new_venues_in_the_lake_change_the_limits_at_once(site: Site) -> None:
+    for person in range(80):
+        site.scan("S1", person)
+    assert site.get("/realtime/venues/S1", role="checkpoint").json()["limit"] == 150
+    lake = Lake(site.data / "lake", durable=False)
+    risk = pa.table({"county_code": ["330106"], "day": [dt.date(2022, 4, 30)], "level": ["high"]})
+    lake.root.joinpath("area_risk/day=2022-04-30").mkdir(parents=True)
+    pq.write_table(risk, lake.root / "area_risk/day=2022-04-30/part-0.parquet")
+    more = spec_tables.table(
+        """
+        | venue_code | name   | category | county_code | capacity | as_of      |
+        | G1         | Gym    | gym      | 330106      | 50       | 2022-04-30 |
+        """,
+        VENUES.schema,
+    )
+    lake.write_part("venues", dt.date(2022, 4, 30), "part-more.parquet", more)
+    site.hub.watch()
+    venue = site.get("/realtime/venues/S1", role="checkpoint").json()
+    assert (venue["risk_level"], venue["limit"], venue["state"]) == ("high", 60, "limit")
+    assert site.get("/realtime/venues/G1", role="checkpoint").json()["limit"] == 0  # gyms close at high risk
+    [alert] = site.get("/realtime/alerts").json()["alerts"]
+    assert (alert["kind"], alert["occupancy"], alert["limit"]) == ("limit", 80, 60)
+    assert alert["rule"] == "crowd 2022-9th.1: scenic at high risk ≤ 30% of capacity"
