@@ -192,3 +192,15 @@ def test_a_counter_whose_clock_runs_ahead_is_taken_at_the_instances_time() -> No
     )
     # the bins follow the instance's time, not the device's: the next minute still closes a bin
     assert hub.occupancy._venues["S1"].bin_end < T0 + 3600
+
+
+def test_the_trend_warns_earlier_than_a_smoothed_rate_alone_on_a_rising_crowd() -> None:
+    """Holt's trend against the same smoothing with the trend switched off (β = 0: an EWMA of the rate)."""
+    level_only = POLICY.model_copy(update={"warning": POLICY.warning.model_copy(update={"beta": 0.0})})
+    lead = {}
+    for name, policy in (("holt", POLICY), ("ewma", level_only)):
+        alerts = ramp(Occupancy(policy, [LAKE]), "S1", 60, 5, 1)
+        at = {a.kind: a.at for a in alerts}
+        lead[name] = (at["limit"] - at["warning"]).total_seconds() / 60
+    assert lead["holt"] > lead["ewma"] + 1, lead
+    assert lead["holt"] >= 8, lead  # most of the 10-minute horizon
