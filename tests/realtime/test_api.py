@@ -108,6 +108,8 @@ def test_scans_and_check_ins_feed_occupancy_by_venue_and_county(site: Site) -> N
     counties = {c["county_code"]: c["occupancy"] for c in body["counties"]}
     assert counties == {"330106": 3, "330103": 1}
     assert [v["venue_code"] for v in site.get("/realtime/occupancy?county=330103").json()["venues"]] == ["M1"]
+    fullest = site.get("/realtime/occupancy?limit=1").json()
+    assert [v["venue_code"] for v in fullest["venues"]] == ["S1"] and len(fullest["counties"]) == 2
     at_the_door = site.get("/realtime/venues/S1", role="checkpoint").json()
     assert at_the_door["occupancy"] == 3
     assert site.client.get("/realtime/venues/X1", headers=site.headers["checkpoint"]).status_code == 404

@@ -144,12 +144,13 @@ def occupancy(
     caller: Staff,
     live: Live,
     county: Annotated[str | None, Query(pattern=r"^\d{6}$", description="one county's venues")] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000, description="the fullest this many venues")] = 500,
 ) -> Occupancy:
-    """Every venue's live headcount against its limit, with the forecast and state; totals per county."""
+    """The fullest venues' live headcount against their limit, with forecast and state; totals per county."""
     return Occupancy(
         at=caller.now,
         policy_version=live.occupancy.policy.version,
-        venues=live.venues(county),
+        venues=live.venues(county)[:limit],
         counties=live.counties(),
     )
 

@@ -85,9 +85,9 @@ function show(live, alert, receivedAt) {
 }
 
 async function refresh(api, live) {
-  const {venues} = await api.get("/realtime/occupancy");
+  const {venues} = await api.get("/realtime/occupancy?limit=20");
   live.venues = venues;
-  $("#occupancy-table tbody").replaceChildren(...venues.slice(0, 20).map((v) =>
+  $("#occupancy-table tbody").replaceChildren(...venues.map((v) =>
     el("tr", {"data-state": v.state},
       el("td", {}, `${v.name} (${v.venue_code})`), el("td", {}, String(v.occupancy)),
       el("td", {}, v.limit === null ? "—" : String(v.limit)), el("td", {}, String(v.forecast)),
