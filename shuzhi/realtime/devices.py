@@ -5,8 +5,9 @@ Poisson process whose rate follows the venue category's day: closed outside its 
 the parts of the day its visits fall in (the categories, opening hours, stay lengths and part-of-day weights
 of the province simulator, ``shuzhi/sim/params.yaml``). By Little's law the rate is set so that the expected
 occupancy at the busiest time is ``peak`` of capacity; each visitor stays a time drawn from the category's
-range and leaves by closing time. ``ramp`` replaces the daily pattern by a rate that grows over the run
-towards ``ramp`` × capacity (1.1: ten per cent over the limit), to show warnings in a demo.
+range and leaves by closing time. ``ramp`` replaces the daily pattern by arrivals that take the people
+inside steadily from none to ``ramp`` × capacity by the end of the (first) run, then hold it (1.1: ten per
+cent over capacity), to show the warnings in a demo.
 
 Every ``interval`` seconds each counter reports the people through it since its previous report, with its
 own sequence number (1, 2, 3, ...). ``duplicates`` and ``reorder`` inject what real transports do: a share
@@ -38,9 +39,8 @@ log = logging.getLogger(__name__)
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # opening hours are local time; China keeps no summer time
 PLACES_PER_DEVICE = 400
-OFF_PEAK = (
-    0.15  # traffic while open but outside the category's parts of the day, relative to its busiest part
-)
+OFF_PEAK = 0.15  # traffic while open but outside the category's parts of the day, relative to the busiest
+RAMP_LAG = 600.0  # seconds in which a ramp closes the gap between the people inside and its target
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,7 @@ class CounterSimulator:
         self.truth: dict[str, Totals] = {v.code: Totals() for v in venues}
         self.sent = 0  # messages yielded, duplicates included
         self._elapsed = 0.0
+        self._ramp_until: float | None = None
 
     @staticmethod
     def _device_ids(venue: Venue) -> list[str]:
@@ -170,9 +171,10 @@ class CounterSimulator:
         steps = max(1, round(minutes * 60 / self.interval))
         held: list[tuple[int, int, CounterReading]] = []  # (release at message index, tie, reading)
         produced = 0
-        ramp_until = self._elapsed + steps * self.interval
+        if self._ramp_until is None:  # the first run ramps up; later ones hold the level
+            self._ramp_until = self._elapsed + steps * self.interval
         for _ in range(steps):
-            for reading in self._step(ramp_until):
+            for reading in self._step(self._ramp_until):
                 produced += 1
                 if self.reorder and self.rng.random() < self.reorder:
                     heapq.heappush(held, (produced + int(self.rng.integers(1, 6)), produced, reading))
@@ -200,7 +202,12 @@ class CounterSimulator:
         for state in self.venues:
             v, day = state.venue, state.day
             if self.ramp is not None:
-                rate = self.ramp * min(1.0, end / ramp_until) * v.capacity / day.mean_stay
+                # follow the ramp: replace who leaves in this step, add the ramp's growth, and close any
+                # gap in RAMP_LAG
+                target = self.ramp * min(1.0, end / ramp_until) * v.capacity
+                growth = self.ramp * v.capacity / ramp_until if end < ramp_until else 0.0
+                leaving = sum(1 for t in state.leaving if t <= end) / self.interval
+                rate = max(0.0, leaving + growth + (target - state.inside) / RAMP_LAG)
             else:
                 rate = self.peak * v.capacity * day.shape[minute] / day.mean_stay
             arrivals = int(rng.poisson(rate * self.interval))
