@@ -10,7 +10,9 @@ after a warm-up. Two endpoints are measured in the same run on the same server:
   signed health code (ES256), the passage row and its audit record, committed.
 
 The ratio scan / baseline says what a scan costs beyond serving any request. Server and load generator share
-the machine's cores (run it on 2 cores for the target: ≥ 2,000 scans/s, p99 < 50 ms).
+the machine's cores (run it on 2 cores for the target: ≥ 2,000 scans/s, p99 < 50 ms), so each line also
+gives the CPU time per request of the server (all its processes, from ``/proc``) and of the load generator:
+on a shared machine those say more than the rate.
 
     python benchmarks/api.py --seconds 10 --clients 64 --workers 2
 """
@@ -52,6 +54,8 @@ class Measured:
     failures: int = 0
     errors: set[str] = field(default_factory=set)
     slowest: float = 0.0  # of every response after the warm-up, also those the window closed on
+    server_cpu: float = 0.0  # CPU seconds of the server's processes during the window
+    client_cpu: float = 0.0  # CPU seconds of this load generator during the window
 
     @property
     def rate(self) -> float:
@@ -60,6 +64,10 @@ class Measured:
     @property
     def mean(self) -> float:
         return statistics.fmean(self.latencies) * 1000 if self.latencies else float("nan")
+
+    def per_request(self, cpu: float) -> float:
+        """Microseconds of ``cpu`` per request completed in the window."""
+        return cpu / len(self.latencies) * 1e6 if self.latencies else float("nan")
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -75,10 +83,10 @@ def prepare(data: Path) -> str:
     return credentials.issue_code(4_242, "green", "default_green", dt.datetime.now(dt.UTC)).payload
 
 
-def start_server(data: Path, port: int, workers: int, http: str) -> subprocess.Popen:
+def start_server(data: Path, port: int, workers: int, http: str, loop: str = "auto") -> subprocess.Popen:
     command = [sys.executable, "-m", "uvicorn", "--factory", "shuzhi.web.server:app_from_env"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    command += ["--log-level", "warning", "--no-access-log", "--http", http]
+    command += ["--log-level", "warning", "--no-access-log", "--http", http, "--loop", loop]
     environment = {**os.environ, "SHUZHI_DATA": str(data)}
     server = subprocess.Popen(command, env=environment, start_new_session=True)  # its own process group
     deadline = time.monotonic() + 60
@@ -101,6 +109,26 @@ def stop_server(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
+
+
+def group_cpu(group: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of process group ``group`` (Linux)."""
+    total, tick = 0, os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def log_in(port: int) -> str:
@@ -158,11 +186,20 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def load(port: int, request: bytes, clients: int, warmup: float, seconds: float) -> Measured:
+async def load(
+    port: int, request: bytes, clients: int, warmup: float, seconds: float, server: int | None = None
+) -> Measured:
     start = time.perf_counter() + warmup
     measured = Measured(seconds)
     window = (start, start + seconds)
-    await asyncio.gather(*(client(port, request, measured, window) for _ in range(clients)))
+    running = asyncio.gather(*(client(port, request, measured, window) for _ in range(clients)))
+    if server is not None:
+        await asyncio.sleep(warmup)
+        server_cpu, client_cpu = group_cpu(server), own_cpu()
+        await asyncio.sleep(seconds)
+        measured.server_cpu = group_cpu(server) - server_cpu
+        measured.client_cpu = own_cpu() - client_cpu
+    await running
     return measured
 
 
@@ -178,6 +215,11 @@ def report(name: str, measured: Measured) -> None:
         f"p99 {measured.percentile(99):6.1f} ms   mean {measured.mean:6.1f} ms"
         f"   max {measured.slowest * 1000:7.0f} ms   failed {measured.failures} {' '.join(measured.errors)}"
     )
+    if measured.server_cpu:
+        print(
+            f"{'':<36} CPU per request: server {measured.per_request(measured.server_cpu):5.0f} µs, "
+            f"load generator {measured.per_request(measured.client_cpu):5.0f} µs"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -186,15 +228,22 @@ def main(argv: list[str] | None = None) -> None:
         data = Path(folder) / "data"
         payload = prepare(data)
         port = free_port()
-        server = start_server(data, port, args.workers, args.http)
+        server = start_server(data, port, args.workers, args.http, args.loop)
         try:
             print(
-                f"{os.cpu_count()} CPUs, {args.workers} uvicorn workers (HTTP: {args.http}), "
+                f"{os.cpu_count()} CPUs, {args.workers} uvicorn workers "
+                f"(HTTP: {args.http}, loop: {args.loop}), "
                 f"{args.clients} clients, {args.seconds:g} s per endpoint, SQLite store"
             )
-            baseline, scans = (measure(port, name, request, args) for name, request in phases(port, payload))
-            if baseline.rate:
-                print(f"scan / baseline: {scans.rate / baseline.rate:.2f} of the rate")
+            baseline, scans = (
+                measure(port, name, request, args, server.pid) for name, request in phases(port, payload)
+            )
+            if baseline.rate and scans.rate:
+                cpu = scans.per_request(scans.server_cpu) / baseline.per_request(baseline.server_cpu)
+                print(
+                    f"scan / baseline: {scans.rate / baseline.rate:.2f} of the rate, "
+                    f"{cpu:.2f} of the server CPU per request"
+                )
         finally:
             stop_server(server)
 
@@ -211,8 +260,8 @@ def phases(port: int, payload: str) -> list[tuple[str, bytes]]:
     ]
 
 
-def measure(port: int, name: str, request: bytes, args: argparse.Namespace) -> Measured:
-    measured = asyncio.run(load(port, request, args.clients, args.warmup, args.seconds))
+def measure(port: int, name: str, request: bytes, args: argparse.Namespace, server: int) -> Measured:
+    measured = asyncio.run(load(port, request, args.clients, args.warmup, args.seconds, server))
     report(name, measured)
     return measured
 
@@ -226,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=64, help="concurrent keep-alive connections")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn worker processes")
     parser.add_argument("--http", default="auto", help="uvicorn HTTP implementation: auto, h11, httptools")
+    parser.add_argument("--loop", default="auto", help="uvicorn event loop: auto, asyncio, uvloop")
     return parser
 
 

@@ -107,7 +107,7 @@ class Requirement:
 
 
 class _Open(Requirement):
-    def __call__(self, request: Request) -> Caller:
+    async def __call__(self, request: Request) -> Caller:
         return Caller(None, self.purpose, services(request).clock())
 
 

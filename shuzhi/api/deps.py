@@ -67,5 +67,9 @@ def _writes(request: Request) -> bool:
     return request.scope.get("endpoint") not in read_only
 
 
-AppServices = Annotated[Services, Depends(services)]
+async def _services(request: Request) -> Services:
+    return services(request)  # async: no thread-pool hop for a dependency that only reads app.state
+
+
+AppServices = Annotated[Services, Depends(_services)]
 DbSession = Annotated[Session, Depends(db_session, scope="function")]

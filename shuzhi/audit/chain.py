@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from shuzhi.store.db import lock
@@ -57,17 +57,15 @@ class ChainReport:
 
 def record_hash(record: AuditRecord) -> str:
     """SHA-256 (hex) over the record's canonical JSON, ``prev_hash`` included."""
-    fields = {
-        "seq": record.seq,
-        "at": record.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor": record.actor,
-        "role": record.role,
-        "action": record.action,
-        "person_key": record.person_key,
-        "purpose": record.purpose,
-        "detail": record.detail,
-        "prev_hash": record.prev_hash,
-    }
+    return _hash({key: getattr(record, key) for key in _HASHED})
+
+
+_HASHED = ("seq", "at", "actor", "role", "action", "person_key", "purpose", "detail", "prev_hash")
+
+
+def _hash(row: Mapping[str, Any]) -> str:
+    fields = {key: row[key] for key in _HASHED}
+    fields["at"] = row["at"].astimezone(dt.UTC).isoformat(timespec="microseconds")
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -81,43 +79,45 @@ def head(session: Session) -> ChainHead | None:
 
 def append(session: Session, entry: Entry, at: dt.datetime) -> AuditRecord:
     """Chain ``entry`` onto the log at time ``at``, inside the session's transaction."""
-    [record] = append_timed(session, [(entry, at)])
+    [record] = append_all(session, [entry], at)
     return record
 
 
 def append_all(session: Session, entries: Iterable[Entry], at: dt.datetime) -> list[AuditRecord]:
     """Chain ``entries`` in order onto the log, all at time ``at``, inside the session's transaction."""
-    return append_timed(session, [(entry, at) for entry in entries])
+    return [AuditRecord(**row) for row in _append_rows(session, [(entry, at) for entry in entries])]
 
 
-def append_timed(session: Session, entries: Iterable[tuple[Entry, dt.datetime]]) -> list[AuditRecord]:
-    """Chain ``(entry, at)`` pairs in order onto the log: one lock, one read of the head, one flush."""
+def append_timed(session: Session, entries: Iterable[tuple[Entry, dt.datetime]]) -> ChainHead | None:
+    """Chain ``(entry, at)`` pairs in order onto the log (one lock, one read of the head, one INSERT);
+    the new head."""
+    rows = _append_rows(session, entries)
+    return ChainHead(rows[-1]["seq"], rows[-1]["hash"]) if rows else head(session)
+
+
+def _append_rows(session: Session, entries: Iterable[tuple[Entry, dt.datetime]]) -> list[dict[str, Any]]:
     lock(session, AuditRecord.__tablename__)
     last = head(session)
-    chained = []
+    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
+    rows = []
     for entry, at in entries:
-        record = _next_record(last, entry, at)
-        chained.append(record)
-        last = ChainHead(record.seq, record.hash)
-    session.add_all(chained)
-    session.flush()
-    return chained
-
-
-def _next_record(last: ChainHead | None, entry: Entry, at: dt.datetime) -> AuditRecord:
-    record = AuditRecord(
-        seq=last.seq + 1 if last else 1,
-        at=at,
-        actor=entry.actor,
-        role=entry.role,
-        action=entry.action,
-        person_key=entry.person_key,
-        purpose=entry.purpose,
-        detail=dict(entry.detail),
-        prev_hash=last.hash if last else GENESIS,
-    )
-    record.hash = record_hash(record)
-    return record
+        seq += 1
+        row = {
+            "seq": seq,
+            "at": at,
+            "actor": entry.actor,
+            "role": entry.role,
+            "action": entry.action,
+            "person_key": entry.person_key,
+            "purpose": entry.purpose,
+            "detail": dict(entry.detail),
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = _hash(row)
+        rows.append(row)
+    if rows:  # one multi-row INSERT (executemany) of plain rows
+        session.connection().execute(insert(AuditRecord.__table__), rows)
+    return rows
 
 
 def records(
