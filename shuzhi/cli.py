@@ -7,6 +7,7 @@ lives here.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -109,6 +110,29 @@ EditionOption = Annotated[
 ]
 
 
+class EngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(
+        "--engine",
+        envvar="SHUZHI_ENGINE",
+        help="Analytic engine: embedded DuckDB, or PySpark (pip install 'shuzhi\\[spark]'; see docs/scale.md).",
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        envvar="SHUZHI_SPARK_MASTER",
+        help="Spark master URL (spark://host:7077, yarn, local[8]); implies --engine spark.",
+    ),
+]
+
+
 @app.command()
 def analyse(
     data: DataOption = None,
@@ -116,32 +140,54 @@ def analyse(
     step: Annotated[
         list[str] | None, typer.Option(help="Run only these steps (trace, risk, index, codes); repeatable.")
     ] = None,
+    engine: EngineOption = EngineName.duckdb,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Trace contacts, rate every county, compute the index and colour every health code from the lake.
 
     Results go back into the lake as derived tables (contacts, area_risk, five_colour, index, codes,
     code_changes, code_counts) and the transmission graph into DATA/outputs/graph.json.
     """
-    _print_analysis(_analyse(DataDir.resolve(data), edition, tuple(step) if step else None))
+    where = DataDir.resolve(data)
+    _print_analysis(_analyse(where, edition, tuple(step) if step else None, engine, spark_master))
 
 
 @app.command()
-def trace(data: DataOption = None, edition: EditionOption = "2020-5th") -> None:
+def trace(
+    data: DataOption = None,
+    edition: EditionOption = "2020-5th",
+    engine: EngineOption = EngineName.duckdb,
+    spark_master: SparkMasterOption = None,
+) -> None:
     """Trace close contacts, contacts of contacts and companions of every confirmed or asymptomatic case."""
-    _print_analysis(_analyse(DataDir.resolve(data), edition, ("trace",)))
+    _print_analysis(_analyse(DataDir.resolve(data), edition, ("trace",), engine, spark_master))
 
 
 @app.command()
-def codes(data: DataOption = None, edition: EditionOption = "2020-5th") -> None:
+def codes(
+    data: DataOption = None,
+    edition: EditionOption = "2020-5th",
+    engine: EngineOption = EngineName.duckdb,
+    spark_master: SparkMasterOption = None,
+) -> None:
     """Colour every resident's health code, with the rule and evidence that set it (after trace and risk)."""
-    _print_analysis(_analyse(DataDir.resolve(data), edition, ("codes",)))
+    _print_analysis(_analyse(DataDir.resolve(data), edition, ("codes",), engine, spark_master))
 
 
-def _analyse(where: DataDir, edition: str, steps: tuple[str, ...] | None):
+def _analyse(
+    where: DataDir,
+    edition: str,
+    steps: tuple[str, ...] | None,
+    engine: str = EngineName.duckdb,
+    spark_master: str | None = None,
+):
+    from shuzhi.engine import connect
     from shuzhi.pipeline import analyse as run_analysis
 
+    name = "spark" if spark_master else str(engine)
+    opened = connect(name, lake=where.lake, spark_master=spark_master)
     with step_progress() as progress:
-        return run_analysis(where, edition, steps, progress=progress)
+        return run_analysis(where, edition, steps, engine=opened, progress=progress)
 
 
 def _print_analysis(result) -> None:
@@ -286,6 +332,8 @@ def demo(
     dirt: DirtOption = 0.02,
     serve: Annotated[bool, typer.Option(help="End by serving the dashboard (Ctrl-C stops it).")] = True,
     port: PortOption = 8000,
+    engine: EngineOption = EngineName.duckdb,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Run the whole road on a synthetic province: simulate → ingest → analyse → serve the dashboard."""
     where = DataDir.resolve(data)
@@ -297,7 +345,7 @@ def demo(
     report = _ingest(where.feeds, where)
     console.print(report.rich_table())
     _print_lake_summary(where)
-    _print_analysis(_analyse(where, "2020-5th", None))
+    _print_analysis(_analyse(where, "2020-5th", None, engine, spark_master))
     _print_logins(where)
     if serve:
         _serve(where, "127.0.0.1", port, "330000")

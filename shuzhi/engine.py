@@ -126,6 +126,20 @@ class SparkEngine(Engine):
         return _typed(table, ibis.schema({**table.schema(), **micros}))
 
 
+def _arrow_pyspark_backend() -> ibis.BaseBackend:
+    """Ibis' PySpark backend, handing in-memory tables to Spark as Arrow (Ibis goes through pandas row by row)."""
+    from ibis.backends.pyspark import Backend
+
+    _ = ibis.pyspark  # loading the backend through Ibis registers its options
+
+    class ArrowBackend(Backend):
+        def _register_in_memory_table(self, op) -> None:
+            data = op.data.to_pyarrow(op.schema).combine_chunks()
+            self._session.createDataFrame(data).createOrReplaceTempView(op.name)
+
+    return ArrowBackend()
+
+
 def connect(
     engine: str = "duckdb",
     lake: Path | str | None = None,
@@ -162,7 +176,7 @@ def spark_backend(
     session = SparkSession.getActiveSession()
     if session is None:
         session = spark_session(master, memory_limit, conf)
-    return ibis.pyspark.connect(session)
+    return _arrow_pyspark_backend().connect(session)
 
 
 def spark_session(
