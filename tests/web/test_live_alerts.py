@@ -81,3 +81,30 @@ def test_a_venue_driven_to_its_limit_warns_first_and_the_dashboard_shows_it_with
     page.wait_for_function(LIVE_READY)
     kinds = page.eval_on_selector_all("#alerts-list li", "items => items.map((i) => i.dataset.kind)")
     assert kinds[:2] == ["limit", "warning"]
+
+
+def test_the_checkpoint_at_a_venue_shows_its_occupancy_after_each_scan_in_and_out(
+    site: Site, open_page: OpenPage
+) -> None:
+    gate = VenueInfo("GATE-330106-1", "西湖 West Lake", "scenic", "330106", 1000)
+    site.app.state.realtime.configure(venues=[gate])
+    limit = site.app.state.realtime.venue(gate.code)["limit"]
+    page = open_page(viewport={"width": 390, "height": 844})
+    log_in(page, f"{site.url}/web/checkpoint.html", "checkpoint")
+    page.wait_for_function("() => document.getElementById('trust-status').dataset.kind === 'ok'")
+    page.fill("#checkpoint-code", gate.code)
+    code = site.credentials.issue_code(2_000_001, "green", "default_green", dt.datetime.now(dt.UTC)).payload
+    for direction, inside in (("in", 1), ("out", 0)):
+        page.select_option("#direction", direction)
+        page.fill("#payload", code)
+        page.click("#verify")
+        page.wait_for_selector("#result:not([hidden])")
+        expected = f"在场 inside {inside} / 限额 limit {limit}"
+        page.wait_for_function(
+            f"() => document.getElementById('result-occupancy').textContent.startsWith('{expected}')"
+        )
+        if direction == "in":
+            screenshot(page, "checkpoint-occupancy")
+        page.click("#result-close")
+    assert page.text_content("#occupancy").startswith("在场 inside 0")
+    assert site.app.state.realtime.venue(gate.code)["occupancy"] == 0

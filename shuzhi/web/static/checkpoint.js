@@ -48,9 +48,11 @@ async function check(payload) {
 
 // The server's verdict (passage logged); the device's when the server cannot be reached.
 async function checkOnline(payload, local) {
-  const body = {checkpoint_code: $("#checkpoint-code").value, payload: payload.trim(), direction: "in"};
+  const code = $("#checkpoint-code").value;
+  const body = {checkpoint_code: code, payload: payload.trim(), direction: $("#direction").value};
   try {
     const passage = await api.post("/checkpoint/passages", body);
+    showOccupancy(body.checkpoint_code); // not awaited: the verdict comes first
     const [reason, ...detail] = passage.reason.split(": ");
     const colour = passage.valid ? (COLOUR_NAMES[detail[0]] ? detail[0] : local.colour ?? "green") : null;
     return {valid: passage.valid, reason: passage.valid ? null : reason, detail: detail.join(": "), colour,
@@ -59,6 +61,23 @@ async function checkOnline(payload, local) {
     if (error.status === 401) say("#app-status", "登录已过期 Login expired: scans are verified on this device only.", "error");
     return local;
   }
+}
+
+// The venue's live headcount against its crowd limit (a registered venue only; nothing for a road checkpoint).
+const OCCUPANCY_STATES = {normal: "正常 normal", warning: "预警 warning: limit expected soon", limit: "已达限额 at limit"};
+async function showOccupancy(code) {
+  let text = "";
+  let kind = "info";
+  try {
+    const v = await api.get(`/realtime/venues/${encodeURIComponent(code)}`);
+    text = `在场 inside ${v.occupancy}${v.limit === null ? "" : ` / 限额 limit ${v.limit}`} · ` +
+      `预测 forecast ${v.forecast} · ${OCCUPANCY_STATES[v.state] ?? v.state}`;
+    kind = v.state === "normal" ? "ok" : "error";
+  } catch {
+    // not a registered venue, or offline: no occupancy to show
+  }
+  say("#occupancy", text, kind);
+  $("#result-occupancy").textContent = text;
 }
 
 function show(verdict) {
@@ -75,6 +94,7 @@ function show(verdict) {
   $("#result-source").textContent = verdict.source === "server"
     ? `服务器核验，已登记 verified by the server, passage #${verdict.passage} logged`
     : "本机离线核验 verified on this device (offline)";
+  if (verdict.source !== "server") $("#result-occupancy").textContent = "";
   result.hidden = false;
   $("#result-close").focus();
 }
