@@ -1,5 +1,6 @@
 """Live crowd alerts in Debian's chromium: a venue driven towards its limit through the real HTTP scan path
-warns before the limit, and the warning reaches the open dashboard within 2 seconds."""
+warns before the limit, and the warning reaches the open dashboard within 2 seconds; the checkpoint page shows
+its venue's headcount after each scan in and out."""
 
 from __future__ import annotations
 
