@@ -134,12 +134,14 @@ class _CachedLogin(Requirement):
         cache = account_cache(request.app)
         account = cache.get(claims)
         if account is None:
-            account = await run_in_threadpool(cache.load, claims)
+            async with svc.gate.turn(write=False):
+                account = await run_in_threadpool(cache.load, claims)
         if account is None:
             raise _unauthorised()
         caller = Caller(account, self.purpose, svc.clock())
         if not self.admits(caller.role):
-            await run_in_threadpool(_record_refusal, svc, caller, request.url.path, request.method)
+            async with svc.gate.turn(write=True):
+                await run_in_threadpool(_record_refusal, svc, caller, request.url.path, request.method)
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {caller.role} may not call this endpoint")
         return caller
 

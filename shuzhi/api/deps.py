@@ -5,12 +5,21 @@ request whose transaction commits when the endpoint returns and rolls back when 
 response is sent (``scope="function"``), so a client never sees a success that was not committed. Endpoints
 that only read (anonymous GETs, listed by ``shuzhi.api.access.seal``) get a read-only session: on SQLite a
 deferred transaction that neither takes nor waits for the write lock.
+
+Before a request's session opens, the request waits its turn at the process's :class:`SessionGate` on the
+event loop, holding no thread: at most ``READERS`` read-only sessions at once and — on SQLite, which has one
+writer at a time anyway — one writing session (the group-commit writer of scans takes the same turn). So
+threads never wait for pool connections that only other waiting threads could give back, and writers of one
+process queue in order instead of polling in SQLite's busy handler, where some starved for 30 s.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -30,6 +39,32 @@ PassageListener = Callable[[Sequence[Passage]], None]
 """Called with each batch of committed passages (attributes loaded); must not block for long."""
 
 
+READERS = 8
+"""Read-only sessions open at once per process (the SQLite pool keeps more connections than this)."""
+
+
+class SessionGate:
+    """Turns for store sessions, per event loop: ``READERS`` readers, and one writer at a time on SQLite."""
+
+    def __init__(self, serial_writes: bool, readers: int = READERS, writers: int = READERS) -> None:
+        self.readers = readers
+        self.writers = 1 if serial_writes else writers
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, ...]]
+        self._turns = weakref.WeakKeyDictionary()
+
+    @asynccontextmanager
+    async def turn(self, write: bool) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        turns = self._turns.get(loop)
+        if turns is None:
+            turns = self._turns[loop] = (asyncio.Semaphore(self.readers), asyncio.Semaphore(self.writers))
+        async with turns[write]:
+            yield
+
+    def writing(self) -> AbstractAsyncContextManager[None]:
+        return self.turn(write=True)
+
+
 @dataclass(frozen=True)
 class Services:
     settings: ApiSettings
@@ -38,6 +73,11 @@ class Services:
     pseudonyms: Pseudonymiser
     verifier: Verifier | None
     passage_listeners: list[PassageListener] = field(default_factory=list)
+    gate: SessionGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        serial = self.store.engine.dialect.name == "sqlite"
+        object.__setattr__(self, "gate", SessionGate(serial_writes=serial))
 
     @property
     def clock(self) -> Clock:
@@ -56,7 +96,14 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def db_session(request: Request) -> Iterator[Session]:
+async def _session_turn(request: Request) -> AsyncIterator[None]:
+    async with services(request).gate.turn(_writes(request)):
+        yield
+
+
+def db_session(
+    request: Request, turn: Annotated[None, Depends(_session_turn, scope="function")]
+) -> Iterator[Session]:
     with services(request).store.session(write=_writes(request)) as session:
         yield session
 

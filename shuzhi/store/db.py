@@ -53,9 +53,12 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
+    pool: dict[str, Any] = {}
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+        # connections to a file are cheap: more than a process lets open at once (``shuzhi.api.deps``)
+        pool = {"pool_size": 16, "max_overflow": 48}
+    engine = create_engine(url, connect_args={"timeout": 30}, **pool)
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
@@ -43,10 +44,12 @@ class GroupCommit(Generic[T, R]):
         write: Callable[[Session, list[T]], Sequence[R]],
         committed: Callable[[Sequence[R]], None] | None = None,
         max_batch: int = MAX_BATCH,
+        turn: Callable[[], AbstractAsyncContextManager[object]] = nullcontext,
     ) -> None:
         self.store = store
         self.write = write
         self.committed = committed
+        self.turn = turn  # entered around each transaction: the process's turn to write, if it has one
         self.max_batch = max_batch
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[R]] | None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -106,7 +109,8 @@ class GroupCommit(Generic[T, R]):
     ) -> None:
         items = [item for item, _ in batch]
         try:
-            results = await loop.run_in_executor(self._thread, self._transaction, items)
+            async with self.turn():
+                results = await loop.run_in_executor(self._thread, self._transaction, items)
         except Exception as exc:
             log.exception("group commit of %d items failed; all of them are refused", len(items))
             for _, future in batch:

@@ -128,7 +128,7 @@ def _commit_alone(svc: Services, scan: Scan) -> Passage:
 async def passage_writer(app: FastAPI, services: Services) -> AsyncIterator[GroupCommit[Scan, Passage]]:
     """Run the app's group-commit writer of passages while the block runs (the app's lifespan)."""
     writer: GroupCommit[Scan, Passage] = GroupCommit(
-        services.store, record_passages, services.passages_committed
+        services.store, record_passages, services.passages_committed, turn=services.gate.writing
     )
     await writer.start()
     setattr(app.state, WRITER_STATE, writer)
