@@ -264,6 +264,7 @@ def _serve(where: DataDir, host: str, port: int, region: str, mqtt: str | None =
         from shuzhi.realtime.mqtt import instance_subscriber
 
         counters = instance_subscriber(mqtt, web.state.realtime.counter_sink, where.root).start()
+        web.state.counters = counters  # its status(): connection, counts, latest rejections
         console.print(f"People counters: MQTT [bold]{counters.address.host}:{counters.address.port}[/]")
     try:
         uvicorn.run(web, host=host, port=port)
