@@ -16,7 +16,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from shuzhi.realtime.devices import CounterSimulator, Publisher, Venue, publish
+import pytest
+
+from shuzhi.realtime.devices import CounterSimulator, Publisher, Venue, demo_venues, publish
 from shuzhi.realtime.events import CounterReading
 from shuzhi.realtime.mqtt import CounterSubscriber
 
@@ -243,3 +245,43 @@ def test_a_subscriber_process_killed_mid_stream_rebuilds_its_sink_exactly_once(b
             process.wait()
     taken = [CounterReading(v, d, s, now, i, o) for d, s, v, i, o in json.loads(out.read_text())]
     assert_exactly_once(sim, taken)
+
+
+@pytest.mark.slow
+def test_a_long_stream_through_every_failure_at_once(broker, tmp_path):  # noqa: F811
+    venues = demo_venues(20, seed=11)
+    sim = CounterSimulator(venues, seed=11, start=START, interval=60, duplicates=0.05, reorder=0.05)
+    readings = list(sim.run(150))
+    unique = sum(sim.sequence.values())
+    state = tmp_path / "counters.sqlite"
+    sinks = [Collector()]
+    sub = subscriber(broker, sinks[0], state)
+    publisher = threading.Thread(target=publish, args=(broker.url, readings), kwargs={"speed": 150 * 60 / 8})
+    publisher.start()
+
+    def taken() -> int:
+        return sum(len(s.readings) for s in sinks)
+
+    def wait_taken(n: int) -> None:
+        deadline = time.monotonic() + 30
+        while taken() < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    try:
+        wait_taken(unique // 5)
+        broker.restart()
+        wait_taken(2 * unique // 5)
+        sub._client.socket().shutdown(socket.SHUT_RDWR)
+        wait_taken(3 * unique // 5)
+        sub.stop()
+        sinks.append(Collector())
+        sub = subscriber(broker, sinks[-1], state)
+        wait_taken(4 * unique // 5)
+        broker.restart()
+        publisher.join(60)
+        wait_taken(unique)
+        time.sleep(0.5)
+        assert_exactly_once(sim, [r for s in sinks for r in s.readings])
+    finally:
+        publisher.join(60)
+        sub.stop()
