@@ -127,7 +127,7 @@ class SparkEngine(Engine):
 
 
 def _arrow_pyspark_backend() -> ibis.BaseBackend:
-    """Ibis' PySpark backend, handing in-memory tables to Spark as Arrow (Ibis goes through pandas row by row)."""
+    """Ibis' PySpark backend, handing in-memory tables to Spark as Arrow (not through pandas, row by row)."""
     from ibis.backends.pyspark import Backend
 
     _ = ibis.pyspark  # loading the backend through Ibis registers its options
@@ -201,6 +201,8 @@ def spark_session(
             _spark_memory(memory_limit) if memory_limit else DEFAULT_DRIVER_MEMORY
         )
         settings["spark.sql.shuffle.partitions"] = str(4 * (os.cpu_count() or 1))
+        # tracing's small sides (traced stays, a few hundred thousand rows) are broadcast, not shuffled
+        settings["spark.sql.autoBroadcastJoinThreshold"] = "256m"
     settings.update(conf or {})
     builder = SparkSession.builder.master(master)
     for key, value in settings.items():

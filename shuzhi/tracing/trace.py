@@ -152,7 +152,8 @@ class _Tracer:
         lefts = [venue_left(rule, traced, venues) for rule in venue_rules]
         if companion:
             lefts.append(companion_left(companion, traced, venues))
-        left = functools.reduce(lambda a, b: a.union(b), lefts)
+        # the traced stays at the rules' venues are few: fetched, they are a side any engine can broadcast
+        left = ibis.memtable(self.engine.to_arrow(functools.reduce(lambda a, b: a.union(b), lefts)))
         right = stays_between(self.engine, *exposures.bounds(lookback))
         return [rows.matches(with_detail(overlapping(left, right)))]
 
