@@ -53,17 +53,20 @@ class GroupCommit(Generic[T, R]):
         self.max_batch = max_batch
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[R]] | None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._thread: ThreadPoolExecutor | None = None
         self.batches = 0  # committed batches
         self.items = 0  # committed items
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        """Taking items: started and not told to stop."""
+        return self._task is not None and not self._task.done() and not self._stopping
 
     async def start(self) -> None:
         if self.running:
             raise RuntimeError("this group commit is running already")
+        self._stopping = False
         self._queue = asyncio.Queue()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
         self._task = asyncio.create_task(self._run(), name="group-commit")
@@ -72,6 +75,7 @@ class GroupCommit(Generic[T, R]):
         """Commit what is queued, then stop (items submitted after this fail)."""
         if self._task is None or self._queue is None:
             return
+        self._stopping = True  # nothing is queued behind the end mark
         self._queue.put_nowait(None)
         await self._task
         self._task = None
@@ -91,18 +95,25 @@ class GroupCommit(Generic[T, R]):
         assert self._queue is not None
         loop = asyncio.get_running_loop()
         stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            batch = [] if first is None else [first]
-            stopping = first is None
-            while len(batch) < self.max_batch and not self._queue.empty():
+        try:
+            while not stopping:
+                first = await self._queue.get()
+                batch = [] if first is None else [first]
+                stopping = first is None
+                while len(batch) < self.max_batch and not self._queue.empty():
+                    queued = self._queue.get_nowait()
+                    if queued is None:
+                        stopping = True
+                    else:
+                        batch.append(queued)
+                if batch:
+                    await self._commit(loop, batch)
+        finally:  # however the writer ends, nobody is left waiting
+            self._stopping = True
+            while not self._queue.empty():
                 queued = self._queue.get_nowait()
-                if queued is None:
-                    stopping = True
-                else:
-                    batch.append(queued)
-            if batch:
-                await self._commit(loop, batch)
+                if queued is not None and not queued[1].done():
+                    queued[1].set_exception(GroupCommitError("the writer stopped"))
 
     async def _commit(
         self, loop: asyncio.AbstractEventLoop, batch: list[tuple[T, asyncio.Future[R]]]

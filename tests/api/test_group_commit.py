@@ -18,7 +18,8 @@ from shuzhi import audit
 from shuzhi.accounts import Role, create_account
 from shuzhi.api import ApiSettings, create_app, credentials_verifier
 from shuzhi.credentials import keys, tokens, trustlist
-from shuzhi.store import AuditRecord, Base, Passage, Store, make_engine, sqlite_url
+from shuzhi.store import AuditRecord, Base, Passage, Store, make_engine, sqlite_url, upgrade
+from shuzhi.store.group import GroupCommit, GroupCommitError
 
 from .conftest import RESIDENT_KEY, T0, Clock
 
@@ -99,5 +100,29 @@ def test_two_writers_on_one_database_keep_one_chain(url: str, tmp_path: Path) ->
             assert sorted(r.detail["id"] for r in records) == ids
             report = audit.verify_chain(session)
             assert report.ok and report.records == 2 * PER_APP, report.problem
+    finally:
+        store.dispose()
+
+
+def test_the_writer_commits_what_is_queued_when_stopped_and_refuses_what_comes_after(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    upgrade(url)
+    store = Store(url)
+
+    def write(session, items: list[int]) -> list[int]:
+        return [item * 10 for item in items]
+
+    async def run() -> tuple[list[int], int]:
+        writer: GroupCommit[int, int] = GroupCommit(store, write)
+        await writer.start()
+        pending = [asyncio.ensure_future(writer.submit(n)) for n in range(5)]
+        await asyncio.sleep(0)  # queued before the stop
+        await writer.stop()
+        with pytest.raises(GroupCommitError):
+            await writer.submit(99)
+        return [await p for p in pending], writer.items
+
+    try:
+        assert asyncio.run(run()) == ([0, 10, 20, 30, 40], 5)
     finally:
         store.dispose()
