@@ -36,7 +36,9 @@ from shuzhi.store.models import Passage
 log = logging.getLogger(__name__)
 
 PassageListener = Callable[[Sequence[Passage]], None]
-"""Called with each batch of committed passages (attributes loaded); must not block for long."""
+"""Called with each batch of committed passages (detached, every attribute loaded) right after the commit and
+before the scans are answered, on the event loop's thread (without the app's lifespan, as in some tests, on a
+worker thread): it must be quick and must not block. Its errors are logged; the scans succeed anyway."""
 
 
 READERS = 8
