@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-# small data, two cores: a handful of shuffle partitions instead of Spark's 200
-SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+# small data, two cores: a handful of shuffle partitions instead of Spark's 200, and no adaptive re-planning
+# (it pays off on big shuffles, not on spec tables)
+SPARK_TEST_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.sql.adaptive.enabled": "false",
+}
 
 
 @pytest.fixture(scope="session")
