@@ -107,7 +107,9 @@ def main() -> None:
         duck = _in_child(run_trace, "duckdb", lake, args.edition, args.memory)
         spark = _in_child(run_trace, "spark", lake, args.edition, args.memory)
     ratio = spark["trace"] / duck["trace"]
-    print(f"\n{made['stays']:,} stays, {made['persons']:,} persons, {made['venues']:,} venues, {args.days} days")
+    print(
+        f"\n{made['stays']:,} stays, {made['persons']:,} persons, {made['venues']:,} venues, {args.days} days"
+    )
     print(f"  {args.cases:,} cases, edition {args.edition}, memory {args.memory}, {os.cpu_count()} CPUs")
     for name, run in (("duckdb", duck), ("spark", spark)):
         memory = f"{run['peak_mib']:6.0f} MiB peak (Python)"

@@ -120,7 +120,7 @@ EngineOption = Annotated[
     typer.Option(
         "--engine",
         envvar="SHUZHI_ENGINE",
-        help="Analytic engine: embedded DuckDB, or PySpark (pip install 'shuzhi\\[spark]'; see docs/scale.md).",
+        help="Analytic engine: embedded DuckDB, or PySpark (pip install 'shuzhi\\[spark]'; docs/scale.md).",
     ),
 ]
 SparkMasterOption = Annotated[
