@@ -15,6 +15,7 @@ lists are Arrow lists.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import ibis
 import pyarrow as pa
 
 ENGINES = ("duckdb", "spark")
+_ENGINE_NUMBERS = itertools.count(1)
 DEFAULT_SPARK_MASTER = "local[*]"
 DEFAULT_DRIVER_MEMORY = "4g"
 
@@ -78,6 +80,8 @@ class SparkEngine(Engine):
     def __init__(self, backend: ibis.BaseBackend, lake: Path | str | None = None) -> None:
         super().__init__(backend, lake, "spark")
         self.session = backend._session
+        # temporary views are the session's, and engines over other lakes may share the session
+        self._views = f"shuzhi{next(_ENGINE_NUMBERS)}_"
 
     def has_table(self, name: str) -> bool:
         if name in self._tables:
@@ -96,8 +100,9 @@ class SparkEngine(Engine):
         # naive timestamps enter as Spark's TIMESTAMP (session time zone UTC), as the lake's are read; lists
         # stay arrays, dates stay dates, an empty table keeps its schema
         frame = self.session.createDataFrame(data)
-        frame.createOrReplaceTempView(name)
-        self._tables[name] = _typed(self.backend.table(name), ibis.Schema.from_pyarrow(data.schema))
+        frame.createOrReplaceTempView(self._views + name)
+        table = self.backend.table(self._views + name)
+        self._tables[name] = _typed(table, ibis.Schema.from_pyarrow(data.schema))
         return self._tables[name]
 
     def to_arrow(self, expr: ibis.Expr) -> pa.Table:
@@ -117,8 +122,8 @@ class SparkEngine(Engine):
             if "PATH_NOT_FOUND" in str(error) or "Path does not exist" in str(error):
                 raise KeyError(f"table {name!r} has no data in the lake {self.lake}") from error
             raise
-        frame.createOrReplaceTempView(name)
-        table = self.backend.table(name)
+        frame.createOrReplaceTempView(self._views + name)
+        table = self.backend.table(self._views + name)
         # the lake's timestamps as DuckDB types them (microseconds; Ibis leaves Spark's scale out)
         micros = {
             c: t.copy(scale=6) for c, t in table.schema().items() if t.is_timestamp() and t.scale is None

@@ -66,3 +66,13 @@ def test_the_lake_reads_the_same_by_path_and_by_uri(tmp_path, spark_backend):
 def test_an_engine_is_chosen_by_name_only_among_the_known_ones():
     with pytest.raises(ValueError, match="duckdb, spark"):
         connect("flink")
+
+
+@pytest.mark.spark
+def test_engines_sharing_the_spark_session_keep_their_own_tables(tmp_path, spark_backend):
+    _lake(tmp_path / "a")
+    first, second = SparkEngine(spark_backend, tmp_path / "a"), SparkEngine(spark_backend)
+    stays = first.table("venue_stays")
+    second.register("venue_stays", SAMPLE.slice(0, 1))
+    assert first.to_arrow(stays.count()).as_py() == 3
+    assert second.to_arrow(second.table("venue_stays").count()).as_py() == 1
