@@ -6,52 +6,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from shuzhi import audit
 from shuzhi.accounts import Role, create_account
 from shuzhi.api import ApiSettings, create_app, credentials_verifier
 from shuzhi.credentials import keys, tokens, trustlist
-from shuzhi.store import AuditRecord, Base, Passage, Store, make_engine, sqlite_url, upgrade
+from shuzhi.store import AuditRecord, Passage, Store, sqlite_url, upgrade
 from shuzhi.store.group import GroupCommit, GroupCommitError
 
 from .conftest import RESIDENT_KEY, T0, Clock
 
-PG_URL = os.environ.get("SHUZHI_TEST_PG_URL")
 HANGZHOU = "330100"
 PER_APP = 100
 
 
-def _emptied(url: str) -> str:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-    return url
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgresql",
-            id="postgresql",
-            marks=pytest.mark.skipif(PG_URL is None, reason="set SHUZHI_TEST_PG_URL to run on PostgreSQL"),
-        ),
-    ]
-)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return sqlite_url(tmp_path / "db") if request.param == "sqlite" else _emptied(PG_URL or "")
-
-
-def test_two_writers_on_one_database_keep_one_chain(url: str, tmp_path: Path) -> None:
+def test_two_writers_on_one_database_keep_one_chain(database_url: str, tmp_path: Path) -> None:
     key_store = keys.KeyStore(tmp_path / "keys")
     key_store.generate(HANGZHOU, now=T0 - dt.timedelta(days=1))
     trust = trustlist.merge([trustlist.regional(key_store, HANGZHOU, now=T0)], now=T0)
@@ -63,7 +38,7 @@ def test_two_writers_on_one_database_keep_one_chain(url: str, tmp_path: Path) ->
     )
     apps = [
         create_app(
-            ApiSettings(data_dir=tmp_path / "data", database_url=url, clock=Clock()),
+            ApiSettings(data_dir=tmp_path / "data", database_url=database_url, clock=Clock()),
             verifier=credentials_verifier(trust, HANGZHOU),
         )
         for _ in range(2)
@@ -92,7 +67,7 @@ def test_two_writers_on_one_database_keep_one_chain(url: str, tmp_path: Path) ->
     responses = asyncio.run(both())
     assert [r.status_code for r in responses] == [201] * 2 * PER_APP, responses[0].text
     ids = sorted(r.json()["id"] for r in responses)
-    store = Store(url)
+    store = Store(database_url)
     try:
         with store.session(write=False) as session:
             assert [p.id for p in session.scalars(select(Passage).order_by(Passage.id))] == ids
