@@ -24,16 +24,14 @@ import asyncio
 import datetime as dt
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from harness import free_port, start_server, stop_server
 
 from shuzhi.accounts import Role
 from shuzhi.api import ApiSettings
@@ -81,34 +79,6 @@ def prepare(data: Path) -> str:
     )
     credentials = local_credentials(data, DEFAULT_REGION)
     return credentials.issue_code(4_242, "green", "default_green", dt.datetime.now(dt.UTC)).payload
-
-
-def start_server(data: Path, port: int, workers: int, http: str, loop: str = "auto") -> subprocess.Popen:
-    command = [sys.executable, "-m", "uvicorn", "--factory", "shuzhi.web.server:app_from_env"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    command += ["--log-level", "warning", "--no-access-log", "--http", http, "--loop", loop]
-    environment = {**os.environ, "SHUZHI_DATA": str(data)}
-    server = subprocess.Popen(command, env=environment, start_new_session=True)  # its own process group
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/public/health", timeout=1) as answer:
-                if answer.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise RuntimeError("the server did not start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """Stop uvicorn and its workers (the whole process group); kill them if they do not stop in time."""
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 def group_cpu(group: int) -> float:
@@ -201,12 +171,6 @@ async def load(
         measured.client_cpu = own_cpu() - client_cpu
     await running
     return measured
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def report(name: str, measured: Measured) -> None:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import multiprocessing as mp
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from harness import in_child
 
 DAY = dt.date(2020, 2, 10)  # the day codes are computed for
 HISTORY_DAYS = 31  # days of evidence before it
@@ -339,18 +338,6 @@ def _codes(lake: str, edition: str) -> dict:
     }
 
 
-def _in_child(target, *args) -> dict:
-    """Run ``target(*args)`` in a fresh process; add that process's peak RSS to its result."""
-    with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_measured, (target, *args))
-
-
-def _measured(target, *args) -> dict:
-    result = target(*args)
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=10_000_000)
@@ -361,9 +348,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shuzhi-codes-") as tmp:
         lake = str(args.lake or Path(tmp) / "lake")
-        gen = _in_child(_generate, lake, args.persons, args.seed)
-        scan = _in_child(_scan, lake)
-        runs = {edition: _in_child(_codes, lake, edition) for edition in EDITIONS}
+        gen = in_child(_generate, lake, args.persons, args.seed)
+        scan = in_child(_scan, lake)
+        runs = {edition: in_child(_codes, lake, edition) for edition in EDITIONS}
     print(f"city: {args.persons:,} residents; lake {gen['rows']:,} rows, generated in {gen['seconds']:.1f} s")
     print(f"{'step':28s} {'rows':>12s} {'seconds':>8s} {'peak MiB':>9s}  colours")
     _line("scan residents (baseline)", scan)

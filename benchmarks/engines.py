@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import multiprocessing as mp
 import os
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import in_child
 
 TARGET = 15.0
 
@@ -82,18 +82,6 @@ def _jvm_peak_mib() -> float:
     return peak
 
 
-def _in_child(target, *args) -> dict:
-    """Run ``target(*args)`` in a fresh process; add that process's peak RSS to its result."""
-    with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_measured, (target, *args))
-
-
-def _measured(target, *args) -> dict:
-    result = target(*args)
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stays", type=int, default=20_000_000)
@@ -103,9 +91,9 @@ def main() -> None:
     parser.add_argument("--memory", default="4GB", help="DuckDB memory limit and Spark driver memory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shuzhi-engines-bench-") as lake:
-        made = _in_child(generate, lake, args.stays, args.days, args.cases)
-        duck = _in_child(run_trace, "duckdb", lake, args.edition, args.memory)
-        spark = _in_child(run_trace, "spark", lake, args.edition, args.memory)
+        made = in_child(generate, lake, args.stays, args.days, args.cases)
+        duck = in_child(run_trace, "duckdb", lake, args.edition, args.memory)
+        spark = in_child(run_trace, "spark", lake, args.edition, args.memory)
     ratio = spark["trace"] / duck["trace"]
     print(
         f"\n{made['stays']:,} stays, {made['persons']:,} persons, {made['venues']:,} venues, {args.days} days"

@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import multiprocessing as mp
-import resource
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from harness import in_child
 
 
 def _simulate(out: str, persons: int, days: int, dirt: float) -> dict:
@@ -65,19 +64,6 @@ def _baseline(feeds: str) -> dict:
     return {"seconds": time.perf_counter() - started, "rows": rows}
 
 
-def _in_child(target, *args) -> dict:
-    """Run ``target(*args)`` in a fresh process; add the peak RSS of it (or of its biggest child)."""
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-        return pool.submit(_measured, target, *args).result()
-
-
-def _measured(target, *args) -> dict:
-    result = target(*args)
-    peaks = (resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    result["peak_mib"] = max(peaks) / 1024
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=1_000_000)
@@ -86,9 +72,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shuzhi-bench-") as tmp:
         feeds, data = f"{tmp}/feeds", f"{tmp}/data"
-        sim = _in_child(_simulate, feeds, args.persons, args.days, args.dirt)
-        base = _in_child(_baseline, feeds)
-        ing = _in_child(_ingest, feeds, data)
+        sim = in_child(_simulate, feeds, args.persons, args.days, args.dirt)
+        base = in_child(_baseline, feeds)
+        ing = in_child(_ingest, feeds, data)
     print(f"province: {args.persons:,} persons x {args.days} days, dirt {args.dirt:.0%}")
     for name, r in (("sim (write feeds)", sim), ("baseline (bare parse)", base), ("ingest", ing)):
         rate = r["rows"] / r["seconds"]

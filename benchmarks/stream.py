@@ -33,11 +33,7 @@ import http.client
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -46,6 +42,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pyarrow as pa
+from harness import free_port, start_server, stop_server
 
 from shuzhi.accounts import Role
 from shuzhi.api import ApiSettings
@@ -154,10 +151,6 @@ def throughput(n_venues: int, n_events: int, seed: int) -> dict[str, float]:
 
 
 # ---- end-to-end alert latency -----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare(data: Path, n_venues: int) -> None:
@@ -173,32 +166,6 @@ def prepare(data: Path, n_venues: int) -> None:
         add_account(
             ApiSettings(data_dir=data), AccountIn(username=f"bench-{role}", password=PASSWORD, role=role)
         )
-
-
-def start_server(data: Path, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "uvicorn", "--factory", "shuzhi.web.server:app_from_env"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]
-    server = subprocess.Popen(command, env={**os.environ, "SHUZHI_DATA": str(data)}, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/public/health")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise RuntimeError("the server did not start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 def request(connection: http.client.HTTPConnection, method: str, path: str, headers=None, body=None):

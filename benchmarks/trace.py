@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import multiprocessing as mp
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from harness import in_child
 
 START = dt.date(2022, 3, 1)
 COUNTIES = 90
@@ -238,18 +237,6 @@ def pandas_baseline(lake: str, minimum_minutes: float, days_before_onset: int) -
     return {"pandas": time.perf_counter() - started, "pairs": len(found)}
 
 
-def _in_child(target, *args) -> dict:
-    """Run ``target(*args)`` in a fresh process; add that process's peak RSS to its result."""
-    with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_measured, (target, *args))
-
-
-def _measured(target, *args) -> dict:
-    result = target(*args)
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stays", type=int, nargs="+", default=[20_000_000, 100_000_000])
@@ -265,11 +252,11 @@ def main() -> None:
     minimum = min(rule.min_overlap_minutes for rule in policy.venues)
     for size in args.stays:
         with tempfile.TemporaryDirectory(prefix="shuzhi-trace-bench-") as lake:
-            made = _in_child(generate, lake, size, args.days, args.cases)
-            timed = _in_child(scan_and_trace, lake, args.editions, args.memory_limit)
+            made = in_child(generate, lake, size, args.days, args.cases)
+            timed = in_child(scan_and_trace, lake, args.editions, args.memory_limit)
             base = None
             if size <= args.pandas_up_to:
-                base = _in_child(pandas_baseline, lake, minimum, policy.window.days_before_onset)
+                base = in_child(pandas_baseline, lake, minimum, policy.window.days_before_onset)
         _report(made, timed, base, args)
 
 
