@@ -6,8 +6,9 @@ submit(item)`` queues the item; one writer task takes everything queued (up to `
 next batch gathers meanwhile — commits, calls ``committed(results)`` and then resolves each submitter's future
 with its result. A batch whose write or commit fails is rolled back as a whole and every one of its submitters
 gets :class:`GroupCommitError`; nothing of it was committed, nothing acknowledged is lost. On SQLite the
-batch holds the write lock for one transaction instead of one per request (``BEGIN IMMEDIATE`` serialises the
-writers of all processes); on PostgreSQL the same code runs unchanged.
+batch holds the write lock for one transaction instead of one per request, and the writers of all processes
+take turns (``Store.writer_turn``) instead of polling in SQLite's busy handler; on PostgreSQL the same code
+runs unchanged.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ class GroupCommit(Generic[T, R]):
                 future.set_result(result)
 
     def _transaction(self, items: list[T]) -> Sequence[R]:
-        with self.store.session() as session:
+        with self.store.writer_turn(), self.store.session() as session:
             results = self.write(session, items)
             if len(results) != len(items):
                 raise RuntimeError(f"write returned {len(results)} results for {len(items)} items")
