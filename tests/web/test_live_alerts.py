@@ -1,6 +1,6 @@
 """Live crowd alerts in Debian's chromium: a venue driven towards its limit through the real HTTP scan path
 warns before the limit, and the warning reaches the open dashboard within 2 seconds; the checkpoint page shows
-its venue's headcount after each scan in and out."""
+its venue's headcount after each scan in and out; a resident checks in and out with a venue code."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ pytestmark = pytest.mark.browser
 OpenPage = Callable[..., Any]
 VENUE = VenueInfo("LIVE-330106-1", "灵隐寺 Lingyin Temple", "scenic", "330106", 100)
 LIVE_READY = "() => window.dashboard.live?.connected === true"
+STATUS_IS = "(text) => document.getElementById('checkin-status').textContent === text"
 ARRIVED = "(kind) => window.dashboard.live.alerts.some((a) => a.kind === kind && a.receivedAt !== null)"
 
 
@@ -109,3 +110,34 @@ def test_the_checkpoint_at_a_venue_shows_its_occupancy_after_each_scan_in_and_ou
         page.click("#result-close")
     assert page.text_content("#occupancy").startswith("在场 inside 0")
     assert site.app.state.realtime.venue(gate.code)["occupancy"] == 0
+
+
+def test_a_resident_checks_in_and_out_with_a_venue_code_and_the_venue_counts_them(
+    site: Site, open_page: OpenPage
+) -> None:
+    shop = VenueInfo("SHOP-330106-9", "便利店 Corner shop", "supermarket", "330106", 40)
+    hub = site.app.state.realtime
+    hub.configure(venues=[shop])
+    page = open_page(viewport={"width": 390, "height": 844})
+    log_in(page, f"{site.url}/web/resident.html", "resident")
+    page.wait_for_function("() => window.resident.code !== null")
+    for direction, word, inside in (("in", "进 In", 1), ("out", "出 Out", 0)):
+        page.fill("#venue_code", shop.code)
+        page.select_option("#checkin-direction", direction)
+        page.click("#checkin-form button[type=submit]")
+        expected = f"已登记 {word}: {shop.name} ({shop.code})"
+        page.wait_for_function(STATUS_IS, arg=expected)
+        _eventually(lambda n=inside: hub.venue(shop.code)["scanned_inside"] == n)
+        if direction == "in":
+            screenshot(page, "resident-check-in")
+    page.fill("#venue_code", "NOT-A-VENUE-1")
+    page.click("#checkin-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('checkin-status').dataset.kind === 'error'")
+    assert "NOT-A-VENUE-1" in page.text_content("#checkin-status")
+
+
+def _eventually(condition: Callable[[], bool], seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.05)

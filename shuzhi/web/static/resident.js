@@ -62,17 +62,21 @@ function bindForms() {
     carriage: form.carriage.value || null, seat: form.seat.value || null,
   }));
   submit("#appeal-form", "#appeal-status", "/resident/appeals",
-    (form) => ({subject: form.subject.value, text: form.text.value}), showAppeals);
+    (form) => ({subject: form.subject.value, text: form.text.value}), {after: showAppeals});
+  submit("#checkin-form", "#checkin-status", "/realtime/check-ins",
+    (form) => ({venue_code: form.venue_code.value.trim(), direction: form.direction.value}),
+    {said: (done) => `已登记 ${done.direction === "in" ? "进 In" : "出 Out"}: ${done.venue_name} (${done.venue_code})`});
 }
 
 // POST a form's body; say what happened next to it.
-function submit(formSelector, statusSelector, path, body, after = async () => {}) {
+function submit(formSelector, statusSelector, path, body,
+                {after = async () => {}, said = (saved) => `已提交 Submitted (#${saved.id})`} = {}) {
   const form = $(formSelector);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
       const saved = await api.post(path, body(form));
-      say(statusSelector, `已提交 Submitted (#${saved.id})`, "ok");
+      say(statusSelector, said(saved), "ok");
       await after();
     } catch (error) {
       say(statusSelector, `未提交 Not submitted — ${error.detail ?? error.message}`, "error");
