@@ -77,22 +77,21 @@ def matches(table: ibis.Table, **columns: ibis.Value) -> ibis.Table:
 def finish(
     found: ibis.Table, policy: ContactPolicy, degree: int, close_pairs: ibis.Table | None = None
 ) -> ibis.Table:
-    """Contacts rows from matches: labelled, earliest per (case, contact, rule), with evidence.
+    """Contacts rows from matches: the earliest per (case, contact, rule), labelled, with evidence.
 
     At degree 1 a companion who is also a close contact of the same case is listed as close only. At degree
     2, the case and the pairs of ``close_pairs`` (columns ``k_case``, ``k_contact``: the case's close
     contacts) are left out.
     """
-    labelled = _labelled(found, policy, degree)
     if degree == 2:
-        labelled = labelled.filter(labelled.contact_key != labelled.case_key)
+        found = found.filter(found.contact_key != found.case_key)
         if close_pairs is not None:
-            labelled = labelled.anti_join(
+            found = found.anti_join(
                 close_pairs,
-                [labelled.case_key == close_pairs.k_case, labelled.contact_key == close_pairs.k_contact],
+                [found.case_key == close_pairs.k_case, found.contact_key == close_pairs.k_contact],
             )
-    earliest = _earliest(labelled)
-    if degree == 1:
+    earliest = _labelled(_earliest(found), policy, degree)
+    if degree == 1 and any(rule.classification == COMPANION for rule in policy.rules):
         earliest = _close_beats_companion(earliest)
     return earliest.select(
         *[f.name for f in CONTACTS_SCHEMA if f.name != "evidence"], evidence=_evidence(earliest)
@@ -135,8 +134,8 @@ def _evidence(t: ibis.Table) -> ibis.Value:
 
 
 def _minute(ts: ibis.Value) -> ibis.Value:
-    """'YYYY-MM-DD HH:MM' (the ISO text of the timestamp, cut: cheaper than strftime)."""
-    return ts.cast("string").substr(0, 16)
+    """'YYYY-MM-DD HH:MM'."""
+    return ts.strftime("%Y-%m-%d %H:%M")
 
 
 def to_arrow(table: pa.Table) -> pa.Table:

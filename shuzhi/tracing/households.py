@@ -25,7 +25,7 @@ def workspaces(engine: Engine) -> ibis.Table:
     """person_key, group_key ('enterprise/team'): who shares which enclosed workspace."""
     e = engine.table("employments")
     e = e.filter(e.team.notnull() & e.enterprise_code.notnull())
-    return e.select("person_key", group_key=e.enterprise_code + "/" + e.team).distinct()
+    return e.select("person_key", group_key=e.enterprise_code + "/" + e.team)
 
 
 GROUPS: dict[str, tuple[str, Callable[[Engine], ibis.Table]]] = {
@@ -35,9 +35,14 @@ GROUPS: dict[str, tuple[str, Callable[[Engine], ibis.Table]]] = {
 
 
 def membership_matches(rule: MembershipRule, exposures: ibis.Table, groups: ibis.Table) -> ibis.Table:
-    """Matches of everyone in the traced people's groups, over the whole exposure window."""
-    mine = exposures.inner_join(groups, exposures.source_key == groups.person_key)
-    others = groups.select(contact_key=groups.person_key, other_group=groups.group_key)
+    """Matches of everyone in the traced people's groups, over the whole exposure window.
+
+    A person may be listed in a group more than once (registries are snapshots): the few groups of the traced
+    people are made distinct, not the whole registry.
+    """
+    mine = exposures.inner_join(groups, exposures.source_key == groups.person_key).distinct()
+    theirs = groups.semi_join(mine, groups.group_key == mine.group_key).distinct()
+    others = theirs.select(contact_key=theirs.person_key, other_group=theirs.group_key)
     together = mine.inner_join(
         others, [mine.group_key == others.other_group, others.contact_key != mine.source_key]
     )

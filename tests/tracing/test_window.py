@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from shuzhi.tracing import load_policy
+from shuzhi.tracing.policy import IndexCases
 from tracing.spec import assert_rows, of_rule, trace_with
 
 GYM = "small_enclosed_venue"
@@ -138,12 +140,9 @@ def test_suspected_cases_are_index_cases_only_if_the_policy_says_so(given, engin
     given("venue_stays", STAYS)
     policy = trace_with(engine, "2022-9th")
     assert policy.cases.num_rows == 0 and policy.contacts.num_rows == 0
-    from shuzhi.tracing import load_policy
-
     with_suspected = load_policy("2022-9th").model_copy(
-        update={"index_cases": {"statuses": ["confirmed", "suspected"]}}
+        update={"index_cases": IndexCases(statuses=["confirmed", "suspected"])}
     )
-    with_suspected = type(with_suspected).model_validate(with_suspected.model_dump())
     assert of_rule(trace_with(engine, with_suspected), GYM).num_rows == 3
 
 
