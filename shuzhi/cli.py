@@ -203,6 +203,12 @@ def _print_analysis(result) -> None:
     for what, count in rows:
         table.add_row(what, f"{count:,}")
     console.print(table)
+    if result.latest_rt:
+        r = result.latest_rt
+        console.print(
+            f"R(t) of the province on {r['day']}: {r['rt_mean']:.2f} "
+            f"(credible interval {r['rt_low']:.2f}-{r['rt_high']:.2f})"
+        )
     if result.graph:
         console.print(f"Transmission graph: {result.graph}")
 

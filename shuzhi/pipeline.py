@@ -2,8 +2,9 @@
 
 ``analyse`` traces contacts, rates every county, computes the index and every resident's health code for the
 period the lake covers, under one policy edition, and writes the results back into the lake as derived tables
-(``contacts``, ``area_risk``, ``five_colour``, ``index``, ``codes``, ``code_changes``, ``code_counts``)
-plus the transmission graph as JSON. Derived tables are replaced as a whole on every run (recomputable).
+(``contacts``, ``area_risk``, ``five_colour``, ``index``, ``codes``, ``code_changes``, ``code_counts``,
+``epi``) plus the transmission graph as JSON. Derived tables are replaced as a whole on every run
+(recomputable).
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from shuzhi import codes as health_codes
-from shuzhi import tracing
+from shuzhi import decision, tracing
 from shuzhi.engine import Engine, connect
 from shuzhi.lake import Lake
+from shuzhi.policy import PolicyError
 from shuzhi.risk import area, five_colour, index
+from shuzhi.risk.policy import area_risk_policy
 from shuzhi.settings import DataDir
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ class Analysis:
     contacts_by_class: dict[str, int] = field(default_factory=dict)
     codes_by_colour: dict[str, int] = field(default_factory=dict)
     counties_by_level: dict[str, int] = field(default_factory=dict)
+    latest_rt: dict[str, Any] | None = None  # the province's last R estimate
     graph: Path | None = None
 
 
@@ -126,12 +131,25 @@ def _codes(engine: Engine, data: DataDir, edition: str, result: Analysis) -> Non
     _replace(engine, data, result, "code_counts", history.daily, "day")
 
 
-STEPS: dict[str, tuple[str, Callable[[Engine, DataDir, str, Analysis], None]]] = {
-    "trace": ("Tracing contacts", _trace),
-    "risk": ("Rating areas", _rate_areas),
-    "index": ("Computing the index", _index),
-    "codes": ("Colouring health codes", _codes),
-}
+def _epi(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
+    try:
+        policy = decision.epi_policy(edition)
+    except PolicyError as missing:
+        log.warning("no epidemic curves or R(t): %s", missing)
+        return
+    curves = decision.epidemic(engine, policy, area_risk_policy(edition), result.start, result.end)
+    _replace(engine, data, result, "epi", curves, "day")
+    province = curves.filter(pc.equal(curves["area_level"], "province"))
+    result.latest_rt = _latest_estimate(province)
+
+
+def _latest_estimate(curves: pa.Table) -> dict[str, Any] | None:
+    """The last observed day with an R estimate: day, mean, low, high."""
+    rows = curves.filter(pc.and_(pc.invert(curves["projected"]), pc.is_valid(curves["rt_mean"])))
+    if rows.num_rows == 0:
+        return None
+    last = rows.slice(rows.num_rows - 1).to_pylist()[0]
+    return {key: last[key] for key in ("area_code", "day", "rt_mean", "rt_low", "rt_high")}
 
 
 STEPS: dict[str, tuple[str, Callable[[Engine, DataDir, str, Analysis], None]]] = {
@@ -139,6 +157,7 @@ STEPS: dict[str, tuple[str, Callable[[Engine, DataDir, str, Analysis], None]]] =
     "risk": ("Rating areas", _rate_areas),
     "index": ("Computing the index", _index),
     "codes": ("Colouring health codes", _codes),
+    "epi": ("Estimating R(t)", _epi),
 }
 
 

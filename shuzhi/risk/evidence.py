@@ -104,13 +104,9 @@ def visits(engine: Engine, flows: Flows) -> ibis.Table:
 def cases(engine: Engine, policy: AreaRiskPolicy, flags: bool = True) -> ibis.Table:
     """``person_key, county_code, day`` (+ ``local, observed`` with ``flags``): each case once, at its first
     counted diagnosis."""
-    diag = table(engine, "diagnoses")
-    diag = diag.filter(diag.status.isin(policy.case_statuses))
-    first = diag.group_by("person_key").agg(
-        day=diag.diagnosed_at.min().date(), county_code=diag.county_code.argmin(diag.diagnosed_at)
-    )
+    first = first_diagnoses(engine, policy.case_statuses)
     if not flags:
-        return first.select("person_key", "county_code", "day")
+        return first
     imported = _imported(engine, policy, first).mutate(imported=ibis.literal(True))
     observed = _observed(engine, first).mutate(under_observation=ibis.literal(True))
     out = attach(attach(first, imported, ["person_key"]), observed, ["person_key"])
@@ -121,6 +117,16 @@ def cases(engine: Engine, policy: AreaRiskPolicy, flags: bool = True) -> ibis.Ta
         local=out.imported.isnull(),
         observed=out.under_observation.notnull(),
     )
+
+
+def first_diagnoses(engine: Engine, statuses: Sequence[str]) -> ibis.Table:
+    """``person_key, county_code, day``: each person once, at their first diagnosis of one of ``statuses``."""
+    diag = table(engine, "diagnoses")
+    diag = diag.filter(diag.status.isin(list(statuses)))
+    first = diag.group_by("person_key").agg(
+        day=diag.diagnosed_at.min().date(), county_code=diag.county_code.argmin(diag.diagnosed_at)
+    )
+    return first.select("person_key", "county_code", "day")
 
 
 def _imported(engine: Engine, policy: AreaRiskPolicy, first: ibis.Table) -> ibis.Table:

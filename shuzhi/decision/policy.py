@@ -1,0 +1,56 @@
+"""The ``epi`` policy section: how the epidemic curve becomes a reproduction number and a projection.
+
+Which diagnoses count as cases, and which cases were imported, is the edition's ``area_risk`` section's
+business (``case_statuses``, ``imported``): the curves, the risk levels and the index count the same cases.
+
+The serial interval of the circulating variant, the estimation window, the prior, the fewest cases an estimate
+may rest on and the projection horizon are the analysts' published choices, versioned with the edition like
+every other rule; :class:`EpiPolicy` validates them (a malformed file fails naming the key).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shuzhi.policy import load_section
+
+SECTION = "epi"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SerialInterval(_Strict):
+    """Days from a case's symptom onset to that of the person they infected: a gamma distribution."""
+
+    mean_days: float = Field(gt=0)
+    sd_days: float = Field(gt=0)
+    max_days: int = Field(ge=2, le=60)  # longer intervals are cut off (their weight is negligible)
+
+
+class Prior(_Strict):
+    """The gamma prior of R (Cori et al.: mean 5, SD 5 — vague, so the data decide)."""
+
+    mean: float = Field(gt=0)
+    sd: float = Field(gt=0)
+
+
+class EpiPolicy(_Strict):
+    """The whole ``epi`` section of one edition."""
+
+    edition: str
+    source: str = Field(min_length=1)
+    serial_interval: SerialInterval
+    window_days: int = Field(gt=0, le=28)
+    prior: Prior
+    min_cases_in_window: int = Field(ge=1)
+    credible_interval: float = Field(gt=0, lt=1)
+    forecast_days: int = Field(ge=0, le=28)
+
+
+def epi_policy(edition: str | Path) -> EpiPolicy:
+    """The ``epi`` section of a shipped edition (by name) or of an edition folder (by path)."""
+    return load_section(edition, SECTION, EpiPolicy)
