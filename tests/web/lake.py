@@ -1,11 +1,11 @@
 """A tiny set of analytic results shaped exactly like ``shuzhi.pipeline``'s, for the dashboard and page tests.
 
 Every table is built on the pipeline modules' own schemas (``AREA_RISK_SCHEMA``, ``FIVE_COLOUR_SCHEMA``,
-``INDEX_SCHEMA``, ``CODES``, ``CHANGES``, ``DAILY``, ``CONTACTS_SCHEMA``) for Zhejiang's real 90 counties and
-11 cities, written into the lake one part per day as the pipeline writes them; the transmission graph is
-made by ``TraceResult.graph()`` itself. Levels move with the day (county *i* on day *d* is
-``LEVELS[(i + d) % 3]``), so a day slider must recolour every county. The replay document has the shape
-of ``shuzhi.risk.replay``'s.
+``INDEX_SCHEMA``, ``CODES``, ``CHANGES``, ``DAILY``, ``CONTACTS_SCHEMA``; the epidemic curves by the
+pipeline's own ``series_table``) for Zhejiang's real 90 counties and 11 cities, written into the lake one
+part per day as the pipeline writes them; the transmission graph is made by ``TraceResult.graph()`` itself.
+Levels move with the day (county *i* on day *d* is ``LEVELS[(i + d) % 3]``), so a day slider must recolour
+every county. The replay document has the shape of ``shuzhi.risk.replay``'s.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from shuzhi import regions
 from shuzhi.codes import CHANGES, CODES, DAILY
+from shuzhi.decision import epi_policy, series_table
 from shuzhi.lake import Lake
 from shuzhi.pipeline import GRAPH_FILE, RESULT_PART
 from shuzhi.risk.area import AREA_RISK_SCHEMA
@@ -91,6 +92,7 @@ def tables(counties: list[str]) -> dict[str, pa.Table]:
         "code_changes": code_changes(),
         "code_counts": code_counts(),
         "contacts": contacts(),
+        "epi": epi(),
     }
 
 
@@ -142,6 +144,22 @@ def index(counties: list[str]) -> pa.Table:
             row.update(control=score, flow=100 - score, index=50.0)
             rows.append(row)
     return pa.Table.from_pylist(rows, schema=INDEX_SCHEMA)
+
+
+EPI_CASES = [2, 3, 5, 4, 8, 9, 12, 15, 14, 20, 18, 16, 13, 11, 9, 8, 6, 5, 4, 3]  # Hangzhou, to LAST
+EPI_DAYS = [LAST - dt.timedelta(days=len(EPI_CASES) - 1 - i) for i in range(len(EPI_CASES))]
+
+
+def epi() -> pa.Table:
+    """The province's and Hangzhou's curves (all the province's cases are Hangzhou's; 3 imported)."""
+    counts = pa.Table.from_pylist(
+        [
+            {"area_level": level, "area_code": code, "day": day, "cases": n, "local_cases": n - (i < 3)}
+            for level, code in (("province", "330000"), ("city", "330100"))
+            for i, (day, n) in enumerate(zip(EPI_DAYS, EPI_CASES, strict=True))
+        ]
+    )
+    return series_table(counts, epi_policy("2020-5th"), EPI_DAYS[0], LAST)
 
 
 def codes() -> pa.Table:

@@ -20,7 +20,7 @@ from shuzhi.credentials.qr import decode_image
 from shuzhi.store import Passage
 
 from .conftest import log_in, screenshot
-from .lake import DAYS, GREEN_KEY, RESIDENT_KEY
+from .lake import DAYS, EPI_CASES, GREEN_KEY, LAST, RESIDENT_KEY
 from .site import Site
 
 pytestmark = pytest.mark.browser
@@ -102,6 +102,25 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
         ".getOption().title?.[0]?.text?.includes('index')"
     )
     screenshot(page, "dashboard-panels")
+
+
+def test_the_epidemic_curve_shows_r_with_its_interval_and_the_projected_week(
+    site: Site, open_page: OpenPage
+) -> None:
+    page = open_page()
+    log_in(page, f"{site.url}/web/dashboard.html", "operator")
+    page.wait_for_function("() => window.dashboard.epi !== null")
+    assert page.locator("#epi-area option").count() == 2
+    latest = page.locator("#epi-latest").inner_text()
+    assert latest.startswith("R(t) 0.") and str(LAST) in latest  # falling cases: R below 1 on the last day
+    assert "local cases" in page.locator("#epi-reason").inner_text()
+    series = {s["name"]: s["data"] for s in _option(page, "epi")["series"]}
+    assert series["本地 local"][: len(EPI_CASES)] == [n - (i < 3) for i, n in enumerate(EPI_CASES)]
+    projected = [v for v in series["预测 projected"] if v is not None]
+    assert len(projected) == 7 and projected[0] > projected[-1]
+    page.select_option("#epi-area", "330100")
+    page.wait_for_function("() => window.dashboard.epi.area.area_code === '330100'")
+    screenshot(page, "dashboard-epidemic-curve")
 
 
 def _option(page: Any, element: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from .lake import (
     CASE_KEY,
     COMPANION_KEYS,
     DAYS,
+    EPI_CASES,
     GREEN_KEY,
     LAST,
     OTHER_CASE_KEY,
@@ -132,6 +133,22 @@ def test_the_replay_is_served_as_the_replay_wrote_it(client: TestClient, site: S
     assert replay["names"]["420100"] == "武汉市"
 
 
+def test_the_epidemic_curve_with_r_and_the_projection(client: TestClient, site: Site) -> None:
+    curve = get(client, site, "/dashboard/epi")
+    assert curve["area"] == {"area_code": "330000", "name": "浙江省", "area_level": "province"}
+    assert [a["area_code"] for a in curve["areas"]] == ["330000", "330100"]
+    assert [d["cases"] for d in curve["observed"]] == EPI_CASES
+    assert [d["local_cases"] for d in curve["observed"][:4]] == [1, 2, 4, 4]
+    first, last = curve["observed"][5], curve["observed"][-1]
+    assert first["rt_mean"] is None and "no estimate" in first["reason"]
+    assert last["rt_low"] < last["rt_mean"] < 1 < first["cumulative"] and "local cases" in last["reason"]
+    assert len(curve["projected"]) == 7 and "projection if R stays at" in curve["projected"][0]["reason"]
+    city = get(client, site, "/dashboard/epi?area=330100")
+    assert city["area"]["name"] == "杭州市" and city["observed"] == curve["observed"]
+    missing = client.get("/dashboard/epi?area=330200", headers=site.headers("operator"))
+    assert missing.status_code == 404
+
+
 def test_panels_answer_404_before_the_pipeline_has_run(tmp_path: Path, site: Site) -> None:
     empty = build_site(tmp_path / "data")
     shutil.rmtree(empty.data.lake)
@@ -142,6 +159,7 @@ def test_panels_answer_404_before_the_pipeline_has_run(tmp_path: Path, site: Sit
         "/dashboard/codes/daily",
         "/dashboard/tracing/cases",
         "/dashboard/replay",
+        "/dashboard/epi",
     ):
         response = client.get(path, headers=empty.headers("operator"))
         assert response.status_code == 404 and "shuzhi" in response.json()["detail"], path

@@ -7,7 +7,9 @@
   ``/index/{area_code}`` (its history);
 * **tracing** — ``/tracing/funnel`` (cases → close contacts → contacts of contacts → companions),
   ``/tracing/cases`` and ``/tracing/graph/{case_key}`` (the transmission graph of one case);
-* **the 2020 replay** — ``/replay`` (every Chinese city's level on every day of the real 2020 epidemic).
+* **the 2020 replay** — ``/replay`` (every Chinese city's level on every day of the real 2020 epidemic);
+* **decision support** — ``/epi`` (an area's epidemic curve, R(t) with its interval and reason, and the
+  projection; the areas that have one).
 
 Aggregates carry no personal data; the case list and a case's graph name persons (pseudonyms) and every read
 is audited per person. Person keys are int64 pseudonyms beyond JavaScript's exact integers: sent as strings.
@@ -400,3 +402,76 @@ class Replay(BaseModel):
 def replay(caller: Staff, found: Found) -> dict[str, Any]:
     """The real 2020 replay by city (``shuzhi replay --out <data>/outputs``)."""
     return found.output(f"{REPLAY_STEM}.json")
+
+
+# decision support: the epidemic curve, R(t) and the projection
+
+
+class EpiArea(BaseModel):
+    area_code: str
+    name: str
+    area_level: Literal["province", "city", "county"]
+
+
+class EpiDay(BaseModel):
+    day: dt.date
+    cases: int
+    local_cases: int
+    cumulative: int
+    rt_mean: float | None = Field(description="R's posterior mean; null where there is no estimate")
+    rt_low: float | None
+    rt_high: float | None
+    cases_in_window: int
+    reason: str
+
+
+class EpiProjected(BaseModel):
+    day: dt.date
+    expected: float
+    expected_low: float
+    expected_high: float
+    reason: str
+
+
+class EpiCurve(BaseModel):
+    """One area's daily cases, R(t) and the projection, with the areas that have a curve."""
+
+    area: EpiArea
+    edition: str
+    observed: list[EpiDay]
+    projected: list[EpiProjected]
+    areas: list[EpiArea]
+
+
+@router.get("/epi", response_model=EpiCurve)
+def epi(
+    caller: Staff,
+    found: Found,
+    area: Annotated[
+        str | None, Query(pattern=r"^\d{6}$", description="area code (default: the province)")
+    ] = None,
+) -> EpiCurve:
+    """Daily cases (local and imported), R(t) with its credible interval and reason, and the projection."""
+    areas = [
+        _epi_area(r)
+        for r in found.rows(
+            "epi",
+            lambda t: t.select("area_level", "area_code").distinct().order_by(["area_level", "area_code"]),
+        )
+    ]
+    chosen = area or next((a.area_code for a in areas if a.area_level == "province"), None)
+    rows = found.rows("epi", lambda t: t.filter(t.area_code == chosen).order_by("day"))
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no epidemic curve for {chosen}")
+    order = {"province": 0, "city": 1, "county": 2}
+    return EpiCurve(
+        area=_epi_area(rows[0]),
+        edition=rows[0]["edition"],
+        observed=[EpiDay(**r) for r in rows if not r["projected"]],
+        projected=[EpiProjected(**r) for r in rows if r["projected"]],
+        areas=sorted(areas, key=lambda a: (order[a.area_level], a.area_code)),
+    )
+
+
+def _epi_area(row: dict[str, Any]) -> EpiArea:
+    return EpiArea(area_code=row["area_code"], name=_name(row["area_code"]), area_level=row["area_level"])

@@ -24,7 +24,7 @@ const INDICATORS = {
 // What the panels show, kept on window for the browser tests and the console.
 const state = {
   risk: null, dayIndex: 0, mode: "level", details: null, detailsDay: null, county: null, graph: null, replay: null,
-  replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS},
+  replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS}, epi: null,
 };
 window.dashboard = state;
 const charts = {};
@@ -61,6 +61,7 @@ async function start() {
     panel("funnel", showFunnel),
     panel("graph", showCases),
     panel("replay", showReplay),
+    panel("epi", () => showEpi()),
     live,
   ]);
 }
@@ -248,6 +249,60 @@ async function showGraph(caseKey) {
       data: graph.nodes, links: graph.edges, lineStyle: {opacity: 0.7},
     }],
   }, {replaceMerge: ["series"]});
+}
+
+// Decision support: daily cases (local, imported), R(t) with its credible interval, the projected week
+
+async function showEpi(area = "") {
+  const curve = await api.get(`/dashboard/epi${area ? `?area=${area}` : ""}`);
+  state.epi = curve;
+  const select = $("#epi-area");
+  if (!select.options.length) {
+    select.replaceChildren(...curve.areas.map((a) => el("option", {value: a.area_code}, `${a.name} ${a.area_code}`)));
+    select.addEventListener("change", () => panel("epi", () => showEpi(select.value)));
+  }
+  select.value = curve.area.area_code;
+  const seen = curve.observed;
+  const ahead = curve.projected;
+  const days = [...seen.map((d) => d.day), ...ahead.map((d) => d.day)];
+  const blank = ahead.map(() => null);
+  const latest = [...seen].reverse().find((d) => d.rt_mean !== null);
+  $("#epi-latest").textContent = latest
+    ? `R(t) ${fixed(latest.rt_mean, 2)} (${fixed(latest.rt_low, 2)}–${fixed(latest.rt_high, 2)}) · ${latest.day}`
+    : "R(t) —";
+  $("#epi-reason").textContent = [latest?.reason, ahead[0]?.reason].filter(Boolean).join(" · ");
+  const band = (low, high) => [
+    {name: "low", type: "line", yAxisIndex: 1, stack: "rt", symbol: "none", lineStyle: {opacity: 0}, data: low},
+    {name: "band", type: "line", yAxisIndex: 1, stack: "rt", symbol: "none", lineStyle: {opacity: 0},
+      areaStyle: {color: "rgba(217, 83, 79, 0.2)"}, data: high.map((h, i) => (h === null ? null : h - low[i]))},
+  ];
+  chart("epi").setOption({
+    tooltip: {trigger: "axis", formatter: (items) => epiTooltip(curve, items[0].dataIndex)},
+    legend: {data: ["本地 local", "输入 imported", "R(t)", "预测 projected"]},
+    xAxis: {type: "category", data: days},
+    yAxis: [{type: "value", name: "病例 cases"}, {type: "value", name: "R(t)", min: 0}],
+    series: [
+      {name: "本地 local", type: "bar", stack: "cases", data: [...seen.map((d) => d.local_cases), ...blank]},
+      {name: "输入 imported", type: "bar", stack: "cases",
+        data: [...seen.map((d) => d.cases - d.local_cases), ...blank]},
+      {name: "预测 projected", type: "line", lineStyle: {type: "dashed"},
+        data: [...seen.map(() => null), ...ahead.map((d) => d.expected)]},
+      ...band(seen.map((d) => d.rt_low), seen.map((d) => d.rt_high)),
+      {name: "R(t)", type: "line", yAxisIndex: 1, symbol: "none", color: "#d9534f",
+        data: seen.map((d) => d.rt_mean),
+        markLine: {silent: true, symbol: "none", label: {show: false}, data: [{yAxis: 1}], lineStyle: {type: "dotted"}}},
+    ],
+  }, {replaceMerge: ["series", "xAxis"]});
+}
+
+function epiTooltip(curve, index) {
+  const day = curve.observed[index];
+  if (day) {
+    const rt = day.rt_mean === null ? "R(t) —" : `R(t) ${fixed(day.rt_mean, 2)} (${fixed(day.rt_low, 2)}–${fixed(day.rt_high, 2)})`;
+    return `${day.day}<br>病例 cases ${day.cases} (本地 local ${day.local_cases})<br>${rt}<br>${escape(day.reason)}`;
+  }
+  const ahead = curve.projected[index - curve.observed.length];
+  return `${ahead.day}<br>预测 expected ${fixed(ahead.expected)} (${fixed(ahead.expected_low)}–${fixed(ahead.expected_high)})`;
 }
 
 // The real 2020 replay: Zhejiang's 11 cities on the map, every city of China in the table
