@@ -220,13 +220,16 @@ def replay(
     ),
     edition: EditionOption = "2020-5th",
 ) -> None:
-    """Rate every Chinese city of the real 2020 epidemic (daily cumulative counts) under the Feb 2020 rule."""
+    """Rate every Chinese city of the real 2020 epidemic (daily cumulative counts) under the Feb 2020 rule,
+    and estimate each city's R(t)."""
+    from shuzhi.decision.replay import write_real_rt
     from shuzhi.risk.replay import replay as run_replay
 
     path = run_replay(edition, out)
     console.print(
         f"[green]Rated[/] the real 2020 epidemic city by city: {path} and {path.with_suffix('.json')}"
     )
+    console.print(f"[green]Estimated[/] every city's R(t): {write_real_rt(edition, out)}")
 
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]

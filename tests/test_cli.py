@@ -44,6 +44,17 @@ def test_demo_gives_every_resident_a_code_with_a_rule(demo_data):
     assert set(codes["colour"]) <= {"green", "yellow", "red"}
 
 
+def test_demo_draws_the_province_s_epidemic_curve_for_every_day(demo_data):
+    where, _ = demo_data
+    engine = connect(lake=where.lake)
+    epi = engine.table("epi")
+    province = engine.to_arrow(epi.filter((epi.area_level == "province") & ~epi.projected)).to_pydict()
+    assert len(province["day"]) == 5 and set(province["area_code"]) == {"330000"}
+    diagnosed = engine.table("diagnoses")
+    assert sum(province["cases"]) <= diagnosed.person_key.nunique().execute()
+    assert all(province["reason"])
+
+
 def test_analysis_steps_rerun_without_duplicating(demo_data):
     where, _ = demo_data
     before = connect(lake=where.lake).table("contacts").count().execute()

@@ -132,22 +132,41 @@ def rate_cities(engine: Engine, policy: AreaRiskPolicy, counts: pa.Table) -> pa.
     )
 
 
-def _indicators(raw: ibis.Table, codes: list[str], first: dt.date, last: dt.date, window: int) -> ibis.Table:
-    """``city_code, day, cumulative, new_14d, clusters_14d (0), days_since_last`` on the dense grid."""
+RUNNING = ibis.cumulative_window(group_by="city_code", order_by="day")
+BY_DAY = ibis.window(group_by="city_code", order_by="day")
+
+
+def _monotone(raw: ibis.Table, codes: list[str], first: dt.date, last: dt.date) -> ibis.Table:
+    """``city_code, day, cumulative`` on the dense grid: the running maximum, carried over days unreported."""
     g = evidence.attach(
         evidence.grid(codes, first, last, "city_code"),
         raw.select("city_code", "day", "confirmed"),
         ["city_code", "day"],
     )
-    running = ibis.cumulative_window(group_by="city_code", order_by="day")
-    by_day = ibis.window(group_by="city_code", order_by="day")
-    g = g.mutate(cumulative=g.confirmed.max().over(running).fill_null(0))
+    return g.select("city_code", "day", cumulative=g.confirmed.max().over(RUNNING).fill_null(0))
+
+
+def _indicators(raw: ibis.Table, codes: list[str], first: dt.date, last: dt.date, window: int) -> ibis.Table:
+    """``city_code, day, cumulative, new_14d, clusters_14d (0), days_since_last`` on the dense grid."""
+    g = _monotone(raw, codes, first, last)
     g = g.mutate(
-        new_14d=g.cumulative - g.cumulative.lag(window).over(by_day).fill_null(0),
-        rose=g.cumulative > g.cumulative.lag(1).over(by_day).fill_null(0),
+        new_14d=g.cumulative - g.cumulative.lag(window).over(BY_DAY).fill_null(0),
+        rose=g.cumulative > g.cumulative.lag(1).over(BY_DAY).fill_null(0),
     )
-    g = g.mutate(last_case_day=ibis.ifelse(g.rose, g.day, ibis.null("date")).max().over(running))
+    g = g.mutate(last_case_day=ibis.ifelse(g.rose, g.day, ibis.null("date")).max().over(RUNNING))
     return g.mutate(clusters_14d=ibis.literal(0), days_since_last=g.day.delta(g.last_case_day, unit="day"))
+
+
+def daily_new_cases(engine: Engine, counts: pa.Table) -> pa.Table:
+    """``city_code, day, cases``: every mapped city's rise of its (monotone) cumulative count, day by day."""
+    areas = counts.filter(is_area(counts["city_code"]))
+    codes = sorted(set(areas["city_code"].to_pylist()))
+    first, last = pc.min(areas["day"]).as_py(), pc.max(areas["day"]).as_py()
+    g = _monotone(engine.register("replay_counts", areas), codes, first, last)
+    new = g.cumulative - g.cumulative.lag(1).over(BY_DAY).fill_null(0)
+    return engine.to_arrow(
+        g.select("city_code", "day", cases=new.cast("int64")).order_by(["city_code", "day"])
+    )
 
 
 def map_json(rated: pa.Table, counts: pa.Table, policy: AreaRiskPolicy) -> dict:

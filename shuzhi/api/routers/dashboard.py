@@ -460,9 +460,9 @@ def epi(
         )
     ]
     chosen = area or next((a.area_code for a in areas if a.area_level == "province"), None)
-    rows = found.rows("epi", lambda t: t.filter(t.area_code == chosen).order_by("day"))
+    rows = found.rows("epi", lambda t: t.filter(t.area_code == chosen).order_by("day")) if chosen else []
     if not rows:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no epidemic curve for {chosen}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no epidemic curve for {chosen or 'the province'}")
     order = {"province": 0, "city": 1, "county": 2}
     return EpiCurve(
         area=_epi_area(rows[0]),
