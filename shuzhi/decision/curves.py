@@ -129,8 +129,8 @@ def _values(array: np.ndarray) -> list[float | None]:
 
 def _projection_reasons(projection: rt.Projection, policy: EpiPolicy) -> list[str]:
     mean, low, high = projection.r
-    text = (
-        f"projection if R stays at {mean:.2f} ({low:.2f}-{high:.2f}, "
-        f"{policy.credible_interval:.0%} interval), the last estimate"
-    )
-    return [text] * len(projection.expected)
+    start = f"R {mean:.2f} ({low:.2f}-{high:.2f}, {policy.credible_interval:.0%} interval), the last estimate"
+    if projection.daily_change == 1:
+        return [f"projection if R stays at {start}"] * len(projection.expected)
+    trend = f"{projection.daily_change - 1:+.1%} a day, its trend over {policy.projection.r_trend_days} days"
+    return [f"projection from {start}, changing {trend}"] * len(projection.expected)

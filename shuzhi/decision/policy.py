@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shuzhi.policy import load_section
 
@@ -38,6 +38,21 @@ class Prior(_Strict):
     sd: float = Field(gt=0)
 
 
+class Projection(_Strict):
+    """The next days by the renewal equation: ``days`` ahead; R constant at its last estimate
+    (``r_trend_days: 0``), or following the log-linear trend of its last ``r_trend_days`` estimates."""
+
+    days: int = Field(ge=0, le=28)
+    r_trend_days: int = Field(ge=0, le=28)
+
+    @field_validator("r_trend_days")
+    @classmethod
+    def _a_trend_needs_two_days(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("0 (R constant) or at least 2 days to fit a trend")
+        return value
+
+
 class EpiPolicy(_Strict):
     """The whole ``epi`` section of one edition."""
 
@@ -48,7 +63,7 @@ class EpiPolicy(_Strict):
     prior: Prior
     min_cases_in_window: int = Field(ge=1)
     credible_interval: float = Field(gt=0, lt=1)
-    forecast_days: int = Field(ge=0, le=28)
+    projection: Projection
 
 
 def epi_policy(edition: str | Path) -> EpiPolicy:

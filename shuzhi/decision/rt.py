@@ -8,8 +8,9 @@ ones included (Thompson et al. 2019). Its mean and credible interval are what :f
 with the counts behind them: each estimate carries its reason. Where the window holds fewer cases than the
 policy's minimum (or no infection pressure), there is no estimate, and the reason says why.
 
-:func:`project` continues the renewal equation: I(t+h) = R·Σₖ I(t+h−k)·wₖ, with projected days feeding later
-ones, once with R's posterior mean and once with each end of its credible interval.
+:func:`project` continues the renewal equation: I(t+h) = R(t+h)·Σₖ I(t+h−k)·wₖ, with projected days feeding
+later ones, once from R's posterior mean and once from each end of its credible interval; R(t+h) stays at
+the last estimate or follows its recent trend, as the policy says.
 """
 
 from __future__ import annotations
@@ -108,24 +109,42 @@ class Projection:
     expected: np.ndarray
     low: np.ndarray
     high: np.ndarray
-    r: tuple[float, float, float]  # mean, low, high
+    r: tuple[float, float, float]  # the last estimate: mean, low, high
+    daily_change: float  # R's trend: the factor it changes by each day (1: constant)
 
 
 def project(cases: np.ndarray, estimates: Estimates, policy: EpiPolicy) -> Projection | None:
-    """The next ``forecast_days`` if R stays at the last day's estimate; ``None`` without one."""
-    days = policy.forecast_days
+    """The next ``projection.days`` by the renewal equation; ``None`` without an estimate on the last day.
+
+    R starts at the last day's estimate and follows the log-linear trend of the last ``r_trend_days``
+    estimates (or stays, with 0): R(t+h) = R̂(t)·g^(h+(τ−1)/2) with the fitted daily factor g, since an
+    estimate over a window of τ days is R in the middle of that window.
+    """
+    rule = policy.projection
     r = (estimates.mean[-1], estimates.low[-1], estimates.high[-1])
-    if days == 0 or len(cases) == 0 or np.isnan(r[0]):
+    if rule.days == 0 or len(cases) == 0 or np.isnan(r[0]):
         return None
+    change = _daily_change(estimates.mean, rule.r_trend_days)
+    # a window's estimate is R in the middle of the window: the trend carries it on from there
+    path = change ** (np.arange(1, rule.days + 1) + (policy.window_days - 1) / 2)
     weights = serial_interval_weights(policy.serial_interval)
-    paths = [_renew(np.asarray(cases, dtype=float), value, weights, days) for value in r]
-    return Projection(*paths, r=tuple(float(v) for v in r))
+    paths = [_renew(np.asarray(cases, dtype=float), value * path, weights) for value in r]
+    return Projection(*paths, r=tuple(float(v) for v in r), daily_change=change)
 
 
-def _renew(cases: np.ndarray, r: float, weights: np.ndarray, days: int) -> np.ndarray:
+def _daily_change(mean: np.ndarray, days: int) -> float:
+    """exp(slope) of log R over the last ``days`` estimates; 1 with fewer estimates (or ``days`` 0)."""
+    recent = mean[-days:] if days else mean[:0]
+    if len(recent) < 2 or np.isnan(recent).any():
+        return 1.0
+    slope = np.polyfit(np.arange(len(recent)), np.log(recent), 1)[0]
+    return float(np.exp(slope))
+
+
+def _renew(cases: np.ndarray, r: np.ndarray, weights: np.ndarray) -> np.ndarray:
     series = list(cases)
     k = np.arange(1, len(weights))
-    for _ in range(days):
+    for value in r:
         past = np.array([series[-j] if j <= len(series) else 0.0 for j in k])
-        series.append(r * float(past @ weights[1:]))
+        series.append(value * float(past @ weights[1:]))
     return np.array(series[len(cases) :])

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shuzhi.decision import epi_policy
-from shuzhi.decision.policy import SerialInterval
+from shuzhi.decision.policy import Projection, SerialInterval
 from shuzhi.decision.rt import estimate, infection_pressure, project, serial_interval_weights
 
 POLICY = epi_policy("2020-5th")
@@ -99,11 +99,25 @@ def test_too_few_cases_give_no_estimate_and_say_so():
 
 def test_the_projection_continues_the_renewal_equation():
     weights = serial_interval_weights(POLICY.serial_interval)
+    days = POLICY.projection.days
     cases = renewal([1.3] * 40, weights, seed_cases=100)
     found = estimate(cases, POLICY)
     ahead = project(cases, found, POLICY)
-    assert len(ahead.expected) == POLICY.forecast_days
-    continued = renewal([1.3] * (40 + POLICY.forecast_days), weights, seed_cases=100)[-POLICY.forecast_days :]
+    assert len(ahead.expected) == days and ahead.daily_change == pytest.approx(1, abs=1e-3)
+    continued = renewal([1.3] * (40 + days), weights, seed_cases=100)[-days:]
     assert ahead.expected == pytest.approx(continued, rel=0.01)
     assert (ahead.low < ahead.expected).all() and (ahead.expected < ahead.high).all()
     assert project(np.array([1, 0, 0]), estimate(np.array([1, 0, 0]), POLICY), POLICY) is None
+
+
+def test_a_falling_r_is_projected_along_its_trend_or_held_as_the_policy_says():
+    weights = serial_interval_weights(POLICY.serial_interval)
+    falling = [2.0 * 0.96**day for day in range(60)]
+    cases = renewal(falling[:40], weights, seed_cases=1e6)
+    truth = renewal(falling, weights, seed_cases=1e6)[-20:-13]
+    found = estimate(cases, POLICY)
+    trend = project(cases, found, POLICY)
+    held = project(cases, found, POLICY.model_copy(update={"projection": Projection(days=7, r_trend_days=0)}))
+    assert trend.daily_change == pytest.approx(0.96, abs=0.005) and held.daily_change == 1
+    assert trend.expected == pytest.approx(truth, rel=0.06)  # the week ahead within 6%
+    assert held.expected[-1] > truth[-1] * 1.3  # holding R overshoots a falling epidemic

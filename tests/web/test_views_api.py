@@ -142,7 +142,7 @@ def test_the_epidemic_curve_with_r_and_the_projection(client: TestClient, site: 
     first, last = curve["observed"][5], curve["observed"][-1]
     assert first["rt_mean"] is None and "no estimate" in first["reason"]
     assert last["rt_low"] < last["rt_mean"] < 1 < first["cumulative"] and "local cases" in last["reason"]
-    assert len(curve["projected"]) == 7 and "projection if R stays at" in curve["projected"][0]["reason"]
+    assert len(curve["projected"]) == 7 and "a day, its trend over 7 days" in curve["projected"][0]["reason"]
     city = get(client, site, "/dashboard/epi?area=330100")
     assert city["area"]["name"] == "杭州市" and city["observed"] == curve["observed"]
     missing = client.get("/dashboard/epi?area=330200", headers=site.headers("operator"))
