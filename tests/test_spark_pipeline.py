@@ -18,7 +18,7 @@ from shuzhi.settings import DataDir
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 runner = CliRunner()
-DERIVED = ("contacts", "area_risk", "five_colour", "index", "codes", "code_changes", "code_counts")
+DERIVED = ("contacts", "area_risk", "five_colour", "index", "codes", "code_changes", "code_counts", "epi")
 
 
 @pytest.fixture(scope="module")

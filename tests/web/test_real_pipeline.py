@@ -32,6 +32,7 @@ PANELS = (
     "/dashboard/tracing/funnel",
     "/dashboard/tracing/cases",
     "/dashboard/replay",
+    "/dashboard/epi",
 )
 
 
