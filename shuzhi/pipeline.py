@@ -3,7 +3,8 @@
 ``analyse`` traces contacts, rates every county, computes the index and every resident's health code for the
 period the lake covers, under one policy edition, and writes the results back into the lake as derived tables
 (``contacts``, ``area_risk``, ``five_colour``, ``index``, ``codes``, ``code_changes``, ``code_counts``,
-``epi``) plus the transmission graph as JSON. Derived tables are replaced as a whole on every run
+``epi``, and the published ``open_statistics`` and ``published_itineraries``) plus the transmission graph as
+JSON. Derived tables are replaced as a whole on every run
 (recomputable).
 """
 
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shuzhi import codes as health_codes
-from shuzhi import decision, tracing
+from shuzhi import decision, public, tracing
 from shuzhi.engine import Engine, connect
 from shuzhi.lake import Lake
 from shuzhi.policy import PolicyError
@@ -152,12 +153,22 @@ def _latest_estimate(curves: pa.Table) -> dict[str, Any] | None:
     return {key: last[key] for key in ("area_code", "day", "rt_mean", "rt_low", "rt_high")}
 
 
+def _publish(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
+    rules = public.publication_policy(edition)
+    statistics = public.open_statistics(engine, area_risk_policy(edition), rules)
+    _replace(engine, data, result, "open_statistics", engine.to_arrow(statistics), "day")
+    if engine.has_table("trips"):
+        trips = public.published_itineraries(engine, tracing.load_policy(edition), rules)
+        _replace(engine, data, result, "published_itineraries", engine.to_arrow(trips), "day")
+
+
 STEPS: dict[str, tuple[str, Callable[[Engine, DataDir, str, Analysis], None]]] = {
     "trace": ("Tracing contacts", _trace),
     "risk": ("Rating areas", _rate_areas),
     "index": ("Computing the index", _index),
     "codes": ("Colouring health codes", _codes),
     "epi": ("Estimating R(t)", _epi),
+    "publish": ("Publishing open statistics", _publish),
 }
 
 
