@@ -52,6 +52,12 @@ def divisions() -> dict[str, Region]:
     return {code: Region(code, name, _level(code)) for code, name in sorted(names.items())}
 
 
+def name_of(code: str) -> str:
+    """The division's name, or the code itself for a code the list does not hold."""
+    region = divisions().get(code)
+    return region.name if region else code
+
+
 def parent(code: str) -> str | None:
     """The code of the enclosing division, or None for a province."""
     level = _level(code)

@@ -18,7 +18,10 @@ from shuzhi.settings import DataDir
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 runner = CliRunner()
-DERIVED = ("contacts", "area_risk", "five_colour", "index", "codes", "code_changes", "code_counts", "epi")
+DERIVED = (
+    *("contacts", "area_risk", "five_colour", "index", "codes", "code_changes", "code_counts"),
+    *("epi", "open_statistics", "published_itineraries"),
+)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from shuzhi.codes import CHANGES, CODES, DAILY
 from shuzhi.decision import epi_policy, series_table
 from shuzhi.lake import Lake
 from shuzhi.pipeline import GRAPH_FILE, RESULT_PART
+from shuzhi.public import ITINERARY_SCHEMA, OPEN_STATISTICS_SCHEMA
 from shuzhi.risk.area import AREA_RISK_SCHEMA
 from shuzhi.risk.five_colour import FIVE_COLOUR_SCHEMA
 from shuzhi.risk.index import INDEX_SCHEMA, INDICATORS
@@ -93,6 +94,8 @@ def tables(counties: list[str]) -> dict[str, pa.Table]:
         "code_counts": code_counts(),
         "contacts": contacts(),
         "epi": epi(),
+        "open_statistics": open_statistics(counties),
+        "published_itineraries": published_itineraries(),
     }
 
 
@@ -160,6 +163,57 @@ def epi() -> pa.Table:
         ]
     )
     return series_table(counts, epi_policy("2020-5th"), EPI_DAYS[0], LAST)
+
+
+def open_statistics(counties: list[str]) -> pa.Table:
+    """County i: withheld when i % 3 == 1 (a small count), else 0 or 10; cities and the province 15."""
+    rows = []
+    for d, day in enumerate(DAYS):
+        for i, code in enumerate(counties):
+            count = None if i % 3 == 1 else 10 * (i % 3 // 2)
+            rows.append(_open_row("county", code, day, level_of(i, d), count))
+        for code in sorted({c[:4] + "00" for c in counties}) + ["330000"]:
+            rows.append(_open_row("province" if code == "330000" else "city", code, day, None, 15))
+    return pa.Table.from_pylist(rows, schema=OPEN_STATISTICS_SCHEMA)
+
+
+def _open_row(
+    area_level: str, code: str, day: dt.date, level: str | None, count: int | None
+) -> dict[str, Any]:
+    counts = {"new_cases": count, "new_local_cases": count, "new_14d": count, "cumulative": count}
+    return {
+        "area_level": area_level,
+        "area_code": code,
+        "day": day,
+        "level": level,
+        "edition": "2020-5th",
+        **counts,
+    }
+
+
+SAME_TRIP = ("G7", DAYS[1], "05")  # a published trip: number, day, carriage
+
+
+def published_itineraries() -> pa.Table:
+    number, day, carriage = SAME_TRIP
+    at = dt.datetime.combine(day, dt.time(8))
+    row = {
+        "day": day,
+        "mode": "train",
+        "trip_no": number,
+        "carriage": carriage,
+        "dep_time": at,
+        "arr_time": at + dt.timedelta(hours=4),
+        "origin_region": "330100",
+        "destination_region": "310100",
+        "origin_stop": "杭州东",
+        "destination_stop": "上海虹桥",
+        "notice_day": LAST,
+        "publisher": "浙江省卫生健康委员会",
+        "verified": True,
+        "edition": "2020-5th",
+    }
+    return pa.Table.from_pylist([row], schema=ITINERARY_SCHEMA)
 
 
 def codes() -> pa.Table:

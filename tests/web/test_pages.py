@@ -20,7 +20,7 @@ from shuzhi.credentials.qr import decode_image
 from shuzhi.store import Passage
 
 from .conftest import log_in, screenshot
-from .lake import DAYS, EPI_CASES, GREEN_KEY, LAST, RESIDENT_KEY
+from .lake import DAYS, EPI_CASES, GREEN_KEY, LAST, RESIDENT_KEY, SAME_TRIP
 from .site import Site
 
 pytestmark = pytest.mark.browser
@@ -121,6 +121,37 @@ def test_the_epidemic_curve_shows_r_with_its_interval_and_the_projected_week(
     page.select_option("#epi-area", "330100")
     page.wait_for_function("() => window.dashboard.epi.area.area_code === '330100'")
     screenshot(page, "dashboard-epidemic-curve")
+
+
+# the public page
+
+
+def test_anyone_sees_the_risk_map_cases_with_small_counts_withheld_and_can_look_up_a_trip(
+    site: Site, open_page: OpenPage
+) -> None:
+    page = open_page(viewport=PHONE)
+    page.goto(f"{site.url}/web/public.html")  # no login
+    page.wait_for_function("() => window.publicPage.statistics !== null")
+    page.wait_for_function(
+        "() => echarts.getInstanceByDom(document.getElementById('public-map'))"
+        "?.getOption()?.series?.[0]?.data?.length === 90"
+    )
+    rows = page.locator("#public-table tbody tr")
+    assert rows.count() == 11 and rows.nth(0).locator("td").nth(1).inner_text() == "15"
+    assert "withheld" in page.locator("#public-rule").inner_text()
+    number, day, carriage = SAME_TRIP
+    page.fill("#trip-no", number)
+    page.fill("#trip-day", str(day))
+    page.click("#same-trip button")
+    page.wait_for_selector("#trip-matches li")
+    match = page.locator("#trip-matches li").inner_text()
+    assert number in match and carriage in match and "verified" in match
+    assert "report to your community" in page.locator("#trip-status").inner_text()
+    page.fill("#trip-day", str(LAST))
+    page.click("#same-trip button")
+    page.wait_for_function("() => window.publicPage.trip.matches.length === 0")
+    assert "No published case itinerary" in page.locator("#trip-status").inner_text()
+    screenshot(page, "public-page")
 
 
 def _option(page: Any, element: str) -> dict[str, Any]:

@@ -33,6 +33,9 @@ PANELS = (
     "/dashboard/tracing/cases",
     "/dashboard/replay",
     "/dashboard/epi",
+    "/public/open-statistics",
+    "/public/open-statistics?level=province",
+    "/public/same-trip?trip_no=G7",
 )
 
 

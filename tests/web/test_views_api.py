@@ -31,6 +31,7 @@ from .lake import (
     LAST,
     OTHER_CASE_KEY,
     RESIDENT_KEY,
+    SAME_TRIP,
     SECONDARY_KEY,
     level_of,
 )
@@ -149,6 +150,29 @@ def test_the_epidemic_curve_with_r_and_the_projection(client: TestClient, site: 
     assert missing.status_code == 404
 
 
+def test_open_statistics_withhold_small_counts_and_need_no_login(client: TestClient, site: Site) -> None:
+    response = client.get("/public/open-statistics")
+    assert response.status_code == 200, response.text
+    stats = response.json()
+    assert stats["day"] == str(LAST) and len(stats["areas"]) == 90
+    assert "withheld" in stats["rule"] and "nearest 5" in stats["rule"]
+    withheld = [a for a in stats["areas"] if a["new_cases"] is None]
+    assert len(withheld) == 30 and all(a["level"] in ("low", "medium", "high") for a in stats["areas"])
+    province = client.get("/public/open-statistics?level=province").json()
+    assert [a["name"] for a in province["areas"]] == ["浙江省"] and province["areas"][0]["level"] is None
+    assert client.get("/public/open-statistics?day=2019-01-01").status_code == 404
+
+
+def test_the_same_trip_query_finds_the_published_trip_by_number_and_day(client: TestClient) -> None:
+    number, day, carriage = SAME_TRIP
+    found = client.get(f"/public/same-trip?trip_no={number.lower()}&day={day}").json()
+    assert found["trip_no"] == number and [m["carriage"] for m in found["matches"]] == [carriage]
+    assert found["matches"][0]["verified"] and "report to your community" in found["advice"]
+    other_day = client.get(f"/public/same-trip?trip_no={number}&day={LAST}").json()
+    assert other_day["matches"] == [] and "No published case itinerary" in other_day["advice"]
+    assert client.get("/public/same-trip?trip_no=G7;DROP").status_code == 422
+
+
 def test_panels_answer_404_before_the_pipeline_has_run(tmp_path: Path, site: Site) -> None:
     empty = build_site(tmp_path / "data")
     shutil.rmtree(empty.data.lake)
@@ -160,6 +184,8 @@ def test_panels_answer_404_before_the_pipeline_has_run(tmp_path: Path, site: Sit
         "/dashboard/tracing/cases",
         "/dashboard/replay",
         "/dashboard/epi",
+        "/public/open-statistics",
+        "/public/same-trip?trip_no=G7",
     ):
         response = client.get(path, headers=empty.headers("operator"))
         assert response.status_code == 404 and "shuzhi" in response.json()["detail"], path
@@ -250,7 +276,9 @@ def test_the_trust_list_publishes_the_signing_key(client: TestClient, site: Site
 # the pages
 
 
-@pytest.mark.parametrize("page", ["", "dashboard.html", "resident.html", "checkpoint.html", "verify.js"])
+@pytest.mark.parametrize(
+    "page", ["", "dashboard.html", "resident.html", "checkpoint.html", "public.html", "verify.js"]
+)
 def test_the_pages_are_served_with_a_content_security_policy(client: TestClient, page: str) -> None:
     response = client.get(f"/web/{page}")
     assert response.status_code == 200

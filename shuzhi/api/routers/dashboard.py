@@ -227,7 +227,7 @@ def index_day(
 def _index_row(row: dict[str, Any]) -> IndexRow:
     return IndexRow(
         area_code=row["area_code"],
-        name=_name(row["area_code"]),
+        name=regions.name_of(row["area_code"]),
         area_level=row["area_level"],
         index=row["index"],
         control=row["control"],
@@ -247,18 +247,13 @@ def index_history(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no index was computed for {area_code}")
     return IndexHistory(
         area_code=area_code,
-        name=_name(area_code),
+        name=regions.name_of(area_code),
         days=[r["day"] for r in rows],
         index=[r["index"] for r in rows],
         control=[r["control"] for r in rows],
         flow=[r["flow"] for r in rows],
         scores={name: [r[f"score_{name}"] for r in rows] for name in INDICATORS},
     )
-
-
-def _name(code: str) -> str:
-    region = regions.divisions().get(code)
-    return region.name if region else code
 
 
 # tracing
@@ -474,4 +469,6 @@ def epi(
 
 
 def _epi_area(row: dict[str, Any]) -> EpiArea:
-    return EpiArea(area_code=row["area_code"], name=_name(row["area_code"]), area_level=row["area_level"])
+    return EpiArea(
+        area_code=row["area_code"], name=regions.name_of(row["area_code"]), area_level=row["area_level"]
+    )

@@ -1,20 +1,27 @@
 """Anyone, without logging in: service health and aggregate statistics that carry no personal data.
 
-The statistics are city-wide totals of the operational store; the open statistics with small-count
-suppression and the risk map come with the public-transparency capability. The division boundaries the maps
-draw and the trust list every checkpoint verifies against are public by nature: geography and public keys.
+* ``/statistics`` — city-wide totals of the operational store;
+* ``/open-statistics`` — cases and risk level per county, city and the province per day, as the pipeline's
+  ``publish`` step wrote them: small counts withheld and the rest rounded (``shuzhi.public``);
+* ``/same-trip`` — the same-trip query over the published case itineraries (trip and carriage, never a
+  person).
+
+The division boundaries the maps draw and the trust list every checkpoint verifies against are public by
+nature: geography and public keys.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,13 +30,16 @@ from shuzhi.accounts import Purpose
 from shuzhi.api.access import ANYONE, Caller, requires
 from shuzhi.api.deps import DbSession
 from shuzhi.api.issuer import InstanceCredentials, instance_credentials
+from shuzhi.api.results import Results, results
 from shuzhi.api.schemas import Boundaries, HealthOut, StatisticsOut, TrustedKeyOut, TrustListOut
 from shuzhi.credentials.trustlist import TrustedKey
+from shuzhi.public import publication_policy
 from shuzhi.store import revision_of
 from shuzhi.store.models import Appeal, HealthDeclaration, ManualChange, Passage, TripDeclaration
 
 router = APIRouter(prefix="/public", tags=["public"])
 Public = Annotated[Caller, requires(roles=ANYONE, purpose=Purpose.PUBLIC_INFORMATION)]
+Found = Annotated[Results, Depends(results)]
 
 
 @router.get("/health", response_model=HealthOut)
@@ -116,4 +126,121 @@ def _key(key: TrustedKey) -> TrustedKeyOut:
         not_before=key.not_before,
         signing_until=key.signing_until,
         not_after=key.not_after,
+    )
+
+
+# open statistics and the same-trip query (the pipeline's publish step; small counts already withheld)
+
+
+class OpenArea(BaseModel):
+    area_code: str
+    name: str
+    level: Literal["low", "medium", "high"] | None = Field(
+        description="the county's risk level (counties only)"
+    )
+    new_cases: int | None = Field(description="null: withheld (a small count)")
+    new_local_cases: int | None
+    new_14d: int | None
+    cumulative: int | None
+
+
+class OpenStatistics(BaseModel):
+    day: dt.date
+    days: list[dt.date]
+    area_level: Literal["county", "city", "province"]
+    rule: str = Field(description="how small counts are protected")
+    edition: str
+    areas: list[OpenArea]
+
+
+@router.get("/open-statistics", response_model=OpenStatistics)
+def open_statistics(
+    caller: Public,
+    found: Found,
+    day: Annotated[dt.date | None, Query(description="the day (default: the latest)")] = None,
+    level: Annotated[Literal["county", "city", "province"], Query()] = "county",
+) -> OpenStatistics:
+    """New, 14-day and cumulative cases and the risk level of every county (or city, or the province)."""
+    days = [
+        r["day"] for r in found.rows("open_statistics", lambda t: t.select("day").distinct().order_by("day"))
+    ]
+    chosen = day or (days[-1] if days else None)
+    if chosen not in days:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no open statistics were published for {day}")
+    rows = found.rows(
+        "open_statistics",
+        lambda t: t.filter((t.day == chosen) & (t.area_level == level)).order_by("area_code"),
+    )
+    edition = rows[0]["edition"] if rows else "?"
+    return OpenStatistics(
+        day=chosen,
+        days=days,
+        area_level=level,
+        rule=_rule(edition),
+        edition=edition,
+        areas=[OpenArea(name=regions.name_of(r["area_code"]), **r) for r in rows],
+    )
+
+
+def _rule(edition: str) -> str:
+    small = publication_policy(edition).small_counts
+    most = small.suppress_at_or_below
+    step = small.round_to
+    return (
+        f"counts from 1 to {most} are withheld (shown as ≤ {most}); others are rounded to the nearest {step}"
+    )
+
+
+class PublishedTrip(BaseModel):
+    day: dt.date
+    mode: str
+    trip_no: str
+    carriage: str | None
+    dep_time: dt.datetime
+    arr_time: dt.datetime
+    origin_stop: str | None
+    destination_stop: str | None
+    notice_day: dt.date = Field(
+        description="the day a case on this trip was diagnosed and the trip published"
+    )
+    publisher: str
+    verified: bool = Field(description="from the carrier's manifest, not a self-report")
+
+
+class SameTrip(BaseModel):
+    trip_no: str
+    day: dt.date | None
+    matches: list[PublishedTrip]
+    advice: str
+
+
+SAME_TRIP_ADVICE = (
+    "同行程人员请主动向社区报告并配合健康监测 If you were on this trip, report to your community health "
+    "centre and follow its advice on testing and health monitoring."
+)
+NO_MATCH = "没有已公布的病例行程 No published case itinerary matches this trip."
+
+
+@router.get("/same-trip", response_model=SameTrip)
+def same_trip(
+    caller: Public,
+    found: Found,
+    trip_no: Annotated[
+        str, Query(min_length=1, max_length=32, pattern=r"^[\w-]+$", description="e.g. G7, MU5086")
+    ],
+    day: Annotated[dt.date | None, Query(description="the day of travel (default: any day)")] = None,
+) -> SameTrip:
+    """Published case itineraries on this trip (on this day): carriage, times, the notice's day."""
+    number = trip_no.strip().upper()
+
+    def matching(t: Any) -> Any:
+        chosen = t.filter(t.trip_no.upper() == number)
+        return (chosen if day is None else chosen.filter(chosen.day == day)).order_by(["day", "carriage"])
+
+    rows = found.rows("published_itineraries", matching)
+    return SameTrip(
+        trip_no=number,
+        day=day,
+        matches=[PublishedTrip(**r) for r in rows],
+        advice=SAME_TRIP_ADVICE if rows else NO_MATCH,
     )

@@ -1,0 +1,72 @@
+// Public information, no login: the county risk map, cases by city (small counts withheld) and the
+// same-trip query over published case itineraries. Text goes in with textContent only.
+/* global echarts */
+import {$, Api, el, refusal, say} from "./common.js";
+
+const api = new Api(sessionStorage, "shuzhi.public");
+const LEVELS = {low: ["低风险 low", "#5cb85c"], medium: ["中风险 medium", "#f0ad4e"], high: ["高风险 high", "#d9534f"]};
+const NO_DATA = "#d9d9d9";
+const state = {statistics: null, trip: null};
+window.publicPage = state; // for the browser tests and the console
+
+const shown = (count, rule) => (count === null ? `≤ ${rule.withheldUpTo}` : String(count));
+
+async function showDay(day) {
+  const query = day ? `&day=${day}` : "";
+  const [counties, cities] = await Promise.all([
+    api.get(`/public/open-statistics?level=county${query}`),
+    api.get(`/public/open-statistics?level=city${query}`),
+  ]);
+  state.statistics = {counties, cities};
+  const select = $("#public-day");
+  if (!select.options.length) {
+    select.replaceChildren(...counties.days.map((d) => el("option", {value: d}, d)));
+    select.addEventListener("change", () => showDay(select.value).catch((e) => say("#public-status", refusal(e), "error")));
+  }
+  select.value = counties.day;
+  drawMap(counties);
+  drawTable(cities);
+}
+
+function drawMap(counties) {
+  const data = counties.areas.map((a) => ({
+    name: a.area_code, county: a.name, level: a.level, itemStyle: {areaColor: LEVELS[a.level]?.[1] ?? NO_DATA},
+  }));
+  echarts.getInstanceByDom($("#public-map")) ?? echarts.init($("#public-map"));
+  echarts.getInstanceByDom($("#public-map")).setOption({
+    tooltip: {trigger: "item", formatter: (p) => (p.data ? `${echarts.format.encodeHTML(p.data.county)} ${LEVELS[p.data.level]?.[0] ?? ""}` : "")},
+    series: [{type: "map", map: "zhejiang-counties", nameProperty: "adcode", roam: true, data, selectedMode: false,
+      label: {show: false}, itemStyle: {borderColor: "#fff", borderWidth: 0.6}}],
+  });
+  $("#public-legend").replaceChildren(...Object.values(LEVELS).map(([name, colour]) =>
+    el("span", {}, el("i", {class: "swatch", style: `background:${colour}`}), name)));
+}
+
+function drawTable(cities) {
+  const rule = {withheldUpTo: Number(cities.rule.match(/from 1 to (\d+)/)?.[1] ?? 0)};
+  $("#public-table").tBodies[0].replaceChildren(...cities.areas.map((a) => el("tr", {"data-code": a.area_code},
+    el("td", {}, a.name), el("td", {}, shown(a.new_cases, rule)), el("td", {}, shown(a.new_local_cases, rule)),
+    el("td", {}, shown(a.new_14d, rule)), el("td", {}, shown(a.cumulative, rule)))));
+  $("#public-rule").textContent = `${cities.day} · ${cities.rule} · ${cities.edition}`;
+}
+
+async function lookUp(event) {
+  event.preventDefault();
+  const number = $("#trip-no").value.trim();
+  const day = $("#trip-day").value;
+  const found = await api.get(`/public/same-trip?trip_no=${encodeURIComponent(number)}${day ? `&day=${day}` : ""}`);
+  state.trip = found;
+  $("#trip-matches").replaceChildren(...found.matches.map((m) => el("li", {class: "match"},
+    `${m.day} ${m.mode} ${m.trip_no}${m.carriage ? ` · ${m.carriage} 车厢 carriage` : ""} · ` +
+    `${m.origin_stop ?? ""} ${m.dep_time.slice(11, 16)} → ${m.destination_stop ?? ""} ${m.arr_time.slice(11, 16)} · ` +
+    `公布 published ${m.notice_day} · ${m.publisher}${m.verified ? " · 已核实 verified" : ""}`)));
+  say("#trip-status", found.advice, found.matches.length ? "error" : "info");
+}
+
+async function start() {
+  echarts.registerMap("zhejiang-counties", await api.get("/public/boundaries/county"));
+  await showDay("");
+}
+
+$("#same-trip").addEventListener("submit", (event) => lookUp(event).catch((e) => say("#trip-status", refusal(e), "error")));
+start().catch((error) => say("#public-status", refusal(error), "error"));
