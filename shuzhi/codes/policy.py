@@ -15,10 +15,10 @@ import string
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from shuzhi.model import DIAGNOSIS_STATUSES
-from shuzhi.policy import load_section
+from shuzhi.policy import Strict, load_section
 
 SECTION = "codes"
 RULE_ID = r"^[a-z][a-z0-9_]*$"
@@ -31,16 +31,12 @@ CONTACT_CLASSIFICATIONS = ("close", "secondary", "companion")
 RISK_LEVELS = ("low", "medium", "high")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def placeholders(template: str) -> set[str]:
     """The ``{name}`` placeholders of a text template."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
 
-class Text(_Strict):
+class Text(Strict):
     """A text in Chinese and English; may hold ``{placeholders}`` filled per person."""
 
     zh: str = Field(min_length=1)
@@ -56,7 +52,7 @@ class Text(_Strict):
         return self
 
 
-class Phase(_Strict):
+class Phase(Strict):
     """A colour held for ``days`` days (null: until released or, for orders with an end date, until it).
 
     The first phase also covers the day of the evidence itself: red for 14 days from a contact on 23 January
@@ -67,7 +63,7 @@ class Phase(_Strict):
     days: int | None = Field(default=None, ge=1)
 
 
-class DiagnosesWhen(_Strict):
+class DiagnosesWhen(Strict):
     """Confirmed, suspected or asymptomatic cases (``diagnoses``), from the time of diagnosis."""
 
     source: Literal["diagnoses"]
@@ -79,7 +75,7 @@ class DiagnosesWhen(_Strict):
         return _subset(value, DIAGNOSIS_STATUSES, "diagnosis statuses")
 
 
-class ContactsWhen(_Strict):
+class ContactsWhen(Strict):
     """Contacts found by tracing (``contacts``), from the last contact."""
 
     source: Literal["contacts"]
@@ -99,7 +95,7 @@ class ContactsWhen(_Strict):
         return value
 
 
-class ArrivalsWhen(_Strict):
+class ArrivalsWhen(Strict):
     """A stay in a region at one of ``levels`` that day: telecom stays, trips, declared visited regions."""
 
     source: Literal["arrivals"]
@@ -117,19 +113,19 @@ class ArrivalsWhen(_Strict):
         return _subset(value, ARRIVAL_VIA, "arrival sources")
 
 
-class SymptomsWhen(_Strict):
+class SymptomsWhen(Strict):
     """A declaration with fever or a listed symptom (thresholds under ``declaration``)."""
 
     source: Literal["symptoms"]
 
 
-class FeverVisitsWhen(_Strict):
+class FeverVisitsWhen(Strict):
     """A fever-clinic visit."""
 
     source: Literal["fever_visits"]
 
 
-class HomeObservationsWhen(_Strict):
+class HomeObservationsWhen(Strict):
     """A home-observation order, from its start date; an open-ended phase ends on the order's end date."""
 
     source: Literal["home_observations"]
@@ -148,7 +144,7 @@ def _subset(value: list[str], known: tuple[str, ...], what: str) -> list[str]:
     return value
 
 
-class Rule(_Strict):
+class Rule(Strict):
     """Evidence matching ``when`` sets the colours of ``phases`` until they lapse or ``cleared_by`` clears."""
 
     id: str = Field(pattern=RULE_ID)
@@ -181,7 +177,7 @@ class Rule(_Strict):
         return bounds
 
 
-class Default(_Strict):
+class Default(Strict):
     """The colour of everyone no rule applies to, and the reason shown for it."""
 
     id: str = Field(pattern=RULE_ID)
@@ -189,14 +185,14 @@ class Default(_Strict):
     reason: Text
 
 
-class Declaration(_Strict):
+class Declaration(Strict):
     """What makes a declaration abnormal: a temperature at or above ``fever_celsius`` or a listed symptom."""
 
     fever_celsius: float = Field(gt=30, lt=45)
     symptoms: list[str] = Field(min_length=1)
 
 
-class Arrivals(_Strict):
+class Arrivals(Strict):
     """How itinerary regions meet risk areas."""
 
     match_digits: Literal[2, 4, 6]  # compare GB/T 2260 codes by province (2), city (4) or county (6)
@@ -204,7 +200,7 @@ class Arrivals(_Strict):
     exclude_home: bool  # stays in the resident's own region (at match_digits) are not arrivals
 
 
-class Checkin(_Strict):
+class Checkin(Strict):
     """Consecutive days of normal daily check-in (a normal declaration) that clear a colour, per colour."""
 
     from_offset_days: int = Field(ge=0)  # counting starts this many days after the evidence
@@ -225,7 +221,7 @@ class Checkin(_Strict):
         return value.check(CHECKIN_FIELDS)
 
 
-class NegativeTests(_Strict):
+class NegativeTests(Strict):
     """``count`` negative tests, each ``min_gap_hours`` after the one before, all within ``within_days``."""
 
     count: int = Field(ge=1)
@@ -245,12 +241,12 @@ class NegativeTests(_Strict):
         return {k: f"{getattr(self, k):g}" for k in TESTS_FIELDS}
 
 
-class Clearing(_Strict):
+class Clearing(Strict):
     checkin: Checkin | None = None
     negative_tests: NegativeTests | None = None
 
 
-class Labels(_Strict):
+class Labels(Strict):
     """Words for the codes found in evidence (diagnosis status, contact setting, risk level, symptom)."""
 
     statuses: dict[str, Text] = {}
@@ -259,7 +255,7 @@ class Labels(_Strict):
     symptoms: dict[str, Text] = {}
 
 
-class Texts(_Strict):
+class Texts(Strict):
     green_from: Text  # the date a colour lapses to green
     separator: Text  # between the ways a colour turns green ("; or ")
 
@@ -269,7 +265,7 @@ class Texts(_Strict):
         return value.check(DATE_FIELDS)
 
 
-class CodePolicy(_Strict):
+class CodePolicy(Strict):
     """The ``codes`` section of one edition."""
 
     edition: str

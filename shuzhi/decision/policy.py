@@ -12,18 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from shuzhi.policy import load_section
+from shuzhi.policy import Strict, load_section
 
 SECTION = "epi"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SerialInterval(_Strict):
+class SerialInterval(Strict):
     """Days from a case's symptom onset to that of the person they infected: a gamma distribution."""
 
     mean_days: float = Field(gt=0)
@@ -31,14 +27,14 @@ class SerialInterval(_Strict):
     max_days: int = Field(ge=2, le=60)  # longer intervals are cut off (their weight is negligible)
 
 
-class Prior(_Strict):
+class Prior(Strict):
     """The gamma prior of R (Cori et al.: mean 5, SD 5 — vague, so the data decide)."""
 
     mean: float = Field(gt=0)
     sd: float = Field(gt=0)
 
 
-class Projection(_Strict):
+class Projection(Strict):
     """The next days by the renewal equation: ``days`` ahead; R constant at its last estimate
     (``r_trend_days: 0``), or following the log-linear trend of its last ``r_trend_days`` estimates."""
 
@@ -53,7 +49,7 @@ class Projection(_Strict):
         return value
 
 
-class EpiPolicy(_Strict):
+class EpiPolicy(Strict):
     """The whole ``epi`` section of one edition."""
 
     edition: str

@@ -14,10 +14,16 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 DEFAULT_EDITION = "2022-9th"
 Section = TypeVar("Section", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """The base of every section's models: unknown keys are errors (a typo must not pass), values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PolicyError(ValueError):

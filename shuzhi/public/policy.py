@@ -12,31 +12,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from shuzhi.model import TRIP_MODES
-from shuzhi.policy import load_section
+from shuzhi.policy import Strict, load_section
 
 SECTION = "publication"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SmallCounts(_Strict):
+class SmallCounts(Strict):
     suppress_at_or_below: int = Field(ge=0)
     round_to: int = Field(ge=1)
 
 
-class Itineraries(_Strict):
+class Itineraries(Strict):
     """Which trips of index cases in their infectious window are published, and with which detail."""
 
     modes: list[Literal[TRIP_MODES]] = Field(min_length=1)  # type: ignore[valid-type]
     carriage: bool  # publish the carriage (train) or cabin (ship)
 
 
-class PublicationPolicy(_Strict):
+class PublicationPolicy(Strict):
     """The whole ``publication`` section of one edition."""
 
     edition: str

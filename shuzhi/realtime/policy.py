@@ -19,10 +19,10 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from shuzhi.model import VENUE_CATEGORIES
-from shuzhi.policy import DEFAULT_EDITION, load_section
+from shuzhi.policy import DEFAULT_EDITION, Strict, load_section
 
 SECTION = "crowd"
 Level = Literal["low", "medium", "high"]
@@ -30,11 +30,7 @@ LEVELS: tuple[Level, ...] = ("low", "medium", "high")
 DEFAULT = "default"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Shares(_Strict):
+class Shares(Strict):
     """Share of capacity allowed inside at each risk level of the venue's county."""
 
     low: float = Field(ge=0, le=1)
@@ -45,7 +41,7 @@ class Shares(_Strict):
         return getattr(self, level if level in LEVELS else "low")
 
 
-class EarlyWarning(_Strict):
+class EarlyWarning(Strict):
     """The short-term forecast of arrivals and departures behind the early warning, and its hysteresis."""
 
     bin_seconds: int = Field(ge=1, le=3600, description="arrivals and departures are counted per bin")
@@ -61,7 +57,7 @@ class EarlyWarning(_Strict):
         return max(1, math.ceil(self.horizon_minutes * 60 / self.bin_seconds))
 
 
-class Stays(_Strict):
+class Stays(Strict):
     """Minutes after which a stay without an exit scan is closed, by venue category."""
 
     timeout_minutes: dict[str, float]
@@ -82,11 +78,11 @@ class Stays(_Strict):
         return dt.timedelta(minutes=max(self.timeout_minutes.values()))
 
 
-class Counters(_Strict):
+class Counters(Strict):
     stale_minutes: float = Field(gt=0, description="counters count a venue's headcount while this fresh")
 
 
-class CrowdPolicy(_Strict):
+class CrowdPolicy(Strict):
     """The crowd section of a policy edition."""
 
     version: str = Field(min_length=1, description="the version of these rules, carried by every alert")

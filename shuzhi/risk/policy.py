@@ -15,9 +15,9 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from shuzhi.policy import load_section
+from shuzhi.policy import Strict, load_section
 
 Level = Literal["low", "medium", "high"]
 LEVELS: tuple[Level, ...] = ("low", "medium", "high")
@@ -40,8 +40,8 @@ def level_rank(level: str) -> int:
     return LEVELS.index(level)  # type: ignore[arg-type]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class _Strict(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)  # keys by alias or name
 
 
 class Cluster(_Strict):

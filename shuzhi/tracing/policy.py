@@ -10,21 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from shuzhi.model import DIAGNOSIS_STATUSES, TRIP_MODES, VENUE_CATEGORIES
-from shuzhi.policy import load_section
+from shuzhi.policy import Strict, load_section
 
 SECTION = "contact"
 Classification = Literal["close", "companion"]
 RULE_NAME = r"^[a-z][a-z0-9_]*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Rule(_Strict):
+class Rule(Strict):
     """What every rule declares: its name (carried by each contact it finds), setting and classification."""
 
     name: str = Field(pattern=RULE_NAME)
@@ -97,27 +93,27 @@ class CompanionRule(Rule):
     lookback_days: int = Field(gt=0)
 
 
-class IndexCases(_Strict):
+class IndexCases(Strict):
     """Which diagnoses make a person an index case."""
 
     statuses: list[Literal[DIAGNOSIS_STATUSES]] = Field(min_length=1)  # type: ignore[valid-type]
 
 
-class Window(_Strict):
+class Window(Strict):
     """The infectious window: from N days before onset (or first positive sample) until isolation."""
 
     days_before_onset: int = Field(ge=0)
     days_before_first_positive_sample: int = Field(ge=0)
 
 
-class Secondary(_Strict):
+class Secondary(Strict):
     """Contacts of contacts (次密接): the named rules applied to each close contact from first exposure on."""
 
     via_rules: list[str] = Field(min_length=1)
     contact_isolation_delay_hours: float = Field(ge=0)
 
 
-class ContactPolicy(_Strict):
+class ContactPolicy(Strict):
     """The whole ``contact`` section of one edition."""
 
     edition: str
