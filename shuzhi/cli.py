@@ -7,6 +7,7 @@ lives here.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -172,6 +173,50 @@ def codes(
 ) -> None:
     """Colour every resident's health code, with the rule and evidence that set it (after trace and risk)."""
     _print_analysis(_analyse(DataDir.resolve(data), edition, ("codes",), engine, spark_master))
+
+
+@app.command()
+def catalogue(
+    data: DataOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False,
+) -> None:
+    """What data is held (source, rows, days, freshness, quarantine), which algorithms ran (policy files'
+    SHA-256) and what they achieved (measured on the lake)."""
+    from rich.table import Table
+
+    from shuzhi.catalogue import catalogue as build
+
+    found = build(DataDir.resolve(data))
+    if as_json:
+        console.print_json(json.dumps(found.as_dict(), default=str, ensure_ascii=False))
+        return
+    held = Table(title="Data held")
+    for column in ("table", "kind", "rows", "days", "last written", "from", "quarantined"):
+        held.add_column(column, justify="right" if column in ("rows", "quarantined") else "left")
+    for h in found.held:
+        days = f"{h.first_day} … {h.last_day}" if h.first_day else ""
+        held.add_row(
+            h.name,
+            h.kind,
+            f"{h.rows:,}",
+            days,
+            str(h.last_written or ""),
+            ", ".join(h.sources),
+            f"{h.quarantined:,}",
+        )
+    console.print(held)
+    runs = Table(title="Algorithms (last run of each step)")
+    for column in ("step", "edition", "tables", "policy files (SHA-256)", "ran at", "seconds"):
+        runs.add_column(column)
+    for name, run in found.algorithms.items():
+        policy = ", ".join(f"{section} {digest[:12]}" for section, digest in run["policy"].items())
+        runs.add_row(
+            name, run["edition"], ", ".join(run["tables"]), policy, run["ran_at"], str(run["seconds"])
+        )
+    console.print(runs)
+    for m in found.measures:
+        value = "—" if m.value is None else f"{m.value:g} {m.unit}"
+        console.print(f"{m.name}: [bold]{value}[/] ({m.how})")
 
 
 def _analyse(

@@ -11,9 +11,11 @@ JSON. Derived tables are replaced as a whole on every run
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ from shuzhi import codes as health_codes
 from shuzhi import decision, public, tracing
 from shuzhi.engine import Engine, connect
 from shuzhi.lake import Lake
-from shuzhi.policy import PolicyError
+from shuzhi.policy import PolicyError, edition_dir
 from shuzhi.risk import area, five_colour, index
 from shuzhi.risk.policy import area_risk_policy
 from shuzhi.settings import DataDir
@@ -36,6 +38,7 @@ Progress = Callable[[str, int, int], None]
 DEFAULT_EDITION = "2020-5th"  # the synthetic province lives in early 2020
 RESULT_PART = "part-results.parquet"
 GRAPH_FILE = "graph.json"
+RUNS_FILE = "analysis.json"  # what each step last did: tables, policy files' SHA-256, when, how long
 
 
 @dataclass
@@ -80,12 +83,18 @@ def analyse(
     engine = engine or connect(lake=data.lake)
     start, end = period(engine)
     result = Analysis(edition, start, end)
+    runs = {}
     for done, name in enumerate(chosen):
         if progress:
             progress("Analysing", done, len(chosen))
-        label, step = STEPS[name]
-        log.info("%s (%s, %s..%s)", label, edition, start, end)
-        step(engine, data, edition, result)
+        step = STEPS[name]
+        log.info("%s (%s, %s..%s)", step.label, edition, start, end)
+        before, started = set(result.tables), time.perf_counter()
+        step.run(engine, data, edition, result)
+        runs[name] = _run_record(
+            step, edition, sorted(set(result.tables) - before), time.perf_counter() - started
+        )
+    _record_runs(data, edition, (start, end), engine.name, runs)
     if progress:
         progress("Analysing", len(chosen), len(chosen))
     return result
@@ -162,14 +171,97 @@ def _publish(engine: Engine, data: DataDir, edition: str, result: Analysis) -> N
         _replace(engine, data, result, "published_itineraries", engine.to_arrow(trips), "day")
 
 
-STEPS: dict[str, tuple[str, Callable[[Engine, DataDir, str, Analysis], None]]] = {
-    "trace": ("Tracing contacts", _trace),
-    "risk": ("Rating areas", _rate_areas),
-    "index": ("Computing the index", _index),
-    "codes": ("Colouring health codes", _codes),
-    "epi": ("Estimating R(t)", _epi),
-    "publish": ("Publishing open statistics", _publish),
+@dataclass(frozen=True)
+class Step:
+    """One analytic step: what it is called, what runs it, the policy sections it applies, what it writes."""
+
+    label: str
+    run: Callable[[Engine, DataDir, str, Analysis], None]
+    sections: tuple[str, ...]
+    writes: dict[str, str]  # derived table → what it holds
+
+
+STEPS: dict[str, Step] = {
+    "trace": Step(
+        "Tracing contacts",
+        _trace,
+        ("contact",),
+        {"contacts": "Each case's close contacts, contacts of contacts and companions, with evidence."},
+    ),
+    "risk": Step(
+        "Rating areas",
+        _rate_areas,
+        ("area_risk",),
+        {
+            "area_risk": "Every county's risk level per day, with the reason.",
+            "five_colour": "Zhejiang's five-colour rating of every county per day, with the reason.",
+        },
+    ),
+    "index": Step(
+        "Computing the index",
+        _index,
+        ("index",),
+        {"index": "The index of every county and city per day, with each sub-indicator."},
+    ),
+    "codes": Step(
+        "Colouring health codes",
+        _codes,
+        ("codes",),
+        {
+            "codes": "Every resident's health code on the last day: colour, rule, reasons, valid-until.",
+            "code_changes": "Each resident's changes of colour, day by day.",
+            "code_counts": "Residents by colour per day.",
+        },
+    ),
+    "epi": Step(
+        "Estimating R(t)",
+        _epi,
+        ("epi", "area_risk"),
+        {"epi": "Daily cases, R(t) with its interval and reason, and the projected week, per area."},
+    ),
+    "publish": Step(
+        "Publishing open statistics",
+        _publish,
+        ("publication", "area_risk", "contact"),
+        {
+            "open_statistics": "Cases and risk levels per area per day, small counts withheld: public.",
+            "published_itineraries": "Trips of cases in their infectious window, without persons: public.",
+        },
+    ),
 }
+DERIVED: dict[str, tuple[str, str]] = {
+    table: (name, description) for name, step in STEPS.items() for table, description in step.writes.items()
+}  # derived table → (the step that writes it, what it holds)
+
+
+def _run_record(step: Step, edition: str, tables: list[str], seconds: float) -> dict[str, Any]:
+    """What a step did: its tables, the SHA-256 of each policy file it applied, when and how long."""
+    folder = edition_dir(edition)
+    policy = {
+        section: hashlib.sha256((folder / f"{section}.yaml").read_bytes()).hexdigest()
+        for section in step.sections
+        if (folder / f"{section}.yaml").is_file()
+    }
+    return {
+        "label": step.label,
+        "tables": tables,
+        "policy": policy,
+        "ran_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2),
+    }
+
+
+def _record_runs(
+    data: DataDir, edition: str, span: tuple[dt.date, dt.date], engine: str, runs: dict[str, Any]
+) -> None:
+    """Add this run's steps to ``outputs/analysis.json`` (steps run before and not now keep their record)."""
+    path = data.outputs / RUNS_FILE
+    known = json.loads(path.read_text(encoding="utf-8")).get("steps", {}) if path.is_file() else {}
+    for record in runs.values():
+        record.update(edition=edition, period=[span[0].isoformat(), span[1].isoformat()], engine=engine)
+    data.outputs.mkdir(parents=True, exist_ok=True)
+    document = {"steps": {**known, **runs}}
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def _replace(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 
 from shuzhi.cli import app
 from shuzhi.engine import connect
+from shuzhi.policy import edition_dir
 from shuzhi.settings import DataDir
 
 runner = CliRunner()
@@ -55,6 +57,27 @@ def test_demo_draws_the_province_s_epidemic_curve_for_every_day(demo_data):
     assert all(province["reason"])
 
 
+def test_the_catalogue_says_what_is_held_what_ran_and_what_it_achieved(demo_data):
+    where, _ = demo_data
+    result = runner.invoke(app, ["catalogue", "--data", str(where.root), "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    held = {h["name"]: h for h in found["held"]}
+    engine = connect(lake=where.lake)
+    assert held["venue_stays"]["kind"] == "feed" and held["venue_stays"]["sources"] == ["venue.scans"]
+    assert held["venue_stays"]["rows"] == engine.table("venue_stays").count().execute()
+    assert held["venue_stays"]["files"] == 5 and held["quarantine"]["rows"] > 0
+    assert held["epi"]["sources"] == ["pipeline step epi"] and held["contacts"]["kind"] == "derived"
+    assert set(found["algorithms"]) == {"trace", "risk", "index", "codes", "epi", "publish"}
+    trace = found["algorithms"]["trace"]
+    contact_file = edition_dir(trace["edition"]) / "contact.yaml"
+    assert trace["policy"]["contact"] == hashlib.sha256(contact_file.read_bytes()).hexdigest()
+    assert trace["tables"] == ["contacts"] and trace["engine"] == "duckdb"
+    measures = {m["name"]: m for m in found["measures"]}
+    assert 0 <= measures["cases found under observation"]["value"] <= 100
+    assert measures["close contacts per case"]["value"] > 0
+
+
 def test_analysis_steps_rerun_without_duplicating(demo_data):
     where, _ = demo_data
     before = connect(lake=where.lake).table("contacts").count().execute()
@@ -82,5 +105,16 @@ def test_unknown_step_is_refused_with_the_valid_ones(demo_data):
 
 def test_help_names_every_command():
     result = runner.invoke(app, ["--help"])
-    for command in ("demo", "sim", "ingest", "analyse", "trace", "codes", "replay", "serve", "verify"):
+    for command in (
+        "demo",
+        "sim",
+        "ingest",
+        "analyse",
+        "trace",
+        "codes",
+        "replay",
+        "catalogue",
+        "serve",
+        "verify",
+    ):
         assert command in result.output

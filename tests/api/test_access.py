@@ -71,6 +71,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[Role] | None, Purpose]] = {
     ("GET", "/public/trust-list"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("GET", "/public/open-statistics"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("GET", "/public/same-trip"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
+    ("GET", "/public/catalogue"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("POST", "/admin/accounts"): (frozenset({R.ADMIN}), Purpose.ACCOUNT_ADMINISTRATION),
     ("GET", "/admin/accounts"): (frozenset({R.ADMIN}), Purpose.ACCOUNT_ADMINISTRATION),
     ("PATCH", "/admin/accounts/{account_id}"): (frozenset({R.ADMIN}), Purpose.ACCOUNT_ADMINISTRATION),

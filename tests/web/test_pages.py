@@ -139,6 +139,11 @@ def test_anyone_sees_the_risk_map_cases_with_small_counts_withheld_and_can_look_
     rows = page.locator("#public-table tbody tr")
     assert rows.count() == 11 and rows.nth(0).locator("td").nth(1).inner_text() == "15"
     assert "withheld" in page.locator("#public-rule").inner_text()
+    page.wait_for_function("() => window.publicPage.catalogue !== null")
+    assert page.locator("#catalogue-held tbody tr").count() == len(
+        page.evaluate("window.publicPage.catalogue.held")
+    )
+    assert "cases found under observation" in page.locator("#catalogue-measures").inner_text()
     number, day, carriage = SAME_TRIP
     page.fill("#trip-no", number)
     page.fill("#trip-day", str(day))

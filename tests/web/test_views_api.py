@@ -173,6 +173,17 @@ def test_the_same_trip_query_finds_the_published_trip_by_number_and_day(client: 
     assert client.get("/public/same-trip?trip_no=G7;DROP").status_code == 422
 
 
+def test_the_catalogue_is_public_and_names_every_table_and_its_source(client: TestClient) -> None:
+    response = client.get("/public/catalogue")
+    assert response.status_code == 200, response.text
+    held = {h["name"]: h for h in response.json()["held"]}
+    assert held["epi"]["sources"] == ["pipeline step epi"] and held["epi"]["kind"] == "derived"
+    assert held["open_statistics"]["rows"] == 5 * (90 + 11 + 1)
+    measures = {m["name"]: m for m in response.json()["measures"]}
+    assert measures["cases found under observation"]["value"] is None  # the fixture holds no diagnoses
+    assert "no diagnoses" in measures["cases found under observation"]["how"]
+
+
 def test_panels_answer_404_before_the_pipeline_has_run(tmp_path: Path, site: Site) -> None:
     empty = build_site(tmp_path / "data")
     shutil.rmtree(empty.data.lake)

@@ -3,6 +3,7 @@
 * ``/statistics`` — city-wide totals of the operational store;
 * ``/open-statistics`` — cases and risk level per county, city and the province per day, as the pipeline's
   ``publish`` step wrote them: small counts withheld and the rest rounded (``shuzhi.public``);
+* ``/catalogue`` — what data is held, which algorithms ran (policy files' SHA-256), what they achieved;
 * ``/same-trip`` — the same-trip query over the published case itineraries (trip and carriage, never a
   person).
 
@@ -32,6 +33,7 @@ from shuzhi.api.deps import DbSession
 from shuzhi.api.issuer import InstanceCredentials, instance_credentials
 from shuzhi.api.results import Results, results
 from shuzhi.api.schemas import Boundaries, HealthOut, StatisticsOut, TrustedKeyOut, TrustListOut
+from shuzhi.catalogue import catalogue
 from shuzhi.credentials.trustlist import TrustedKey
 from shuzhi.public import publication_policy
 from shuzhi.store import revision_of
@@ -244,3 +246,50 @@ def same_trip(
         matches=[PublishedTrip(**r) for r in rows],
         advice=SAME_TRIP_ADVICE if rows else NO_MATCH,
     )
+
+
+# the data-operations catalogue: counts and hashes only
+
+
+class HeldOut(BaseModel):
+    name: str
+    kind: Literal["feed", "derived", "quarantine"]
+    description: str
+    rows: int
+    first_day: dt.date | None
+    last_day: dt.date | None
+    last_written: dt.datetime | None
+    sources: list[str] = Field(description="the feeds that landed it, or the step that wrote it")
+    files: int = Field(description="source files ingested")
+    quarantined: int = Field(description="rows of those files set aside with their reasons")
+
+
+class StepRunOut(BaseModel):
+    label: str
+    tables: list[str]
+    policy: dict[str, str] = Field(description="SHA-256 of each policy file the step applied, by section")
+    ran_at: dt.datetime
+    seconds: float
+    edition: str
+    period: list[dt.date]
+    engine: str
+
+
+class MeasureOut(BaseModel):
+    name: str
+    value: float | None
+    unit: str
+    how: str
+
+
+class CatalogueOut(BaseModel):
+    held: list[HeldOut]
+    algorithms: dict[str, StepRunOut]
+    measures: list[MeasureOut]
+
+
+@router.get("/catalogue", response_model=CatalogueOut)
+def data_catalogue(caller: Public, found: Found) -> dict[str, Any]:
+    """What data is held (source, rows, days, freshness, quarantine), which algorithms last ran on it (the
+    edition and the SHA-256 of every policy file applied) and what they achieved, measured on the lake."""
+    return catalogue(found.data).as_dict()

@@ -6,7 +6,7 @@ import {$, Api, el, refusal, say} from "./common.js";
 const api = new Api(sessionStorage, "shuzhi.public");
 const LEVELS = {low: ["低风险 low", "#5cb85c"], medium: ["中风险 medium", "#f0ad4e"], high: ["高风险 high", "#d9534f"]};
 const NO_DATA = "#d9d9d9";
-const state = {statistics: null, trip: null};
+const state = {statistics: null, trip: null, catalogue: null};
 window.publicPage = state; // for the browser tests and the console
 
 const shown = (count, rule) => (count === null ? `≤ ${rule.withheldUpTo}` : String(count));
@@ -63,9 +63,23 @@ async function lookUp(event) {
   say("#trip-status", found.advice, found.matches.length ? "error" : "info");
 }
 
+async function showCatalogue() {
+  const found = await api.get("/public/catalogue");
+  state.catalogue = found;
+  $("#catalogue-measures").replaceChildren(...found.measures.map((m) => el("li", {},
+    el("strong", {}, `${m.name}: ${m.value === null ? "—" : `${m.value} ${m.unit}`}`), ` (${m.how})`)));
+  $("#catalogue-held").tBodies[0].replaceChildren(...found.held.map((h) => el("tr", {},
+    el("td", {title: h.description}, h.name), el("td", {}, h.kind), el("td", {}, h.rows.toLocaleString("en")),
+    el("td", {}, h.last_day ?? ""), el("td", {}, h.sources.join(", ")))));
+  $("#catalogue-algorithms").tBodies[0].replaceChildren(...Object.entries(found.algorithms).map(([name, run]) =>
+    el("tr", {}, el("td", {title: run.label}, name), el("td", {}, run.edition),
+      el("td", {}, Object.entries(run.policy).map(([section, digest]) => `${section} ${digest.slice(0, 12)}`).join(", ")),
+      el("td", {}, run.ran_at))));
+}
+
 async function start() {
   echarts.registerMap("zhejiang-counties", await api.get("/public/boundaries/county"));
-  await showDay("");
+  await Promise.all([showDay(""), showCatalogue()]);
 }
 
 $("#same-trip").addEventListener("submit", (event) => lookUp(event).catch((e) => say("#trip-status", refusal(e), "error")));
