@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -217,6 +218,54 @@ def catalogue(
     for m in found.measures:
         value = "—" if m.value is None else f"{m.value:g} {m.unit}"
         console.print(f"{m.name}: [bold]{value}[/] ({m.how})")
+
+
+@app.command()
+def supplies(
+    stock: Annotated[
+        Path, typer.Option(help="CSV of item,holder,quantity: what each city's warehouse holds.")
+    ],
+    data: DataOption = None,
+    edition: EditionOption = "2020-5th",
+    day: Annotated[
+        str | None, typer.Option(help="Plan as of this day (YYYY-MM-DD; default: the last rated).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print every county's need and every shipment.")
+    ] = False,
+) -> None:
+    """Allocate masks, test kits and beds across counties by need: high-risk counties first, equal shares
+    within a level, the fewest units moved between cities (after analyse)."""
+    from rich.table import Table
+
+    from shuzhi.engine import connect
+    from shuzhi.supplies import StockError, read_stock, supplies_policy, supply_plans
+
+    where = DataDir.resolve(data)
+    try:
+        held = read_stock(stock.read_text(encoding="utf-8"), set(supplies_policy(edition).items))
+    except StockError as error:
+        raise typer.BadParameter(f"{stock}: {error}", param_hint="--stock") from error
+    as_of = dt.date.fromisoformat(day) if day else None
+    planned_on, plans = supply_plans(connect(lake=where.lake), edition, held, as_of)
+    if as_json:
+        console.print_json(json.dumps([asdict(p) for p in plans], default=str, ensure_ascii=False))
+        return
+    table = Table(title=f"Supplies plan for the week from {planned_on} ({edition})")
+    for column in ("item", "need", "allocated", "short", "shipments", "moved between cities"):
+        table.add_column(column, justify="left" if column == "item" else "right")
+    for p in plans:
+        need = sum(n.quantity for n in p.needs)
+        across = sum(s.quantity for s in p.shipments if s.across_cities)
+        table.add_row(
+            f"{p.item} ({p.unit})",
+            f"{need:,}",
+            f"{sum(p.allocated.values()):,}",
+            f"{p.short:,}",
+            f"{len(p.shipments):,}",
+            f"{across:,}",
+        )
+    console.print(table)
 
 
 def _analyse(

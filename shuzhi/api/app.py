@@ -27,11 +27,13 @@ from shuzhi.api.routers import ROUTERS, TAGS
 from shuzhi.api.routers.checkpoint import passage_writer
 from shuzhi.api.settings import ApiSettings
 from shuzhi.api.verifier import Verifier
+from shuzhi.policy import PolicyError
 from shuzhi.privacy import Pseudonymiser
 from shuzhi.privacy.pseudonym import KEY_FILE_NAME as PSEUDONYM_KEY_FILE
 from shuzhi.realtime.live import Realtime
 from shuzhi.store import Store, upgrade
 from shuzhi.store.workflows import Conflict, NotFound
+from shuzhi.supplies import StockError
 from shuzhi.web.routes import mount_pages
 
 ERROR_STATUS: dict[type[Exception], int] = {
@@ -41,6 +43,8 @@ ERROR_STATUS: dict[type[Exception], int] = {
     AccountError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     NotComputed: status.HTTP_404_NOT_FOUND,
     NoCode: status.HTTP_404_NOT_FOUND,
+    PolicyError: status.HTTP_422_UNPROCESSABLE_CONTENT,  # an edition named in a request that does not exist
+    StockError: status.HTTP_422_UNPROCESSABLE_CONTENT,
 }
 
 

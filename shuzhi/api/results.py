@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ibis
 import pyarrow as pa
@@ -26,6 +26,7 @@ from shuzhi.settings import DataDir
 GRAPH_FILE = "graph.json"
 REPLAY_FILE = "replay_2020_city_risk.json"
 Query = Callable[[ibis.Table], ibis.Expr]
+T = TypeVar("T")
 
 
 class NotComputed(LookupError):
@@ -55,6 +56,13 @@ class Results:
 
     def rows(self, name: str, build: Query) -> list[dict[str, Any]]:
         return self.query(name, build).to_pylist()
+
+    def compute(self, work: Callable[[Engine], T], after: str) -> T:
+        """Run ``work`` on the engine over the lake, once the derived table ``after`` exists."""
+        if not self.has(after):
+            raise NotComputed(f"no {after!r} results in {self.data.lake}: run `shuzhi analyse`")
+        with self._lock:
+            return work(self._fresh_engine(after))
 
     def output(self, file_name: str) -> Any:
         """A JSON output of the pipeline or the replay; :class:`NotComputed` when absent."""

@@ -88,6 +88,39 @@ def test_the_demo_resident_gets_a_signed_code_that_is_not_green(
     assert passage.json()["reason"] == f"valid: {code['colour']}"
 
 
+STOCK = [
+    {"item": "beds", "holder": "330100", "quantity": 3},
+    {"item": "masks", "holder": "330100", "quantity": 20_000},
+    {"item": "masks", "holder": "330300", "quantity": 5_000},
+]
+
+
+def test_the_supplies_plan_shares_the_stock_by_need_and_moves_the_fewest_units(
+    client: TestClient, province: tuple[DataDir, Any]
+) -> None:
+    headers = _login(client, province[1], "operator")
+    plan = client.post("/dashboard/supplies/plan", json={"stock": STOCK}, headers=headers).json()
+    items = {i["item"]: i for i in plan["items"]}
+    assert set(items) == {"beds", "test_kits", "masks"}
+    masks = items["masks"]
+    assert len(masks["counties"]) == 90 and masks["need"] > 0
+    assert (
+        masks["allocated"] == min(masks["need"], 25_000)
+        and masks["short"] == masks["need"] - masks["allocated"]
+    )
+    assert sum(s["quantity"] for s in masks["shipments"]) == masks["allocated"]
+    assert items["test_kits"]["allocated"] == 0 and items["test_kits"]["short"] == items["test_kits"]["need"]
+    by_city: dict[str, int] = {}
+    for county in masks["counties"]:
+        by_city[county["county_code"][:4]] = by_city.get(county["county_code"][:4], 0) + county["allocated"]
+    held = {"3301": 20_000, "3303": 5_000}
+    assert masks["moved_between_cities"] == sum(max(0, q - held.get(c, 0)) for c, q in by_city.items())
+    bad = client.post(
+        "/dashboard/supplies/plan", json={"stock": [{**STOCK[0], "holder": "330102"}]}, headers=headers
+    )
+    assert bad.status_code == 422 and "field 'holder'" in bad.json()["detail"][0]["msg"]
+
+
 @pytest.mark.browser
 def test_the_map_draws_the_pipeline_levels(province: tuple[DataDir, Any], open_page: Any) -> None:
     data, logins = province
@@ -104,3 +137,8 @@ def test_the_map_draws_the_pipeline_levels(province: tuple[DataDir, Any], open_p
         assert len(colours) == 90 and set(colours) <= set(palette.values())
         page.wait_for_function("() => window.dashboard.replay !== null")
         screenshot(page, "dashboard-simulated-province")
+        page.click("#supplies-form button")
+        page.wait_for_function("() => window.dashboard.supplies !== null")
+        assert page.locator("#supplies-items tbody tr").count() == 3
+        assert page.locator("#supplies-shipments tbody tr").count() > 0
+        assert "residents" in page.locator("#supplies-shipments").inner_text()  # each need says why

@@ -8,6 +8,8 @@
 * **tracing** — ``/tracing/funnel`` (cases → close contacts → contacts of contacts → companions),
   ``/tracing/cases`` and ``/tracing/graph/{case_key}`` (the transmission graph of one case);
 * **the 2020 replay** — ``/replay`` (every Chinese city's level on every day of the real 2020 epidemic);
+* **supplies** — ``POST /supplies/plan`` (the stock of each city's warehouse in; each county's need, share
+  and the shipments out);
 * **decision support** — ``/epi`` (an area's epidemic curve, R(t) with its interval and reason, and the
   projection; the areas that have one).
 
@@ -35,6 +37,7 @@ from shuzhi.pipeline import GRAPH_FILE
 from shuzhi.risk.index import INDICATORS
 from shuzhi.risk.policy import LEVELS
 from shuzhi.risk.replay import STEM as REPLAY_STEM
+from shuzhi.supplies import Plan, stock_from_rows, supplies_policy, supply_plans
 from shuzhi.tracing.graph import CATEGORIES, STRENGTH
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -471,4 +474,101 @@ def epi(
 def _epi_area(row: dict[str, Any]) -> EpiArea:
     return EpiArea(
         area_code=row["area_code"], name=regions.name_of(row["area_code"]), area_level=row["area_level"]
+    )
+
+
+# supplies: each county's need, its share, and the shipments that move the fewest units between cities
+
+
+class StockRow(BaseModel):
+    item: str = Field(min_length=1, max_length=32)
+    holder: str = Field(pattern=r"^\d{6}$", description="the GB/T 2260 code of the city holding the stock")
+    quantity: int = Field(ge=0)
+
+
+class SuppliesRequest(BaseModel):
+    stock: list[StockRow] = Field(max_length=10_000)
+    day: dt.date | None = Field(default=None, description="plan as of this day (default: the last rated)")
+    edition: str = Field(default="2020-5th", pattern=r"^[\w-]{1,32}$")
+
+
+class CountySupply(BaseModel):
+    county_code: str
+    name: str
+    level: str
+    need: int
+    allocated: int
+    reason: str
+
+
+class ShipmentOut(BaseModel):
+    holder: str
+    holder_name: str
+    county_code: str
+    name: str
+    quantity: int
+    across_cities: bool
+
+
+class ItemPlan(BaseModel):
+    item: str
+    unit: str
+    need: int
+    allocated: int
+    short: int
+    moved_between_cities: int
+    counties: list[CountySupply]
+    shipments: list[ShipmentOut]
+
+
+class SuppliesPlan(BaseModel):
+    day: dt.date
+    edition: str
+    items: list[ItemPlan]
+
+
+@router.post("/supplies/plan", response_model=SuppliesPlan)
+def supplies_plan(caller: Staff, found: Found, request: SuppliesRequest) -> SuppliesPlan:
+    """Masks, test kits and beds for the coming week: each county's need from the lake (with its reason),
+    shares by risk priority when stock is short, and shipments moving the fewest units between cities."""
+    policy = supplies_policy(request.edition)  # an unknown edition or a bad row: 422, naming it
+    stock = stock_from_rows([r.model_dump() for r in request.stock], set(policy.items))
+    day, plans = found.compute(
+        lambda engine: supply_plans(engine, request.edition, stock, request.day), after="area_risk"
+    )
+    return SuppliesPlan(day=day, edition=request.edition, items=[_item_plan(p) for p in plans])
+
+
+def _item_plan(plan: Plan) -> ItemPlan:
+    counties = [
+        CountySupply(
+            county_code=n.county_code,
+            name=regions.name_of(n.county_code),
+            level=n.level,
+            need=n.quantity,
+            allocated=plan.allocated.get(n.county_code, 0),
+            reason=n.reason,
+        )
+        for n in plan.needs
+    ]
+    shipments = [
+        ShipmentOut(
+            holder=s.holder,
+            holder_name=regions.name_of(s.holder),
+            county_code=s.county_code,
+            name=regions.name_of(s.county_code),
+            quantity=s.quantity,
+            across_cities=s.across_cities,
+        )
+        for s in plan.shipments
+    ]
+    return ItemPlan(
+        item=plan.item,
+        unit=plan.unit,
+        need=sum(c.need for c in counties),
+        allocated=sum(c.allocated for c in counties),
+        short=plan.short,
+        moved_between_cities=sum(s.quantity for s in shipments if s.across_cities),
+        counties=counties,
+        shipments=shipments,
     )

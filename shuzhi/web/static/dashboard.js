@@ -24,7 +24,7 @@ const INDICATORS = {
 // What the panels show, kept on window for the browser tests and the console.
 const state = {
   risk: null, dayIndex: 0, mode: "level", details: null, detailsDay: null, county: null, graph: null, replay: null,
-  replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS}, epi: null,
+  replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS}, epi: null, supplies: null,
 };
 window.dashboard = state;
 const charts = {};
@@ -62,6 +62,7 @@ async function start() {
     panel("graph", showCases),
     panel("replay", showReplay),
     panel("epi", () => showEpi()),
+    setupSupplies(),
     live,
   ]);
 }
@@ -303,6 +304,35 @@ function epiTooltip(curve, index) {
   }
   const ahead = curve.projected[index - curve.observed.length];
   return `${ahead.day}<br>预测 expected ${fixed(ahead.expected)} (${fixed(ahead.expected_low)}–${fixed(ahead.expected_high)})`;
+}
+
+// Supplies: the stock in (CSV), each item's need, allocation and shortfall, and the shipments out
+
+function setupSupplies() {
+  $("#supplies-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    panel("supplies", planSupplies);
+  });
+}
+
+function stockRows(text) {
+  const [header, ...lines] = text.trim().split(/\r?\n/).map((line) => line.split(",").map((cell) => cell.trim()));
+  if (header.join(",") !== "item,holder,quantity") throw new Error("the first line must be item,holder,quantity");
+  return lines.filter((cells) => cells.join("")).map(([item, holder, quantity]) => ({item, holder, quantity: Number(quantity)}));
+}
+
+async function planSupplies() {
+  const plan = await api.post("/dashboard/supplies/plan", {stock: stockRows($("#supplies-stock").value)});
+  state.supplies = plan;
+  const number = (n) => n.toLocaleString("en");
+  $("#supplies-items").tBodies[0].replaceChildren(...plan.items.map((i) => el("tr", {},
+    el("td", {}, `${i.item} (${i.unit})`), el("td", {}, number(i.need)), el("td", {}, number(i.allocated)),
+    el("td", {}, number(i.short)), el("td", {}, number(i.moved_between_cities)))));
+  const why = Object.fromEntries(plan.items.flatMap((i) => i.counties.map((c) => [`${i.item}/${c.county_code}`, c.reason])));
+  $("#supplies-shipments").tBodies[0].replaceChildren(...plan.items.flatMap((i) => i.shipments.map((s) => el("tr", {},
+    el("td", {}, i.item), el("td", {}, s.holder_name), el("td", {}, s.name), el("td", {}, number(s.quantity)),
+    el("td", {}, why[`${i.item}/${s.county_code}`] ?? "")))));
+  say("#supplies-status", `${plan.day} · ${plan.edition}`);
 }
 
 // The real 2020 replay: Zhejiang's 11 cities on the map, every city of China in the table
