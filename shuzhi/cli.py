@@ -268,6 +268,66 @@ def supplies(
     console.print(table)
 
 
+@app.command()
+def retention(
+    data: DataOption = None,
+    edition: EditionOption = "2020-5th",
+    today: Annotated[
+        str | None, typer.Option(help="Count the limits back from this day (default: today).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete personal records older than the edition's retention limits (lake partitions, store rows);
+    the audit log records what was deleted."""
+    from shuzhi.privacy.retention import apply_retention, retention_policy
+
+    where = DataDir.resolve(data)
+    as_of = dt.date.fromisoformat(today) if today else dt.date.today()
+    deleted = apply_retention(where, _store(where), retention_policy(edition), as_of, dry_run)
+    _print_deleted("Would delete" if dry_run else "Deleted", deleted)
+
+
+@app.command()
+def sunset(
+    confirm: Annotated[
+        str, typer.Option(help='Type "the emergency is over" to delete every personal record.')
+    ],
+    data: DataOption = None,
+) -> None:
+    """The emergency is over: delete the feeds, every lake table that names persons, the store's personal
+    rows and resident accounts, and the pseudonym key; keep aggregates and the audit chain."""
+    from shuzhi.privacy.retention import sunset as run_sunset
+
+    where = DataDir.resolve(data)
+    try:
+        deleted = run_sunset(where, _store(where), confirm)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--confirm") from error
+    _print_deleted("Deleted", deleted)
+
+
+def _store(where: DataDir):
+    from shuzhi.api.settings import ApiSettings
+    from shuzhi.store import Store, upgrade
+
+    url = ApiSettings(data_dir=where.root).store_url
+    upgrade(url)
+    return Store(url)
+
+
+def _print_deleted(verb: str, deleted) -> None:
+    for table, partitions in deleted.partitions.items():
+        console.print(f"{verb} {table}: {partitions:,} day partitions, {deleted.lake_rows[table]:,} rows")
+    for table, rows in deleted.store_rows.items():
+        console.print(f"{verb} {table}: {rows:,} rows of the store")
+    for other in deleted.other:
+        console.print(f"{verb} {other}")
+    if not (deleted.partitions or deleted.store_rows or deleted.other):
+        console.print("Nothing is past its retention limit.")
+
+
 def _analyse(
     where: DataDir,
     edition: str,

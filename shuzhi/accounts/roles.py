@@ -31,6 +31,7 @@ class Purpose(StrEnum):
     RETURN_TO_WORK = "return_to_work"  # enterprise applications and aggregated workforce status
     AUDIT = "audit"  # reading and verifying the audit log
     ACCOUNT_ADMINISTRATION = "account_administration"  # creating and deactivating accounts
+    DATA_PROTECTION = "data_protection"  # retention limits and the sunset: deleting personal data
     PUBLIC_INFORMATION = "public_information"  # aggregate, non-personal statistics and service health
 
 
@@ -42,7 +43,9 @@ PURPOSES: dict[Role, frozenset[Purpose]] = {
     Role.CHECKPOINT: frozenset({Purpose.PASSAGE_CONTROL}),
     Role.ENTERPRISE: frozenset({Purpose.RETURN_TO_WORK}),
     Role.AUDITOR: frozenset({Purpose.AUDIT}),
-    Role.ADMIN: frozenset({Purpose.ACCOUNT_ADMINISTRATION}),  # not AUDIT: auditors watch admins
+    Role.ADMIN: frozenset(
+        {Purpose.ACCOUNT_ADMINISTRATION, Purpose.DATA_PROTECTION}
+    ),  # not AUDIT: auditors watch admins
     Role.RESIDENT: frozenset({Purpose.SELF_SERVICE}),
 }
 """The purposes each role may serve. Every role may also authenticate and read public information."""
