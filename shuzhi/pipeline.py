@@ -3,9 +3,9 @@
 ``analyse`` traces contacts, rates every county, computes the index and every resident's health code for the
 period the lake covers, under one policy edition, and writes the results back into the lake as derived tables
 (``contacts``, ``area_risk``, ``five_colour``, ``index``, ``codes``, ``code_changes``, ``code_counts``,
-``epi``, and the published ``open_statistics`` and ``published_itineraries``) plus the transmission graph as
-JSON. Derived tables are replaced as a whole on every run
-(recomputable).
+``risk_arrivals``, ``od_flows``, ``epi``, and the published ``open_statistics`` and
+``published_itineraries``) plus the transmission graph as JSON. Derived tables are replaced as a whole
+on every run (recomputable).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from shuzhi import decision, public, tracing
 from shuzhi.engine import Engine, connect
 from shuzhi.lake import Lake
 from shuzhi.policy import PolicyError, edition_dir
-from shuzhi.risk import area, five_colour, index
+from shuzhi.risk import area, five_colour, flows, index
 from shuzhi.risk.policy import area_risk_policy
 from shuzhi.settings import DataDir
 
@@ -141,6 +141,14 @@ def _codes(engine: Engine, data: DataDir, edition: str, result: Analysis) -> Non
     _replace(engine, data, result, "code_counts", history.daily, "day")
 
 
+def _flows(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
+    rated = engine.table("area_risk")
+    risk = engine.to_arrow(rated.select(region_code=rated.county_code, day=rated.day, level=rated.level))
+    found = flows.flows(engine, area_risk_policy(edition), result.start, result.end, risk=risk)
+    _replace(engine, data, result, "risk_arrivals", found.arrivals, "day")
+    _replace(engine, data, result, "od_flows", found.od, "day")
+
+
 def _epi(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
     try:
         policy = decision.epi_policy(edition)
@@ -211,6 +219,15 @@ STEPS: dict[str, Step] = {
             "codes": "Every resident's health code on the last day: colour, rule, reasons, valid-until.",
             "code_changes": "Each resident's changes of colour, day by day.",
             "code_counts": "Residents by colour per day.",
+        },
+    ),
+    "flows": Step(
+        "Following high-risk flows",
+        _flows,
+        ("area_risk",),
+        {
+            "risk_arrivals": "Residents whose recent places show a medium or high-risk area, per day.",
+            "od_flows": "Movements between cities per day, by trips and telecom itineraries.",
         },
     ),
     "epi": Step(

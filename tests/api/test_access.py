@@ -60,6 +60,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[Role] | None, Purpose]] = {
     ("GET", "/dashboard/tracing/graph/{case_key}"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/replay"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/epi"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
+    ("GET", "/dashboard/flows"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("POST", "/dashboard/supplies/plan"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/realtime/occupancy"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/realtime/venues/{venue_code}"): (frozenset({R.CHECKPOINT}), Purpose.PASSAGE_CONTROL),

@@ -28,6 +28,7 @@ from shuzhi.pipeline import GRAPH_FILE, RESULT_PART
 from shuzhi.public import ITINERARY_SCHEMA, OPEN_STATISTICS_SCHEMA
 from shuzhi.risk.area import AREA_RISK_SCHEMA
 from shuzhi.risk.five_colour import FIVE_COLOUR_SCHEMA
+from shuzhi.risk.flows import ARRIVALS_SCHEMA, OD_SCHEMA
 from shuzhi.risk.index import INDEX_SCHEMA, INDICATORS
 from shuzhi.risk.policy import LEVELS
 from shuzhi.risk.replay import STEM as REPLAY_STEM
@@ -96,6 +97,8 @@ def tables(counties: list[str]) -> dict[str, pa.Table]:
         "epi": epi(),
         "open_statistics": open_statistics(counties),
         "published_itineraries": published_itineraries(),
+        "risk_arrivals": risk_arrivals(),
+        "od_flows": od_flows(),
     }
 
 
@@ -214,6 +217,49 @@ def published_itineraries() -> pa.Table:
         "edition": "2020-5th",
     }
     return pa.Table.from_pylist([row], schema=ITINERARY_SCHEMA)
+
+
+def risk_arrivals() -> pa.Table:
+    """On the last day: three Shangcheng residents back from a medium area (one twice), one from a high one,
+    and one traveller without a residence registration."""
+    rows = [
+        (GREEN_KEY, "330102", "330300", "medium", "trip"),
+        (GREEN_KEY, "330102", "330300", "medium", "telecom"),
+        (YELLOW_KEY, "330102", "330300", "medium", "trip"),
+        (RESIDENT_KEY, "330102", "420100", "high", "trip"),
+        (SECONDARY_KEY, None, "330300", "medium", "telecom"),
+    ]
+    return pa.Table.from_pylist(
+        [
+            {
+                "day": LAST,
+                "person_key": k,
+                "county_code": c,
+                "region_code": r,
+                "level": lv,
+                "source": src,
+                "visited_on": DAYS[2],
+            }
+            for k, c, r, lv, src in rows
+        ],
+        schema=ARRIVALS_SCHEMA,
+    )
+
+
+OD = [
+    ("330100", "330300", "trip", 30, 28),
+    ("330100", "330300", "telecom", 12, 12),
+    ("330300", "330100", "trip", 25, 25),
+]
+
+
+def od_flows() -> pa.Table:
+    rows = [
+        {"day": day, "origin_code": o, "destination_code": d, "source": src, "movements": m, "persons": n}
+        for day in DAYS
+        for o, d, src, m, n in OD
+    ]
+    return pa.Table.from_pylist(rows, schema=OD_SCHEMA)
 
 
 def codes() -> pa.Table:

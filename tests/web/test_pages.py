@@ -93,6 +93,10 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     assert [d["value"] for d in funnel] == [2, 3, 1, 2]
     graph = _option(page, "graph")["series"][0]
     assert len(graph["data"]) == 4 and len(graph["links"]) == 3
+    page.wait_for_function("() => window.dashboard.flows !== null")
+    assert page.locator("#flows-table tbody tr").count() == 2
+    arrivals = _option(page, "flows-arrivals")
+    assert arrivals["yAxis"][0]["data"][0] == "上城区" and arrivals["series"][0]["data"][0] == 2
     replay = _option(page, "replay-map")["series"][0]["data"]
     assert len(replay) == 11
     assert page.locator("#replay-table tbody tr").count() == 12

@@ -33,6 +33,7 @@ PANELS = (
     "/dashboard/tracing/cases",
     "/dashboard/replay",
     "/dashboard/epi",
+    "/dashboard/flows",
     "/public/open-statistics",
     "/public/open-statistics?level=province",
     "/public/same-trip?trip_no=G7",

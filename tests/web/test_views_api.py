@@ -184,6 +184,21 @@ def test_the_catalogue_is_public_and_names_every_table_and_its_source(client: Te
     assert "no diagnoses" in measures["cases found under observation"]["how"]
 
 
+def test_flows_count_each_resident_once_per_county_and_level_and_sum_the_sources(
+    client: TestClient, site: Site
+) -> None:
+    found = get(client, site, "/dashboard/flows")
+    assert found["day"] == str(LAST) and len(found["days"]) == 5
+    arrivals = {a["county_code"]: a for a in found["arrivals"]}
+    assert arrivals["330102"]["by_level"] == {"medium": 2, "high": 1} and arrivals["330102"]["persons"] == 3
+    assert arrivals[None]["persons"] == 1 and arrivals[None]["name"].startswith("未登记")
+    assert [(f["origin_name"], f["destination_name"], f["movements"]) for f in found["flows"]] == [
+        ("杭州市", "温州市", 42),
+        ("温州市", "杭州市", 25),
+    ]
+    assert client.get("/dashboard/flows", headers=site.headers("resident")).status_code == 403
+
+
 def test_panels_answer_404_before_the_pipeline_has_run(tmp_path: Path, site: Site) -> None:
     empty = build_site(tmp_path / "data")
     shutil.rmtree(empty.data.lake)
@@ -195,6 +210,7 @@ def test_panels_answer_404_before_the_pipeline_has_run(tmp_path: Path, site: Sit
         "/dashboard/tracing/cases",
         "/dashboard/replay",
         "/dashboard/epi",
+        "/dashboard/flows",
         "/public/open-statistics",
         "/public/same-trip?trip_no=G7",
     ):

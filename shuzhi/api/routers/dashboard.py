@@ -8,6 +8,8 @@
 * **tracing** — ``/tracing/funnel`` (cases → close contacts → contacts of contacts → companions),
   ``/tracing/cases`` and ``/tracing/graph/{case_key}`` (the transmission graph of one case);
 * **the 2020 replay** — ``/replay`` (every Chinese city's level on every day of the real 2020 epidemic);
+* **flows** — ``/flows`` (residents who were recently in a medium or high-risk area, per county, and the
+  largest movements between cities, on one day);
 * **supplies** — ``POST /supplies/plan`` (the stock of each city's warehouse in; each county's need, share
   and the shipments out);
 * **decision support** — ``/epi`` (an area's epidemic curve, R(t) with its interval and reason, and the
@@ -571,4 +573,86 @@ def _item_plan(plan: Plan) -> ItemPlan:
         moved_between_cities=sum(s.quantity for s in shipments if s.across_cities),
         counties=counties,
         shipments=shipments,
+    )
+
+
+# high-risk population flows: arrivals from risk areas per county, and the largest movements between cities
+
+TOP_FLOWS = 20
+
+
+class CountyArrivals(BaseModel):
+    county_code: str | None = Field(description="the residence; null for persons without a registration")
+    name: str
+    persons: int
+    by_level: dict[str, int]
+
+
+class CityFlow(BaseModel):
+    origin_code: str
+    origin_name: str
+    destination_code: str
+    destination_name: str
+    movements: int
+    persons: int
+
+
+class FlowsDay(BaseModel):
+    day: dt.date
+    days: list[dt.date]
+    arrivals: list[CountyArrivals] = Field(description="residents with a risk area in their recent places")
+    flows: list[CityFlow] = Field(description=f"the {TOP_FLOWS} largest movements between cities")
+
+
+@router.get("/flows", response_model=FlowsDay)
+def flows_day(
+    caller: Staff,
+    found: Found,
+    day: Annotated[dt.date | None, Query(description="the day (default: the latest)")] = None,
+) -> FlowsDay:
+    """Residents whose recent places show a medium or high-risk area, per county, and the largest movements
+    between cities (trips and telecom itineraries together) on one day."""
+    days = [r["day"] for r in found.rows("od_flows", lambda t: t.select("day").distinct().order_by("day"))]
+    chosen = day or (days[-1] if days else None)
+    if chosen not in days:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no flows were computed for {day}")
+
+    def per_county(t: ibis.Table) -> ibis.Table:
+        on_day = t.filter(t.day == chosen)
+        return on_day.group_by(["county_code", "level"]).aggregate(persons=on_day.person_key.nunique())
+
+    counts: dict[str | None, dict[str, int]] = {}
+    for row in found.rows("risk_arrivals", per_county):
+        counts.setdefault(row["county_code"], {})[row["level"]] = row["persons"]
+
+    def largest(t: ibis.Table) -> ibis.Table:
+        on_day = t.filter(t.day == chosen)
+        summed = on_day.group_by(["origin_code", "destination_code"]).aggregate(
+            movements=on_day.movements.sum(), persons=on_day.persons.sum()
+        )
+        return summed.order_by([ibis.desc("movements"), "origin_code", "destination_code"]).limit(TOP_FLOWS)
+
+    return FlowsDay(
+        day=chosen,
+        days=days,
+        arrivals=sorted(
+            (
+                CountyArrivals(
+                    county_code=code,
+                    name=regions.name_of(code) if code else "未登记 unregistered",
+                    persons=sum(levels.values()),
+                    by_level=levels,
+                )
+                for code, levels in counts.items()
+            ),
+            key=lambda c: (-c.persons, c.county_code or ""),
+        ),
+        flows=[
+            CityFlow(
+                origin_name=regions.name_of(r["origin_code"]),
+                destination_name=regions.name_of(r["destination_code"]),
+                **r,
+            )
+            for r in found.rows("od_flows", largest)
+        ],
     )

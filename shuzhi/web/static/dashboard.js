@@ -24,7 +24,7 @@ const INDICATORS = {
 // What the panels show, kept on window for the browser tests and the console.
 const state = {
   risk: null, dayIndex: 0, mode: "level", details: null, detailsDay: null, county: null, graph: null, replay: null,
-  replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS}, epi: null, supplies: null,
+  replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS}, epi: null, supplies: null, flows: null,
 };
 window.dashboard = state;
 const charts = {};
@@ -62,6 +62,7 @@ async function start() {
     panel("graph", showCases),
     panel("replay", showReplay),
     panel("epi", () => showEpi()),
+    panel("flows", showFlows),
     setupSupplies(),
     live,
   ]);
@@ -304,6 +305,29 @@ function epiTooltip(curve, index) {
   }
   const ahead = curve.projected[index - curve.observed.length];
   return `${ahead.day}<br>预测 expected ${fixed(ahead.expected)} (${fixed(ahead.expected_low)}–${fixed(ahead.expected_high)})`;
+}
+
+// High-risk flows: residents recently in a risk area, per county; the largest movements between cities
+
+async function showFlows() {
+  const found = await api.get("/dashboard/flows");
+  state.flows = found;
+  $("#flows-day").textContent = found.day;
+  const top = found.arrivals.slice(0, 15);
+  chart("flows-arrivals").setOption({
+    tooltip: {trigger: "axis"},
+    legend: {data: ["medium", "high"]},
+    grid: {left: 110},
+    xAxis: {type: "value", name: "居民 residents"},
+    yAxis: {type: "category", inverse: true, data: top.map((c) => c.name)},
+    series: ["medium", "high"].map((level) => ({
+      name: level, type: "bar", stack: "arrivals", color: LEVEL_COLOURS[level],
+      data: top.map((c) => c.by_level[level] ?? 0),
+    })),
+  });
+  $("#flows-table").tBodies[0].replaceChildren(...found.flows.map((f) => el("tr", {},
+    el("td", {}, f.origin_name), el("td", {}, f.destination_name),
+    el("td", {}, f.movements.toLocaleString("en")), el("td", {}, f.persons.toLocaleString("en")))));
 }
 
 // Supplies: the stock in (CSV), each item's need, allocation and shortfall, and the shipments out
