@@ -420,7 +420,10 @@ def _serve(where: DataDir, host: str, port: int, region: str, mqtt: str | None =
 
     from shuzhi.web.server import dashboard_app
 
-    console.print(f"Dashboard: [bold]http://{host}:{port}/web/[/]   API docs: http://{host}:{port}/docs")
+    console.print(
+        f"Pages: [bold]http://{host}:{port}/web/[/] (dashboard, resident, checkpoint; public without login)"
+    )
+    console.print(f"API docs: http://{host}:{port}/docs")
     web = dashboard_app(where.root, region)
     counters = None
     if mqtt:
