@@ -38,7 +38,9 @@ class Purpose(StrEnum):
 STAFF = frozenset(Role) - {Role.RESIDENT}
 
 PURPOSES: dict[Role, frozenset[Purpose]] = {
-    Role.OPERATOR: frozenset({Purpose.APPEAL_REVIEW, Purpose.CODE_CORRECTION, Purpose.EPIDEMIC_CONTROL}),
+    Role.OPERATOR: frozenset(
+        {Purpose.APPEAL_REVIEW, Purpose.CODE_CORRECTION, Purpose.EPIDEMIC_CONTROL, Purpose.RETURN_TO_WORK}
+    ),
     Role.EPIDEMIOLOGIST: frozenset({Purpose.APPEAL_REVIEW, Purpose.EPIDEMIC_CONTROL}),
     Role.CHECKPOINT: frozenset({Purpose.PASSAGE_CONTROL}),
     Role.ENTERPRISE: frozenset({Purpose.RETURN_TO_WORK}),

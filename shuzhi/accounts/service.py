@@ -32,10 +32,14 @@ def create_account(
     role: Role,
     now: dt.datetime,
     person_key: int | None = None,
+    enterprise_code: str | None = None,
 ) -> Account:
-    """Add an account; a resident needs a ``person_key``, staff must not have one."""
+    """Add an account; a resident needs a ``person_key`` and an enterprise its ``enterprise_code`` (the
+    unified social credit code); no other account has either."""
     if (role is Role.RESIDENT) != (person_key is not None):
         raise AccountError("a resident account needs a person_key and a staff account must not have one")
+    if (role is Role.ENTERPRISE) != (enterprise_code is not None):
+        raise AccountError("an enterprise account needs an enterprise_code and no other account has one")
     name = username.strip().lower()
     if find_account(session, name) is not None:
         raise AccountExists(f"username {name!r} is taken")
@@ -47,6 +51,7 @@ def create_account(
         password_hash=hash_password(password),
         active=True,
         person_key=person_key,
+        enterprise_code=enterprise_code,
         created_at=now,
     )
     session.add(account)

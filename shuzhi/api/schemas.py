@@ -51,6 +51,7 @@ class AccountOut(Out):
     username: str
     role: Role
     active: bool
+    enterprise_code: str | None = None
     created_at: dt.datetime
 
 
@@ -246,6 +247,11 @@ class AccountIn(BaseModel):
     id_number: str | None = Field(
         default=None,
         description="GB 11643 ID number of a resident; pseudonymised at once, never stored",
+    )
+    enterprise_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Z]{18}$",
+        description="an enterprise account's unified social credit code",
     )
 
 

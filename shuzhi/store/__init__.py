@@ -15,6 +15,7 @@ from shuzhi.store.models import (
     HealthDeclaration,
     ManualChange,
     Passage,
+    ReturnToWorkApplication,
     TripDeclaration,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "HealthDeclaration",
     "ManualChange",
     "Passage",
+    "ReturnToWorkApplication",
     "Store",
     "TripDeclaration",
     "current_revision",

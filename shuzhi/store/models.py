@@ -41,6 +41,8 @@ NAMING = {
 COLOURS = ("green", "yellow", "red")
 APPEAL_STATUSES = ("pending", "upheld", "rejected")
 CHANGE_STATUSES = ("pending", "approved", "rejected")
+APPLICATION_STATUSES = ("pending", "approved", "rejected")
+RISK_CLASSES = ("low", "medium", "high")
 DIRECTIONS = ("in", "out")
 
 
@@ -76,6 +78,9 @@ class Account(Base):
     __tablename__ = "accounts"
     __table_args__ = (
         CheckConstraint("(role = 'resident') = (person_key IS NOT NULL)", name="resident_has_person"),
+        CheckConstraint(
+            "enterprise_code IS NULL OR role = 'enterprise'", name="enterprise_only_for_enterprises"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -84,6 +89,7 @@ class Account(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     person_key: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    enterprise_code: Mapped[str | None] = mapped_column(String(18))  # an enterprise account's firm
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
@@ -158,6 +164,27 @@ class ManualChange(Base):
 
     requester: Mapped[Account] = relationship(foreign_keys=[requested_by], lazy="joined")
     approver: Mapped[Account | None] = relationship(foreign_keys=[approved_by], lazy="joined")
+
+
+class ReturnToWorkApplication(Base):
+    """An enterprise's application to return to work (复工申请): plan, measures, risk class, decision."""
+
+    __tablename__ = "return_to_work_applications"
+    __table_args__ = (_one_of("status", APPLICATION_STATUSES), _one_of("risk_class", RISK_CLASSES))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_code: Mapped[str] = mapped_column(String(18), index=True)
+    submitted_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    planned_date: Mapped[dt.date] = mapped_column(Date)
+    staff_planned: Mapped[int] = mapped_column(Integer)
+    measures: Mapped[list[str]] = mapped_column(JSON)  # the prevention measures the enterprise declares
+    risk_class: Mapped[str] = mapped_column(String(8))  # set by the policy's rules at submission
+    risk_reasons: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(Text)
 
 
 class Passage(Base):

@@ -14,7 +14,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shuzhi.store.models import Account, Appeal, Base, ManualChange
+from shuzhi.store.models import Account, Appeal, Base, ManualChange, ReturnToWorkApplication
 
 Row = TypeVar("Row", bound=Base)
 
@@ -44,6 +44,27 @@ def decide_appeal(
     appeal.status = "upheld" if upheld else "rejected"
     appeal.decided_by, appeal.decided_at, appeal.decision = decider.id, now, decision
     return appeal
+
+
+def decide_application(
+    session: Session,
+    application_id: int,
+    decider: Account,
+    approve: bool,
+    decision: str,
+    approvable: list[str],
+    now: dt.datetime,
+) -> ReturnToWorkApplication:
+    """Approve or reject a pending return-to-work application; a class outside ``approvable`` cannot be
+    approved."""
+    application = get_or_raise(session, ReturnToWorkApplication, application_id)
+    if application.status != "pending":
+        raise Conflict(f"application {application_id} was already decided ({application.status})")
+    if approve and application.risk_class not in approvable:
+        raise Conflict(f"a {application.risk_class}-risk application cannot be approved; it may be rejected")
+    application.status = "approved" if approve else "rejected"
+    application.decided_by, application.decided_at, application.decision = decider.id, now, decision
+    return application
 
 
 def request_change(

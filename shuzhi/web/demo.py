@@ -14,6 +14,7 @@ import datetime as dt
 import secrets
 from pathlib import Path
 
+import ibis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,10 +43,14 @@ def demo_accounts(data_dir: Path) -> list[tuple[str, str, str]]:
     store = Store(settings.store_url)
     try:
         with store.session() as session:
-            resident = demo_resident(Results(settings.data), _taken(session))
+            found = Results(settings.data)
+            resident = demo_resident(found, _taken(session))
             logins = [(name, role, None) for name, role in STAFF_LOGINS]
             if resident is not None:
                 logins.append(("resident", Role.RESIDENT, resident))
+            firm = demo_enterprise(found)
+            if firm is not None:
+                logins.append(("enterprise", Role.ENTERPRISE, firm))
             now = settings.clock()
             return [_ensure(session, PREFIX + name, role, key, now) for name, role, key in logins]
     finally:
@@ -66,6 +71,22 @@ def demo_resident(found: Results, taken: set[int], candidates: int = 100) -> int
     return None
 
 
+def demo_enterprise(found: Results) -> str | None:
+    """The enterprise with the most registered staff, for the demo's enterprise account."""
+    if not found.has("employments"):
+        return None
+    rows = found.rows(
+        "employments",
+        lambda t: (
+            t.group_by("enterprise_code")
+            .aggregate(staff=t.count())
+            .order_by([ibis.desc("staff"), "enterprise_code"])
+            .limit(1)
+        ),
+    )
+    return rows[0]["enterprise_code"] if rows else None
+
+
 def _taken(session: Session) -> set[int]:
     """Persons who have a resident account other than the demo resident's."""
     query = select(Account.person_key).where(
@@ -75,18 +96,24 @@ def _taken(session: Session) -> set[int]:
 
 
 def _ensure(
-    session: Session, username: str, role: Role, person_key: int | None, now: dt.datetime
+    session: Session, username: str, role: Role, bound: int | str | None, now: dt.datetime
 ) -> tuple[str, str, str]:
+    """The demo account ``username`` with a new password; ``bound`` is a resident's person_key or an
+    enterprise's code."""
+    person_key = bound if role is Role.RESIDENT else None
+    enterprise_code = bound if role is Role.ENTERPRISE else None
     password = secrets.token_urlsafe(12)
     account = find_account(session, username)
     if account is None:
-        account = create_account(session, username, password, role, now, person_key)
+        account = create_account(session, username, password, role, now, person_key, enterprise_code)
         _audit(session, "create:accounts", account, now)
     else:
         account.password_hash = hash_password(password)
         account.role, account.active = role.value, True
         if person_key is not None:
             account.person_key = person_key
+        if enterprise_code is not None:
+            account.enterprise_code = enterprise_code
         _audit(session, "update:accounts", account, now)
     return username, password, role.value
 

@@ -95,9 +95,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with store.session() as session:
         for role in Role:
             person_key = RESIDENT_KEY if role is Role.RESIDENT else None
-            create_account(session, role.value, PASSWORD, role, T0, person_key)
+            enterprise = ENTERPRISE_CODE if role is Role.ENTERPRISE else None
+            create_account(session, role.value, PASSWORD, role, T0, person_key, enterprise)
     store.dispose()
     return data_dir
+
+
+ENTERPRISE_CODE = "91330100MA2XXXXX1A"  # the enterprise account's firm (as in tests/web/lake.py)
 
 
 def copy_of(template: Path, tmp_path: Path) -> Path:

@@ -61,6 +61,14 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[Role] | None, Purpose]] = {
     ("GET", "/dashboard/replay"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/epi"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/flows"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
+    ("POST", "/enterprise/applications"): (frozenset({R.ENTERPRISE}), Purpose.RETURN_TO_WORK),
+    ("GET", "/enterprise/applications"): (frozenset({R.ENTERPRISE}), Purpose.RETURN_TO_WORK),
+    ("GET", "/enterprise/measures"): (frozenset({R.ENTERPRISE}), Purpose.RETURN_TO_WORK),
+    ("GET", "/enterprise/review"): (frozenset({R.OPERATOR}), Purpose.RETURN_TO_WORK),
+    ("POST", "/enterprise/review/{application_id}/decision"): (
+        frozenset({R.OPERATOR}),
+        Purpose.RETURN_TO_WORK,
+    ),
     ("POST", "/dashboard/supplies/plan"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/realtime/occupancy"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/realtime/venues/{venue_code}"): (frozenset({R.CHECKPOINT}), Purpose.PASSAGE_CONTROL),
@@ -143,6 +151,7 @@ def test_openapi_documents_access_tags_and_response_models(instance: Instance) -
         "operator",
         "dashboard",
         "realtime",
+        "enterprise",
         "public",
         "admin",
     }

@@ -24,6 +24,7 @@ from shuzhi import regions
 from shuzhi.codes import CHANGES, CODES, DAILY
 from shuzhi.decision import epi_policy, series_table
 from shuzhi.lake import Lake
+from shuzhi.model import TABLES
 from shuzhi.pipeline import GRAPH_FILE, RESULT_PART
 from shuzhi.public import ITINERARY_SCHEMA, OPEN_STATISTICS_SCHEMA
 from shuzhi.risk.area import AREA_RISK_SCHEMA
@@ -65,12 +66,15 @@ def level_of(county_index: int, day_index: int) -> str:
     return LEVELS[(county_index + day_index) % len(LEVELS)]
 
 
+DAY_COLUMNS = {"contacts": "first_contact_at", "enterprises": "as_of", "employments": "as_of"}  # else "day"
+
+
 def write_results(data: DataDir) -> Fixture:
     """Write every derived table and JSON output the views read into ``data``."""
     counties = [r.code for r in regions.zhejiang_counties()]
     lake = Lake(data.lake)
     for name, table in tables(counties).items():
-        days = pc.cast(table["first_contact_at" if name == "contacts" else "day"], pa.date32())
+        days = pc.cast(table[DAY_COLUMNS.get(name, "day")], pa.date32())
         for day in pc.unique(days).to_pylist():  # one part per day that has rows, as the pipeline writes
             lake.write_part(name, day, RESULT_PART, table.filter(pc.equal(days, pa.scalar(day, pa.date32()))))
     lake.sync()
@@ -98,6 +102,8 @@ def tables(counties: list[str]) -> dict[str, pa.Table]:
         "open_statistics": open_statistics(counties),
         "published_itineraries": published_itineraries(),
         "risk_arrivals": risk_arrivals(),
+        "enterprises": enterprises(),
+        "employments": employments(),
         "od_flows": od_flows(),
     }
 
@@ -217,6 +223,30 @@ def published_itineraries() -> pa.Table:
         "edition": "2020-5th",
     }
     return pa.Table.from_pylist([row], schema=ITINERARY_SCHEMA)
+
+
+ENTERPRISE_CODE = "91330100MA2XXXXX1A"  # the enterprise account's firm, in Shangcheng (330102)
+STAFF = [RESIDENT_KEY, YELLOW_KEY, *range(5_000_000, 5_000_059)]  # 61: one red, one yellow, 59 without a code
+
+
+def enterprises() -> pa.Table:
+    row = {
+        "enterprise_code": ENTERPRISE_CODE,
+        "name": "杭州示例制造有限公司",
+        "county_code": "330102",
+        "industry": "manufacturing",
+        "registered_staff": len(STAFF),
+        "as_of": DAYS[0],
+    }
+    return pa.Table.from_pylist([row], schema=TABLES["enterprises"].schema)
+
+
+def employments() -> pa.Table:
+    rows = [
+        {"person_key": k, "enterprise_code": ENTERPRISE_CODE, "team": "workshop-1", "as_of": DAYS[0]}
+        for k in STAFF
+    ]
+    return pa.Table.from_pylist(rows, schema=TABLES["employments"].schema)
 
 
 def risk_arrivals() -> pa.Table:

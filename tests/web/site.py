@@ -15,7 +15,7 @@ from shuzhi.credentials.keys import KeyStore
 from shuzhi.settings import DataDir
 from shuzhi.web.server import dashboard_app
 
-from .lake import GREEN_KEY, RESIDENT_KEY, Fixture, write_results
+from .lake import ENTERPRISE_CODE, GREEN_KEY, RESIDENT_KEY, Fixture, write_results
 
 PASSWORD = "correct horse battery"
 REGION = "330100"
@@ -56,5 +56,6 @@ def build_site(root: Path) -> Site:
     accounts.append(("green-resident", Role.RESIDENT, GREEN_KEY))
     with app.state.services.store.session() as session:
         for username, role, key in accounts:
-            create_account(session, username, PASSWORD, role, app.state.services.clock(), key)
+            enterprise = ENTERPRISE_CODE if role is Role.ENTERPRISE else None
+            create_account(session, username, PASSWORD, role, app.state.services.clock(), key, enterprise)
     return Site(app, data, fixture)

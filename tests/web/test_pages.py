@@ -127,6 +127,36 @@ def test_the_epidemic_curve_shows_r_with_its_interval_and_the_projected_week(
     screenshot(page, "dashboard-epidemic-curve")
 
 
+# return to work: the enterprise applies, the operator approves on the dashboard
+
+
+def test_an_enterprise_applies_and_an_operator_approves_on_the_dashboard(
+    site: Site, open_page: OpenPage
+) -> None:
+    page = open_page(viewport=PHONE)
+    log_in(page, f"{site.url}/web/enterprise.html", "enterprise")
+    page.wait_for_selector("#measures input")
+    page.fill("#planned-date", "2020-02-10")
+    page.fill("#staff-planned", "40")
+    for box in page.locator("#measures input").all():
+        box.check()
+    page.click("#application-form button")
+    page.wait_for_function("() => window.enterprise.applications?.length > 0")
+    filed = page.locator("#applications li").first
+    assert "中风险 medium" in filed.inner_text() and "stay at home" in filed.inner_text()
+    application_id = page.evaluate("window.enterprise.applications[0].id")
+    operator = open_page()
+    log_in(operator, f"{site.url}/web/dashboard.html", "operator")
+    row = operator.locator(f"#applications-table tr[data-id='{application_id}']")
+    row.locator("input").fill("approved: two canteen shifts")
+    row.locator("button.approve").click()
+    operator.wait_for_function(f"() => !window.dashboard.applications.some((a) => a.id === {application_id})")
+    page.reload()
+    page.wait_for_function("() => window.enterprise.applications?.[0]?.status === 'approved'")
+    assert "two canteen shifts" in page.locator("#applications li").first.inner_text()
+    screenshot(page, "enterprise-approved")
+
+
 # the public page
 
 

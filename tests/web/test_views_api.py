@@ -304,7 +304,8 @@ def test_the_trust_list_publishes_the_signing_key(client: TestClient, site: Site
 
 
 @pytest.mark.parametrize(
-    "page", ["", "dashboard.html", "resident.html", "checkpoint.html", "public.html", "verify.js"]
+    "page",
+    ["", "dashboard.html", "resident.html", "checkpoint.html", "public.html", "enterprise.html", "verify.js"],
 )
 def test_the_pages_are_served_with_a_content_security_policy(client: TestClient, page: str) -> None:
     response = client.get(f"/web/{page}")
@@ -325,15 +326,22 @@ def test_echarts_comes_from_npm_and_root_leads_to_the_pages(client: TestClient) 
 def test_demo_accounts_log_in_and_the_resident_has_a_code_to_explain(fresh: Site) -> None:
     accounts = demo_accounts(fresh.data.root)
     roles = {role for _user, _password, role in accounts}
-    assert roles == {"operator", "epidemiologist", "checkpoint", "auditor", "admin", "resident"}
+    assert roles == {"operator", "epidemiologist", "checkpoint", "auditor", "admin", "resident", "enterprise"}
     client = TestClient(fresh.app)
     for username, password, _role in accounts:
         login = client.post("/auth/token", data={"username": username, "password": password})
         assert login.status_code == 200, username
-    resident = next(u for u, _p, r in accounts if r == "resident")
-    token = client.post("/auth/token", data={"username": resident, "password": accounts[-1][1]}).json()
+    resident, password = next((u, p) for u, p, r in accounts if r == "resident")
+    token = client.post("/auth/token", data={"username": resident, "password": password}).json()
     code = client.post("/resident/code/token", headers={"Authorization": f"Bearer {token['access_token']}"})
     # the fixture's only red resident already holds an account, so the demo resident is the yellow one
     assert code.json()["colour"] == "yellow"
     again = dict((u, p) for u, p, _r in demo_accounts(fresh.data.root))
-    assert again[resident] != accounts[-1][1]  # run again: new passwords, same accounts
+    assert again[resident] != password  # run again: new passwords, same accounts
+    firm = client.post(
+        "/auth/token", data={"username": "demo-enterprise", "password": again["demo-enterprise"]}
+    )
+    mine = client.get(
+        "/enterprise/applications", headers={"Authorization": f"Bearer {firm.json()['access_token']}"}
+    )
+    assert mine.status_code == 200 and mine.json() == []  # bound to the fixture's firm

@@ -6,7 +6,17 @@ Later views (the dashboard, health codes and area risk read from the lake) add a
 
 from fastapi import APIRouter
 
-from shuzhi.api.routers import admin, auth, checkpoint, dashboard, operator, public, realtime, resident
+from shuzhi.api.routers import (
+    admin,
+    auth,
+    checkpoint,
+    dashboard,
+    enterprise,
+    operator,
+    public,
+    realtime,
+    resident,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
@@ -14,6 +24,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     checkpoint.router,
     operator.router,
     dashboard.router,
+    enterprise.router,
     realtime.router,
     public.router,
     admin.router,
@@ -36,6 +47,10 @@ TAGS = [
     {
         "name": "dashboard",
         "description": "Operators and CDC staff: the map, codes, index, tracing and 2020 replay panels.",
+    },
+    {
+        "name": "enterprise",
+        "description": "Enterprises apply to return to work; operators review the applications.",
     },
     {
         "name": "realtime",

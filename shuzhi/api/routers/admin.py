@@ -33,7 +33,15 @@ def register_account(session: Session, svc: Services, spec: AccountIn, now: dt.d
         if problem is not None:
             raise AccountError(f"id_number: {problem.detail}")
         person_key = svc.pseudonyms.key(spec.id_number)
-    return create_account(session, spec.username, spec.password, spec.role, now, person_key=person_key)
+    return create_account(
+        session,
+        spec.username,
+        spec.password,
+        spec.role,
+        now,
+        person_key=person_key,
+        enterprise_code=spec.enterprise_code,
+    )
 
 
 @router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED)

@@ -25,6 +25,7 @@ const INDICATORS = {
 const state = {
   risk: null, dayIndex: 0, mode: "level", details: null, detailsDay: null, county: null, graph: null, replay: null,
   replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS}, epi: null, supplies: null, flows: null,
+  applications: null,
 };
 window.dashboard = state;
 const charts = {};
@@ -63,6 +64,7 @@ async function start() {
     panel("replay", showReplay),
     panel("epi", () => showEpi()),
     panel("flows", showFlows),
+    panel("applications", showApplications),
     setupSupplies(),
     live,
   ]);
@@ -328,6 +330,28 @@ async function showFlows() {
   $("#flows-table").tBodies[0].replaceChildren(...found.flows.map((f) => el("tr", {},
     el("td", {}, f.origin_name), el("td", {}, f.destination_name),
     el("td", {}, f.movements.toLocaleString("en")), el("td", {}, f.persons.toLocaleString("en")))));
+}
+
+// Return to work: pending applications, approved or rejected with a written decision (operators only)
+
+async function showApplications() {
+  const pending = await api.get("/enterprise/review");
+  state.applications = pending;
+  $("#applications-table").tBodies[0].replaceChildren(...pending.map((a) => {
+    const note = el("input", {type: "text", "aria-label": "decision", placeholder: "审核意见 decision"});
+    const decide = (approve) => panel("applications", async () => {
+      await api.post(`/enterprise/review/${a.id}/decision`, {approve, decision: note.value || (approve ? "approved" : "rejected")});
+      await showApplications();
+    });
+    const yes = el("button", {type: "button", class: "approve"}, "批准 Approve");
+    const no = el("button", {type: "button", class: "reject"}, "驳回 Reject");
+    yes.addEventListener("click", () => decide(true));
+    no.addEventListener("click", () => decide(false));
+    return el("tr", {"data-id": a.id}, el("td", {}, String(a.id)), el("td", {}, a.enterprise_code),
+      el("td", {}, a.planned_date), el("td", {}, String(a.staff_planned)), el("td", {}, a.risk_class),
+      el("td", {}, a.risk_reasons.join("; ")), el("td", {}, note, yes, no));
+  }));
+  if (!pending.length) say("#applications-status", "没有待审核的申请 No application waits for review.");
 }
 
 // Supplies: the stock in (CSV), each item's need, allocation and shortfall, and the shipments out
