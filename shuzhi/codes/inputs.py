@@ -7,9 +7,11 @@ schemas their owners declare: ``contacts`` (:data:`shuzhi.tracing.contacts.CONTA
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 
 from shuzhi.engine import Engine
@@ -34,6 +36,10 @@ AREA_RISK = Table(
 )
 
 UPSTREAM: dict[str, Table] = {t.name: t for t in (CONTACTS, AREA_RISK)}
+
+# what other regions sent (shuzhi.federation): their cases and contacts of this region's residents count as
+# if found here; these tables have the columns of the own table plus ``from_region``
+RECEIVED = {"diagnoses": "received_cases", "contacts": "received_contacts"}
 
 
 def schema(name: str) -> pa.Schema:
@@ -60,7 +66,13 @@ class Sources:
         return self._shared[name]
 
     def table(self, name: str) -> ibis.Table:
-        """Table ``name`` with the columns of its schema (the lake adds a ``day`` partition column)."""
-        if self.allow_missing and not self.engine.has_table(name):
+        """Table ``name`` with the columns of its schema (the lake adds a ``day`` partition column), and the
+        rows other regions sent for it (:data:`RECEIVED`)."""
+        names = schema(name).names
+        found = [self.engine.table(t).select(*names) for t in (name, RECEIVED.get(name)) if self._has(t)]
+        if not found and self.allow_missing:
             return ibis.memtable(schema(name).empty_table())
-        return self.engine.table(name).select(*schema(name).names)
+        return functools.reduce(ir.Table.union, found) if found else self.engine.table(name)
+
+    def _has(self, name: str | None) -> bool:
+        return name is not None and self.engine.has_table(name)

@@ -78,6 +78,11 @@ class Pseudonymiser:
     def from_file(cls, path: Path | str) -> Pseudonymiser:
         return cls(load_or_create_key(path))
 
+    @property
+    def fingerprint(self) -> str:
+        """16 hex digits naming the key without revealing it: instances whose pseudonyms agree share it."""
+        return hmac.digest(self._key, b"shuzhi pseudonym key fingerprint", "sha256")[:8].hex()
+
     def key(self, id_number: str) -> int:
         """The pseudonym of one ID number (reference implementation)."""
         digest = hmac.digest(self._key, id_number.encode("utf-8"), "sha256")

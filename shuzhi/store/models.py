@@ -23,6 +23,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -44,6 +45,7 @@ CHANGE_STATUSES = ("pending", "approved", "rejected")
 APPLICATION_STATUSES = ("pending", "approved", "rejected")
 RISK_CLASSES = ("low", "medium", "high")
 DIRECTIONS = ("in", "out")
+MESSAGE_STATUSES = ("sent", "acknowledged", "accepted", "rejected")
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -202,6 +204,33 @@ class Passage(Base):
     reason: Mapped[str] = mapped_column(String(255))
     payload_sha256: Mapped[str] = mapped_column(String(64))  # the scanned payload itself is not kept
     recorded_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+
+
+class FederationMessage(Base):
+    """A message sent to or received from another region, kept whole (signed bytes) with what became of it.
+
+    Both sides keep every message: the sender its ``out`` row (``sent``, then ``acknowledged`` with the
+    receiver's signed receipt), the receiver its ``in`` row (``accepted`` or ``rejected`` with the reason).
+    """
+
+    __tablename__ = "federation_messages"
+    __table_args__ = (_one_of("direction", DIRECTIONS), _one_of("status", MESSAGE_STATUSES))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    message_id: Mapped[str] = mapped_column(String(32), index=True)
+    peer: Mapped[str] = mapped_column(String(6), index=True)  # the other region
+    kind: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the signed bytes
+    prev: Mapped[str] = mapped_column(String(64))  # the digest the message chains to ("" for the first)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    logged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # rows landed and rejected
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # the signed message itself
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary)  # the receiver's signed receipt (out rows)
 
 
 class AuditRecord(Base):

@@ -1,0 +1,85 @@
+"""A federation of three instances on disk: the national authority (100000), Hangzhou (330100) holding a
+small simulated province, traced and analysed, and Ningbo (330200) holding only its residents. Each has its
+own region key; the national list trusts all three; the members share the pseudonym key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shuzhi.credentials import trustlist
+from shuzhi.credentials.keys import NATIONAL, KeyStore, public_pem
+from shuzhi.federation.exchange import KEY_STORE_DIR, Member, join
+from shuzhi.privacy.pseudonym import KEY_FILE_NAME
+from shuzhi.settings import DataDir
+from shuzhi.store import Store, sqlite_url, upgrade
+
+T0 = dt.datetime(2020, 2, 3, 9, 0, tzinfo=dt.UTC)
+HANGZHOU, NINGBO = "330100", "330200"
+
+
+@dataclass
+class Federation:
+    members: dict[str, DataDir]
+
+    def member(self, region: str) -> Member:
+        data = self.members[region]
+        return Member.of(data, Store(sqlite_url(data.root)), region)
+
+
+def federate(root: Path, prepared: dict[str, DataDir]) -> Federation:
+    """Keys for every region, the signed national list, every member joined with the shared pseudonym key."""
+    lists, stores = [], {}
+    for region, data in prepared.items():
+        stores[region] = KeyStore(data.secrets / KEY_STORE_DIR)
+        stores[region].generate(region, T0 - dt.timedelta(days=30))
+        lists.append(trustlist.regional(stores[region], region, T0))
+    national = stores[NATIONAL]
+    signed = trustlist.sign(trustlist.merge(lists, now=T0), national.publisher(NATIONAL, T0))
+    anchor = public_pem(national.active(NATIONAL, T0).public_key)
+    shared = (prepared[HANGZHOU].secrets / KEY_FILE_NAME).read_bytes()
+    for data in prepared.values():
+        join(data, signed, anchor, shared)
+        upgrade(sqlite_url(data.root))
+    return Federation(prepared)
+
+
+@pytest.fixture(scope="module")
+def keys_only(tmp_path_factory: pytest.TempPathFactory) -> Federation:
+    """Three members with keys and no data: enough for the envelope's checks."""
+    root = Path(tmp_path_factory.mktemp("federation"))
+    prepared = {r: DataDir(root / r) for r in (NATIONAL, HANGZHOU, NINGBO)}
+    from shuzhi.privacy.pseudonym import load_or_create_key
+
+    load_or_create_key(prepared[HANGZHOU].secrets / KEY_FILE_NAME)
+    return federate(root, prepared)
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Federation:
+    """Hangzhou traces and analyses a simulated province; Ningbo's lake holds Ningbo's residents only."""
+    from shuzhi.ingest import ingest
+    from shuzhi.lake import Lake
+    from shuzhi.pipeline import analyse
+    from shuzhi.sim import run
+    from shuzhi.sim.world import SimParams
+
+    root = Path(tmp_path_factory.mktemp("province"))
+    prepared = {r: DataDir(root / r) for r in (NATIONAL, HANGZHOU, NINGBO)}
+    hangzhou, ningbo = prepared[HANGZHOU], prepared[NINGBO]
+    run(hangzhou.feeds, SimParams(persons=20_000, days=14, start=dt.date(2020, 1, 20), seed=3))
+    ingest(hangzhou.feeds, hangzhou.lake, secrets_dir=hangzhou.secrets)
+    analyse(hangzhou)
+    shutil.copytree(hangzhou.lake / "residents", ningbo.lake / "residents")
+    residents = Lake(ningbo.lake).read("residents")
+    import pyarrow.compute as pc
+
+    for part in Lake(ningbo.lake).parts("residents"):
+        part.unlink()
+    theirs = residents.filter(pc.starts_with(residents["county_code"], "3302"))
+    Lake(ningbo.lake).write_part("residents", dt.date(2010, 1, 1), "part-ningbo.parquet", theirs)
+    return federate(root, prepared)

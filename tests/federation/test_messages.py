@@ -1,0 +1,117 @@
+"""The envelope: signed by the sender's region key, checked against the national list, addressed, chained."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from shuzhi.credentials.keys import NATIONAL, KeyStore
+from shuzhi.federation.exchange import KEY_STORE_DIR, accept, acknowledge, compose
+from shuzhi.federation.messages import Message, MessageError, digest, new_id, open_sealed, seal
+
+from .conftest import HANGZHOU, NINGBO, T0
+
+
+def _message(**changes) -> Message:
+    fields = dict(
+        sender=HANGZHOU, recipient=NINGBO, kind="statistics", seq=1, prev=b"", sent_at=T0, body={"rows": []}
+    )
+    return Message(**{**fields, **changes, "id": new_id()})
+
+
+def test_a_sealed_message_opens_for_its_recipient_with_its_fields(keys_only):
+    hangzhou, ningbo = keys_only.member(HANGZHOU), keys_only.member(NINGBO)
+    sealed = hangzhou.sign(_message(body={"rows": [{"a": 1}]}))
+    opened = open_sealed(sealed, ningbo.trust, NINGBO)
+    assert (opened.sender, opened.kind, opened.seq, opened.body) == (
+        HANGZHOU,
+        "statistics",
+        1,
+        {"rows": [{"a": 1}]},
+    )
+    assert opened.sent_at == T0
+
+
+@pytest.mark.parametrize(
+    "tamper, field",
+    [
+        (lambda b: b[:-1] + bytes([b[-1] ^ 1]), "signature"),  # one bit of the signature
+        (lambda b: b"\x00" + b, "cose"),
+        (lambda b: b[: len(b) // 2], "cose"),
+    ],
+)
+def test_a_tampered_message_is_refused_naming_what_broke(keys_only, tamper, field):
+    hangzhou, ningbo = keys_only.member(HANGZHOU), keys_only.member(NINGBO)
+    sealed = hangzhou.sign(_message())
+    with pytest.raises(MessageError) as caught:
+        open_sealed(tamper(sealed), ningbo.trust, NINGBO)
+    assert caught.value.field == field
+
+
+def test_a_message_for_another_region_is_refused(keys_only):
+    sealed = keys_only.member(HANGZHOU).sign(_message(recipient=NATIONAL))
+    with pytest.raises(MessageError, match="to: addressed to 100000, this is 330200"):
+        open_sealed(sealed, keys_only.member(NINGBO).trust, NINGBO)
+
+
+def test_a_region_cannot_speak_for_another(keys_only):
+    hangzhou = keys_only.member(HANGZHOU)
+    signer = hangzhou.keys.signer(HANGZHOU, T0)
+    with pytest.raises(MessageError, match="from: a key of 330100 cannot sign for 330200"):
+        seal(_message(sender=NINGBO, recipient=HANGZHOU), signer)
+
+
+def test_a_key_outside_the_trust_list_is_refused(keys_only, tmp_path):
+    stranger = KeyStore(tmp_path / KEY_STORE_DIR)
+    stranger.generate(HANGZHOU, T0 - dt.timedelta(days=1))
+    sealed = seal(_message(), stranger.signer(HANGZHOU, T0))
+    with pytest.raises(MessageError, match="kid: key .* is not in the trust list"):
+        open_sealed(sealed, keys_only.member(NINGBO).trust, NINGBO)
+
+
+def test_a_message_dated_outside_the_keys_signing_period_is_refused(keys_only):
+    hangzhou = keys_only.member(HANGZHOU)
+    early = T0 - dt.timedelta(days=400)
+    sealed = seal(_message(sent_at=early), hangzhou.keys.signer(HANGZHOU, T0))
+    with pytest.raises(MessageError, match="iat: .* outside the key's signing period"):
+        open_sealed(sealed, keys_only.member(NINGBO).trust, NINGBO)
+
+
+def test_messages_are_accepted_only_in_their_chain_and_a_repeat_lands_once(keys_only, tmp_path):
+    """Sent 1, 2; delivered 2 first (refused: 1 is missing), then 1, 2, and 2 again (a duplicate)."""
+    from shuzhi.federation.bodies import Receipt, parse
+    from shuzhi.federation.messages import open_sealed as opened
+
+    national, hangzhou = keys_only.member(NATIONAL), keys_only.member(HANGZHOU)
+    first = compose(hangzhou, NATIONAL, "trust_list", T0)
+    second = compose(hangzhou, NATIONAL, "trust_list", T0 + dt.timedelta(minutes=1))
+
+    def status(receipt: bytes) -> Receipt:
+        return parse("receipt", opened(receipt, hangzhou.trust, HANGZHOU).body)
+
+    early = status(accept(national, second, T0))
+    assert early.status == "rejected" and early.reason.startswith("seq: expected message 1")
+    assert status(accept(national, first, T0)).status == "accepted"
+    receipt = accept(national, second, T0)
+    assert status(receipt).status == "accepted" and status(receipt).digest == digest(second)
+    assert status(accept(national, second, T0)).status == "duplicate"
+    assert acknowledge(hangzhou, receipt, T0).status == "accepted"
+    log = {(m["direction"], m["seq"], m["status"]) for m in _log(national) + _log(hangzhou)}
+    assert {("in", 2, "rejected"), ("in", 1, "accepted"), ("in", 2, "accepted")} <= log
+    assert ("out", 2, "acknowledged") in log and ("out", 1, "sent") in log
+    stored = national.data.root / "federation" / "trust_lists" / f"{HANGZHOU}.cose"
+    assert stored.exists()
+
+
+def test_an_unopenable_message_is_logged_as_rejected(keys_only):
+    ningbo = keys_only.member(NINGBO)
+    with pytest.raises(MessageError):
+        accept(ningbo, b"not a message", T0)
+    assert _log(ningbo)[0]["status"] == "rejected" and "cose" in _log(ningbo)[0]["reason"]
+
+
+def _log(member):
+    from shuzhi.federation.exchange import messages
+
+    return messages(member.store)
