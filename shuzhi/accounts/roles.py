@@ -32,6 +32,7 @@ class Purpose(StrEnum):
     AUDIT = "audit"  # reading and verifying the audit log
     ACCOUNT_ADMINISTRATION = "account_administration"  # creating and deactivating accounts
     DATA_PROTECTION = "data_protection"  # retention limits and the sunset: deleting personal data
+    FEDERATION = "federation"  # exchange with other regions: signed messages in, the exchange log
     PUBLIC_INFORMATION = "public_information"  # aggregate, non-personal statistics and service health
 
 
@@ -46,7 +47,7 @@ PURPOSES: dict[Role, frozenset[Purpose]] = {
     Role.ENTERPRISE: frozenset({Purpose.RETURN_TO_WORK}),
     Role.AUDITOR: frozenset({Purpose.AUDIT}),
     Role.ADMIN: frozenset(
-        {Purpose.ACCOUNT_ADMINISTRATION, Purpose.DATA_PROTECTION}
+        {Purpose.ACCOUNT_ADMINISTRATION, Purpose.DATA_PROTECTION, Purpose.FEDERATION}
     ),  # not AUDIT: auditors watch admins
     Role.RESIDENT: frozenset({Purpose.SELF_SERVICE}),
 }

@@ -27,6 +27,7 @@ from shuzhi.api.routers import ROUTERS, TAGS
 from shuzhi.api.routers.checkpoint import passage_writer
 from shuzhi.api.settings import ApiSettings
 from shuzhi.api.verifier import Verifier
+from shuzhi.federation.messages import MessageError
 from shuzhi.policy import PolicyError
 from shuzhi.privacy import Pseudonymiser
 from shuzhi.privacy.pseudonym import KEY_FILE_NAME as PSEUDONYM_KEY_FILE
@@ -45,6 +46,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     NoCode: status.HTTP_404_NOT_FOUND,
     PolicyError: status.HTTP_422_UNPROCESSABLE_CONTENT,  # an edition named in a request that does not exist
     StockError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    MessageError: status.HTTP_422_UNPROCESSABLE_CONTENT,  # a federation message that cannot be opened
 }
 
 

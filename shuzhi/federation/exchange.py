@@ -22,12 +22,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shuzhi.codes.inputs import RECEIVED
 from shuzhi.credentials import trustlist
@@ -87,14 +87,21 @@ class Member:
     pseudonyms: str  # the fingerprint of the pseudonym key
 
     @classmethod
-    def of(cls, data: DataDir, store: Store, region: str, passphrase: bytes | None = None) -> Member:
+    def of(
+        cls,
+        data: DataDir,
+        store: Store,
+        region: str,
+        passphrase: bytes | None = None,
+        keys: KeyStore | None = None,
+    ) -> Member:
         """The member kept in ``data``: joined (see :func:`join`) and with a key for ``region``."""
         folder = data.root / FEDERATION_DIR
         if not (folder / NATIONAL_LIST).exists():
             raise FederationError(f"{data.root} has not joined a federation: no {folder / NATIONAL_LIST}")
         anchor = load_public_key((folder / NATIONAL_ANCHOR).read_bytes())
         trust = trustlist.open_signed((folder / NATIONAL_LIST).read_bytes(), [anchor])
-        keys = KeyStore(data.secrets / KEY_STORE_DIR, passphrase)
+        keys = keys or KeyStore(data.secrets / KEY_STORE_DIR, passphrase)
         fingerprint = Pseudonymiser.from_file(data.secrets / KEY_FILE_NAME).fingerprint
         return cls(data, store, region, keys, trust, fingerprint)
 
@@ -450,29 +457,24 @@ def _log_unopened(member: Member, sealed: bytes, now: dt.datetime, reason: str) 
         session.commit()
 
 
-def messages(store: Store, limit: int = 100) -> list[dict[str, Any]]:
+def messages(session: Session, limit: int = 100) -> list[dict[str, Any]]:
     """The newest entries of the federation log, without the signed bytes."""
-    with store.session() as session:
-        query = select(FederationMessage).order_by(FederationMessage.id.desc()).limit(limit)
-        return [
-            {
-                "direction": m.direction,
-                "message_id": m.message_id,
-                "peer": m.peer,
-                "kind": m.kind,
-                "seq": m.seq,
-                "digest": m.digest,
-                "prev": m.prev,
-                "sent_at": m.sent_at.isoformat(),
-                "logged_at": m.logged_at.isoformat(),
-                "status": m.status,
-                "reason": m.reason,
-                "outcome": m.outcome,
-                "receipt": m.receipt is not None,
-            }
-            for m in session.scalars(query)
-        ]
-
-
-def sealed_path(folder: Path, message_id: str) -> Path:
-    return folder / f"{message_id}.cose"
+    query = select(FederationMessage).order_by(FederationMessage.id.desc()).limit(limit)
+    return [
+        {
+            "direction": m.direction,
+            "message_id": m.message_id,
+            "peer": m.peer,
+            "kind": m.kind,
+            "seq": m.seq,
+            "digest": m.digest,
+            "prev": m.prev,
+            "sent_at": m.sent_at.isoformat(),
+            "logged_at": m.logged_at.isoformat(),
+            "status": m.status,
+            "reason": m.reason,
+            "outcome": m.outcome,
+            "receipt": m.receipt is not None,
+        }
+        for m in session.scalars(query)
+    ]

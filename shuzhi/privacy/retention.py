@@ -7,10 +7,10 @@ older rows of the store are deleted, and an audit record says how many of each.
 **Sunset** (:func:`sunset`, once, when the emergency is declared over): everything that can name a person
 goes — the raw department feeds (they carry ID numbers), every lake table with a person column (and the
 quarantine, which keeps raw lines), the transmission graph, the store's declarations, appeals, manual
-changes, passages and resident accounts, and the pseudonym key, so that no person key left anywhere (the
-audit chain keeps its pseudonyms, unbroken) can be linked to anyone again. Aggregates stay for the record:
-risk levels, the index, curves, code counts, the open statistics. The last audit record says what was
-deleted.
+changes, passages, resident accounts and the federation's handover messages, and the pseudonym key, so that
+no person key left anywhere (the audit chain keeps its pseudonyms, unbroken) can be linked to anyone again.
+Aggregates stay for the record: risk levels, the index, curves, code counts, the open statistics. The last
+audit record says what was deleted.
 """
 
 from __future__ import annotations
@@ -32,7 +32,16 @@ from shuzhi.pipeline import GRAPH_FILE
 from shuzhi.policy import Strict, load_section
 from shuzhi.privacy.pseudonym import KEY_FILE_NAME
 from shuzhi.settings import DataDir
-from shuzhi.store import Account, Appeal, HealthDeclaration, ManualChange, Passage, Store, TripDeclaration
+from shuzhi.store import (
+    Account,
+    Appeal,
+    FederationMessage,
+    HealthDeclaration,
+    ManualChange,
+    Passage,
+    Store,
+    TripDeclaration,
+)
 
 SECTION = "retention"
 PERSON_COLUMNS = frozenset({"person_key", "case_key", "contact_key", "via_key"})
@@ -135,6 +144,8 @@ def sunset(data: DataDir, store: Store, confirm: str, now: dt.datetime | None = 
             ("passages", Passage),
         ):
             deleted.store_rows[name] = session.execute(delete(model)).rowcount or 0
+        handovers = delete(FederationMessage).where(FederationMessage.kind == "handover")
+        deleted.store_rows["federation_handovers"] = session.execute(handovers).rowcount or 0
         residents = delete(Account).where(Account.person_key.is_not(None))
         deleted.store_rows["resident_accounts"] = session.execute(residents).rowcount or 0
         _audit(session, "sunset", deleted.as_dict(), now)

@@ -82,6 +82,9 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[Role] | None, Purpose]] = {
     ("GET", "/public/open-statistics"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("GET", "/public/same-trip"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("GET", "/public/catalogue"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
+    ("POST", "/federation/messages"): (EVERYONE, Purpose.FEDERATION),
+    ("GET", "/federation/log"): (frozenset({R.ADMIN}), Purpose.FEDERATION),
+    ("GET", "/federation/national"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("POST", "/admin/accounts"): (frozenset({R.ADMIN}), Purpose.ACCOUNT_ADMINISTRATION),
     ("GET", "/admin/accounts"): (frozenset({R.ADMIN}), Purpose.ACCOUNT_ADMINISTRATION),
     ("PATCH", "/admin/accounts/{account_id}"): (frozenset({R.ADMIN}), Purpose.ACCOUNT_ADMINISTRATION),
@@ -153,6 +156,7 @@ def test_openapi_documents_access_tags_and_response_models(instance: Instance) -
         "realtime",
         "enterprise",
         "public",
+        "federation",
         "admin",
     }
     for (method, path), (roles, purpose) in EXPECTED.items():
@@ -161,5 +165,8 @@ def test_openapi_documents_access_tags_and_response_models(instance: Instance) -
         assert operation["x-roles"] == (["anyone"] if roles is None else sorted(roles))
         assert operation["tags"] == [path.split("/")[1]]
         success = next(body for code, body in operation["responses"].items() if code.startswith("2"))
+        if path == "/federation/messages":  # a signed receipt, as signed bytes
+            assert success["content"]["application/cose"]["schema"]["format"] == "binary"
+            continue
         media = "text/event-stream" if path.endswith("/stream") else "application/json"  # SSE: alerts
         assert "$ref" in str(success["content"][media]["schema"]), (method, path)

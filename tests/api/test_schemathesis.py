@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import update
 
 from shuzhi.accounts import Role
@@ -26,6 +27,9 @@ from schemathesis import BaseSchema, Case  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
 from web.site import Site, build_site  # noqa: E402 — tests/web, next to this package
+
+# federation messages are signed bytes: random ones must be refused cleanly (422), never a server error
+schemathesis.openapi.media_type("application/cose", st.binary(min_size=1, max_size=512))
 
 MAX_EXAMPLES = 100
 STREAM_SECONDS = 0.2

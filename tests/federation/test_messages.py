@@ -114,4 +114,5 @@ def test_an_unopenable_message_is_logged_as_rejected(keys_only):
 def _log(member):
     from shuzhi.federation.exchange import messages
 
-    return messages(member.store)
+    with member.store.session() as session:
+        return messages(session)

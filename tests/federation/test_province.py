@@ -79,7 +79,7 @@ def test_a_second_handover_replaces_the_first_and_a_bad_row_is_reported_while_th
 
     body = _body(hangzhou)
     body["contacts"][0]["classification"] = "acquaintance"
-    last = [m for m in messages(hangzhou.store) if m["direction"] == "out" and m["peer"] == NINGBO][0]
+    last = [m for m in _log(hangzhou) if m["direction"] == "out" and m["peer"] == NINGBO][0]
     sealed = hangzhou.sign(
         Message(
             HANGZHOU,
@@ -109,7 +109,7 @@ def test_a_second_handover_replaces_the_first_and_a_bad_row_is_reported_while_th
 def test_a_handover_under_other_pseudonyms_is_refused(province):
     hangzhou, ningbo = province.member(HANGZHOU), province.member(NINGBO)
     body = {**_body(hangzhou), "pseudonyms": "0" * 16}
-    answered = [m for m in messages(ningbo.store) if m["direction"] == "in" and m["status"] == "accepted"][0]
+    answered = [m for m in _log(ningbo) if m["direction"] == "in" and m["status"] == "accepted"][0]
     sealed = hangzhou.sign(
         Message(
             HANGZHOU,
@@ -162,3 +162,8 @@ def test_the_nation_sums_what_each_region_publishes_of_its_own_areas(province):
         own[(r, last)]["cumulative"] for r in (HANGZHOU, NINGBO) if own[(r, last)]["cumulative"] is not None
     ]
     assert nation["regions"] == 2 and nation["cumulative"] == (sum(known) if known else None)
+
+
+def _log(member) -> list[dict]:
+    with member.store.session() as session:
+        return messages(session)

@@ -12,6 +12,7 @@ from shuzhi.api.routers import (
     checkpoint,
     dashboard,
     enterprise,
+    federation,
     operator,
     public,
     realtime,
@@ -27,6 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     enterprise.router,
     realtime.router,
     public.router,
+    federation.router,
     admin.router,
 )
 
@@ -59,6 +61,10 @@ TAGS = [
     {
         "name": "public",
         "description": "Anyone: service health, aggregate statistics, map boundaries and the trust list.",
+    },
+    {
+        "name": "federation",
+        "description": "Other regions deliver signed messages; the exchange log; the national view.",
     },
     {"name": "admin", "description": "Administrators: accounts."},
 ]
