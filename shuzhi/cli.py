@@ -18,6 +18,7 @@ import typer
 from shuzhi import __version__
 from shuzhi.console import console, setup_logging, step_progress
 from shuzhi.credentials import cli as credentials_cli
+from shuzhi.federation import cli as federation_cli
 from shuzhi.settings import DataDir
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(
     credentials_cli.app, name="credentials", help="Signing keys, signed codes and certificates, trust lists."
 )
+app.add_typer(federation_cli.app, name="federation", help="Exchange with other regions; the national view.")
 app.command("verify", help=credentials_cli.verify_command.__doc__)(credentials_cli.verify_command)
 
 DataOption = Annotated[

@@ -177,7 +177,8 @@ def acknowledge(member: Member, receipt: bytes, now: dt.datetime) -> bodies.Rece
         )
         if sent is None or sent.peer != opened.sender or bytes.fromhex(sent.digest) != answer.digest:
             raise MessageError("body.message", f"{answer.message} is not a message sent to {opened.sender}")
-        sent.status = "acknowledged"
+        # a refused message leaves the chain: the next one takes its number (see compose)
+        sent.status = "rejected" if answer.status == "rejected" else "acknowledged"
         sent.receipt = receipt
         sent.outcome = {
             "status": answer.status,

@@ -31,16 +31,16 @@ class Federation:
         return Member.of(data, Store(sqlite_url(data.root)), region)
 
 
-def federate(root: Path, prepared: dict[str, DataDir]) -> Federation:
+def federate(root: Path, prepared: dict[str, DataDir], at: dt.datetime = T0) -> Federation:
     """Keys for every region, the signed national list, every member joined with the shared pseudonym key."""
     lists, stores = [], {}
     for region, data in prepared.items():
         stores[region] = KeyStore(data.secrets / KEY_STORE_DIR)
-        stores[region].generate(region, T0 - dt.timedelta(days=30))
-        lists.append(trustlist.regional(stores[region], region, T0))
+        stores[region].generate(region, at - dt.timedelta(days=30))
+        lists.append(trustlist.regional(stores[region], region, at))
     national = stores[NATIONAL]
-    signed = trustlist.sign(trustlist.merge(lists, now=T0), national.publisher(NATIONAL, T0))
-    anchor = public_pem(national.active(NATIONAL, T0).public_key)
+    signed = trustlist.sign(trustlist.merge(lists, now=at), national.publisher(NATIONAL, at))
+    anchor = public_pem(national.active(NATIONAL, at).public_key)
     shared = (prepared[HANGZHOU].secrets / KEY_FILE_NAME).read_bytes()
     for data in prepared.values():
         join(data, signed, anchor, shared)
@@ -48,15 +48,18 @@ def federate(root: Path, prepared: dict[str, DataDir]) -> Federation:
     return Federation(prepared)
 
 
-@pytest.fixture(scope="module")
-def keys_only(tmp_path_factory: pytest.TempPathFactory) -> Federation:
-    """Three members with keys and no data: enough for the envelope's checks."""
-    root = Path(tmp_path_factory.mktemp("federation"))
-    prepared = {r: DataDir(root / r) for r in (NATIONAL, HANGZHOU, NINGBO)}
+def keys_only_at(root: Path, at: dt.datetime) -> Federation:
+    """Three members with keys (made 30 days before ``at``) and no data: enough for the envelope's checks."""
     from shuzhi.privacy.pseudonym import load_or_create_key
 
+    prepared = {r: DataDir(root / r) for r in (NATIONAL, HANGZHOU, NINGBO)}
     load_or_create_key(prepared[HANGZHOU].secrets / KEY_FILE_NAME)
-    return federate(root, prepared)
+    return federate(root, prepared, at)
+
+
+@pytest.fixture(scope="module")
+def keys_only(tmp_path_factory: pytest.TempPathFactory) -> Federation:
+    return keys_only_at(Path(tmp_path_factory.mktemp("federation")), T0)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,150 @@
+"""``shuzhi federation``: join a federation, send a message to another region, read the log and the national
+view. A message goes over HTTP to the recipient's ``/federation/messages`` (its signed receipt is checked and
+kept) or, for an offline exchange, into a file that ``shuzhi federation receive`` takes at the other end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shuzhi.credentials.cli import PASSPHRASE_ENV
+from shuzhi.settings import DataDir
+
+app = typer.Typer(no_args_is_help=True, help=__doc__)
+console = Console()
+DataOption = Annotated[
+    Path | None, typer.Option("--data", "-d", help="Data directory (default: $SHUZHI_DATA).")
+]
+RegionOption = Annotated[str, typer.Option("--region", "-r", help="This instance's region (GB/T 2260).")]
+
+
+def _member(data: Path | None, region: str):
+    from shuzhi.cli import _store
+    from shuzhi.federation.exchange import Member
+
+    where = DataDir.resolve(data)
+    return Member.of(where, _store(where), region, os.environ.get(PASSPHRASE_ENV, "").encode() or None)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@app.command()
+def join(
+    national_list: Annotated[Path, typer.Argument(help="The signed national trust list (COSE).")],
+    anchor: Annotated[Path, typer.Argument(help="The national authority's public key (PEM).")],
+    pseudonym_key: Annotated[
+        Path | None, typer.Option(help="The federation's shared pseudonym key file (before any ingest).")
+    ] = None,
+    data: DataOption = None,
+) -> None:
+    """Join a federation: install its national trust list and, if given, its shared pseudonym key."""
+    from shuzhi.federation.exchange import join as join_federation
+
+    key = pseudonym_key.read_bytes() if pseudonym_key else None
+    trust = join_federation(DataDir.resolve(data), national_list.read_bytes(), anchor.read_bytes(), key)
+    console.print(f"Joined: {len(trust.keys)} trusted keys of {len({k.region for k in trust.keys})} regions.")
+
+
+@app.command()
+def send(
+    to: Annotated[str, typer.Option(help="The recipient region (GB/T 2260, 100000 for the nation).")],
+    kind: Annotated[str, typer.Option(help="handover | statistics | trust_list")],
+    region: RegionOption,
+    url: Annotated[str | None, typer.Option(help="The recipient's base URL (https://...).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the signed message here instead (offline).")] = None,
+    data: DataOption = None,
+) -> None:
+    """Compose, sign and send the next message of KIND to another region; check and keep its receipt."""
+    import httpx
+
+    from shuzhi.federation.exchange import acknowledge, compose
+
+    if (url is None) == (out is None):
+        raise typer.BadParameter("give either --url or --out")
+    member = _member(data, region)
+    sealed = compose(member, to, kind, _now())
+    if out is not None:
+        out.write_bytes(sealed)
+        console.print(f"Wrote {len(sealed):,} bytes to {out}.")
+        return
+    response = httpx.post(
+        url.rstrip("/") + "/federation/messages",
+        content=sealed,
+        headers={"Content-Type": "application/cose"},
+        timeout=300,
+    )
+    if response.status_code != 200:
+        raise typer.BadParameter(f"{to} refused the message ({response.status_code}): {response.text}")
+    answer = acknowledge(member, response.content, _now())
+    console.print(f"{to}: {answer.status} {answer.reason} landed {answer.landed}")
+    for row in answer.rejected_rows:
+        console.print(f"  refused {row['table']} row {row['row']}: {row['field']}: {row['reason']}")
+
+
+@app.command()
+def receive(
+    message: Annotated[Path, typer.Argument(help="A signed message file.")],
+    region: RegionOption,
+    receipt: Annotated[Path | None, typer.Option(help="Write the signed receipt here.")] = None,
+    data: DataOption = None,
+) -> None:
+    """Accept a signed message delivered as a file (offline exchange); write its signed receipt."""
+    from shuzhi.federation.exchange import accept
+
+    answer = accept(_member(data, region), message.read_bytes(), _now())
+    target = receipt or message.with_suffix(".receipt.cose")
+    target.write_bytes(answer)
+    console.print(f"Receipt written to {target}.")
+
+
+@app.command()
+def log(
+    region: RegionOption,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    data: DataOption = None,
+) -> None:
+    """The newest messages sent and received, with what became of them."""
+    from shuzhi.federation.exchange import messages
+
+    member = _member(data, region)
+    table = Table("dir", "peer", "kind", "seq", "status", "reason", "outcome")
+    with member.store.session() as session:
+        for m in messages(session, limit):
+            outcome = json.dumps(m["outcome"].get("landed", {}), ensure_ascii=False)
+            table.add_row(
+                m["direction"], m["peer"], m["kind"], str(m["seq"]), m["status"], m["reason"], outcome
+            )
+    console.print(table)
+
+
+@app.command()
+def national(data: DataOption = None) -> None:
+    """The national view over the statistics the regions sent: each region's last day, and the nation's."""
+    from shuzhi.engine import connect
+    from shuzhi.federation.national import national_view
+
+    rows = national_view(connect(lake=DataDir.resolve(data).lake)).to_pylist()
+    if not rows:
+        console.print("No region has sent statistics yet.")
+        return
+    last = max(r["day"] for r in rows)
+    table = Table("region", "day", "new", "new 14 d", "cumulative", "high", "medium", "low", "withheld")
+    for r in (r for r in rows if r["day"] == last):
+        cells = [r[c] for c in ("new_cases", "new_14d", "cumulative", "counties_high", "counties_medium")]
+        table.add_row(
+            r["region"],
+            str(r["day"]),
+            *("—" if v is None else str(v) for v in cells),
+            str(r["counties_low"]),
+            str(r["withheld"]),
+        )
+    console.print(table)
