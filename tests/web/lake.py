@@ -100,6 +100,7 @@ def tables(counties: list[str]) -> dict[str, pa.Table]:
         "contacts": contacts(),
         "epi": epi(),
         "open_statistics": open_statistics(counties),
+        "regional_statistics": regional_statistics(counties),
         "published_itineraries": published_itineraries(),
         "risk_arrivals": risk_arrivals(),
         "enterprises": enterprises(),
@@ -184,6 +185,18 @@ def open_statistics(counties: list[str]) -> pa.Table:
         for code in sorted({c[:4] + "00" for c in counties}) + ["330000"]:
             rows.append(_open_row("province" if code == "330000" else "city", code, day, None, 15))
     return pa.Table.from_pylist(rows, schema=OPEN_STATISTICS_SCHEMA)
+
+
+NATIONAL_VIEW = {"330000": 15, "320000": 7}  # the cumulative count each province sent; Jiangsu withholds new
+
+
+def regional_statistics(counties: list[str]) -> pa.Table:
+    """What a national node holds: Zhejiang's open statistics, and a Jiangsu province row per day."""
+    zhejiang = open_statistics(counties)
+    zhejiang = zhejiang.append_column("from_region", pa.array(["330000"] * zhejiang.num_rows))
+    jiangsu = [{**_open_row("province", "320000", day, None, 7), "new_cases": None} for day in DAYS]
+    jiangsu = pa.Table.from_pylist([{**r, "from_region": "320000"} for r in jiangsu], schema=zhejiang.schema)
+    return pa.concat_tables([zhejiang, jiangsu])
 
 
 def _open_row(

@@ -20,7 +20,7 @@ from shuzhi.credentials.qr import decode_image
 from shuzhi.store import Passage
 
 from .conftest import log_in, screenshot
-from .lake import DAYS, EPI_CASES, GREEN_KEY, LAST, RESIDENT_KEY, SAME_TRIP
+from .lake import DAYS, EPI_CASES, GREEN_KEY, LAST, NATIONAL_VIEW, RESIDENT_KEY, SAME_TRIP
 from .site import Site
 
 pytestmark = pytest.mark.browser
@@ -178,6 +178,14 @@ def test_anyone_sees_the_risk_map_cases_with_small_counts_withheld_and_can_look_
         page.evaluate("window.publicPage.catalogue.held")
     )
     assert "cases found under observation" in page.locator("#catalogue-measures").inner_text()
+    page.wait_for_function("() => window.publicPage.national !== null")
+    nation = page.locator("#national-table tr[data-region='100000'] td")
+    assert nation.nth(0).inner_text() == "全国" and nation.nth(3).inner_text() == str(
+        sum(NATIONAL_VIEW.values())
+    )
+    jiangsu = page.locator("#national-table tr[data-region='320000'] td")
+    assert jiangsu.nth(0).inner_text() == "江苏省" and jiangsu.nth(1).inner_text() == "—"
+    assert "1 个地区的新增数未公开" in page.locator("#national-note").inner_text()
     number, day, carriage = SAME_TRIP
     page.fill("#trip-no", number)
     page.fill("#trip-day", str(day))

@@ -17,10 +17,12 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from shuzhi import regions
 from shuzhi.accounts import Purpose, Role
 from shuzhi.api.access import ANYONE, Caller, requires
 from shuzhi.api.deps import DbSession
 from shuzhi.credentials.cli import PASSPHRASE_ENV
+from shuzhi.credentials.keys import NATIONAL
 from shuzhi.engine import connect
 from shuzhi.federation import exchange
 from shuzhi.federation.messages import MessageError
@@ -49,6 +51,7 @@ class NationalRow(BaseModel):
     """A region's own figures for a day (or the nation's, region 100000); null: withheld."""
 
     region: str
+    name: str  # the division's name; 全国 for the nation
     day: dt.date
     new_cases: int | None
     new_14d: int | None
@@ -66,6 +69,7 @@ Admin = Annotated[Caller, requires(roles=[Role.ADMIN], purpose=Purpose.FEDERATIO
 Public = Annotated[Caller, requires(roles=ANYONE, purpose=Purpose.PUBLIC_INFORMATION)]
 COSE = "application/cose"
 MAX_MESSAGE = 64 * 1024 * 1024
+NATION_NAME = "全国"
 
 
 def _member(request: Request) -> exchange.Member:
@@ -120,4 +124,7 @@ def federation_log(caller: Admin, session: DbSession, limit: int = 100) -> list[
 def national(caller: Public, request: Request) -> list[dict[str, Any]]:
     """Per region and day the region's own totals and counties by level; region 100000 is the nation's sum."""
     engine = connect(lake=request.app.state.services.settings.data.lake)
-    return national_view(engine).to_pylist()
+    rows = national_view(engine).to_pylist()
+    return [
+        {**r, "name": NATION_NAME if r["region"] == NATIONAL else regions.name_of(r["region"])} for r in rows
+    ]

@@ -6,7 +6,7 @@ import {$, Api, el, refusal, say} from "./common.js";
 const api = new Api(sessionStorage, "shuzhi.public");
 const LEVELS = {low: ["低风险 low", "#5cb85c"], medium: ["中风险 medium", "#f0ad4e"], high: ["高风险 high", "#d9534f"]};
 const NO_DATA = "#d9d9d9";
-const state = {statistics: null, trip: null, catalogue: null};
+const state = {statistics: null, trip: null, catalogue: null, national: null};
 window.publicPage = state; // for the browser tests and the console
 
 const shown = (count, rule) => (count === null ? `≤ ${rule.withheldUpTo}` : String(count));
@@ -77,9 +77,25 @@ async function showCatalogue() {
       el("td", {}, run.ran_at))));
 }
 
+// the regions' own figures of the last day they sent, and the nation's sums (shown where regions report here)
+async function showNational() {
+  const rows = await api.get("/federation/national");
+  const last = rows.map((r) => r.day).sort().at(-1);
+  state.national = rows.filter((r) => r.day === last);
+  $("#national").hidden = !state.national.length;
+  const value = (v) => (v === null ? "—" : String(v));
+  $("#national-table").tBodies[0].replaceChildren(...state.national.map((r) => el("tr", {"data-region": r.region},
+    el("td", {}, r.name), el("td", {}, value(r.new_cases)), el("td", {}, value(r.new_14d)),
+    el("td", {}, value(r.cumulative)), el("td", {}, `${r.counties_high} / ${r.counties_medium} / ${r.counties_low}`))));
+  const nation = state.national.find((r) => r.region === "100000");
+  $("#national-note").textContent = nation
+    ? `${last} · ${nation.regions} 个地区 regions · ${nation.withheld} 个地区的新增数未公开 withheld their new cases`
+    : "";
+}
+
 async function start() {
   echarts.registerMap("zhejiang-counties", await api.get("/public/boundaries/county"));
-  await Promise.all([showDay(""), showCatalogue()]);
+  await Promise.all([showDay(""), showCatalogue(), showNational()]);
 }
 
 $("#same-trip").addEventListener("submit", (event) => lookUp(event).catch((e) => say("#trip-status", refusal(e), "error")));
