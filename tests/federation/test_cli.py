@@ -16,23 +16,8 @@ def test_an_offline_exchange_by_file_is_received_and_logged(tmp_path):
     keys_only = keys_only_at(tmp_path / "federation", dt.datetime.now(dt.UTC))
     hangzhou, national = keys_only.members[HANGZHOU], keys_only.members[NATIONAL]
     message = tmp_path / "message.cose"
-    sent = runner.invoke(
-        app,
-        [
-            "federation",
-            "send",
-            "--to",
-            NATIONAL,
-            "--kind",
-            "trust_list",
-            "--region",
-            HANGZHOU,
-            "--out",
-            str(message),
-            "--data",
-            str(hangzhou.root),
-        ],
-    )
+    send = ["federation", "send", "--to", NATIONAL, "--kind", "trust_list", "--region", HANGZHOU]
+    sent = runner.invoke(app, [*send, "--out", str(message), "--data", str(hangzhou.root)])
     assert sent.exit_code == 0, sent.output
     received = runner.invoke(
         app, ["federation", "receive", str(message), "--region", NATIONAL, "--data", str(national.root)]
@@ -41,19 +26,5 @@ def test_an_offline_exchange_by_file_is_received_and_logged(tmp_path):
     assert (tmp_path / "message.receipt.cose").exists()
     shown = runner.invoke(app, ["federation", "log", "--region", NATIONAL, "--data", str(national.root)])
     assert shown.exit_code == 0 and "trust_list" in shown.output and "accepted" in shown.output
-    both = runner.invoke(
-        app,
-        [
-            "federation",
-            "send",
-            "--to",
-            NATIONAL,
-            "--kind",
-            "trust_list",
-            "--region",
-            HANGZHOU,
-            "--data",
-            str(hangzhou.root),
-        ],
-    )
+    both = runner.invoke(app, [*send, "--data", str(hangzhou.root)])  # neither --url nor --out
     assert both.exit_code != 0 and "either --url or --out" in both.output

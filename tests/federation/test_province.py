@@ -4,6 +4,7 @@ its residents from what Hangzhou sends; the nation sums what both regions publis
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pyarrow.compute as pc
 import pytest
@@ -79,20 +80,7 @@ def test_a_second_handover_replaces_the_first_and_a_bad_row_is_reported_while_th
 
     body = _body(hangzhou)
     body["contacts"][0]["classification"] = "acquaintance"
-    last = [m for m in _log(hangzhou) if m["direction"] == "out" and m["peer"] == NINGBO][0]
-    sealed = hangzhou.sign(
-        Message(
-            HANGZHOU,
-            NINGBO,
-            "handover",
-            last["seq"] + 1,
-            bytes.fromhex(last["digest"]),
-            T0,
-            body,
-            id=new_id(),
-        )
-    )
-    answer = _receipt(hangzhou, accept(ningbo, sealed, T0))
+    answer = _receipt(hangzhou, accept(ningbo, _next_handover(hangzhou, ningbo, body), T0))
     assert answer.status == "accepted"
     assert answer.rejected_rows == [
         {
@@ -109,21 +97,15 @@ def test_a_second_handover_replaces_the_first_and_a_bad_row_is_reported_while_th
 def test_a_handover_under_other_pseudonyms_is_refused(province):
     hangzhou, ningbo = province.member(HANGZHOU), province.member(NINGBO)
     body = {**_body(hangzhou), "pseudonyms": "0" * 16}
-    answered = [m for m in _log(ningbo) if m["direction"] == "in" and m["status"] == "accepted"][0]
-    sealed = hangzhou.sign(
-        Message(
-            HANGZHOU,
-            NINGBO,
-            "handover",
-            answered["seq"] + 1,
-            bytes.fromhex(answered["digest"]),
-            T0,
-            body,
-            id=new_id(),
-        )
-    )
-    answer = _receipt(hangzhou, accept(ningbo, sealed, T0))
+    answer = _receipt(hangzhou, accept(ningbo, _next_handover(hangzhou, ningbo, body), T0))
     assert answer.status == "rejected" and answer.reason.startswith("body.pseudonyms: keyed by 0000")
+
+
+def _next_handover(sender, receiver, body: dict) -> bytes:
+    """A handover with ``body``, signed as the next message of the receiver's accepted chain."""
+    last = [m for m in _log(receiver) if m["direction"] == "in" and m["status"] == "accepted"][0]
+    chained = Message(HANGZHOU, NINGBO, "handover", last["seq"] + 1, bytes.fromhex(last["digest"]), T0, body)
+    return sender.sign(replace(chained, id=new_id()))
 
 
 def _body(member) -> dict:
