@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import pyarrow.parquet as pq
 from pydantic import Field, PositiveInt
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, true
 
 from shuzhi.accounts import Purpose
 from shuzhi.audit.chain import Entry, append
@@ -47,15 +47,17 @@ SECTION = "retention"
 PERSON_COLUMNS = frozenset({"person_key", "case_key", "contact_key", "via_key"})
 QUARANTINE = "quarantine"  # raw lines of rejected rows: personal however masked
 SUNSET_PHRASE = "the emergency is over"
-STORE_TABLES = {  # operational tables with personal rows, and the column that dates a row
-    "health_declarations": (HealthDeclaration, HealthDeclaration.declared_at),
-    "trip_declarations": (TripDeclaration, TripDeclaration.declared_at),
-    "passages": (Passage, Passage.passed_at),
+HANDOVERS = FederationMessage.kind == "handover"  # messages that carry cases and contacts
+STORE_TABLES = {  # operational tables with personal rows: the model, the column dating a row, which rows
+    "health_declarations": (HealthDeclaration, HealthDeclaration.declared_at, true()),
+    "trip_declarations": (TripDeclaration, TripDeclaration.declared_at, true()),
+    "passages": (Passage, Passage.passed_at, true()),
+    "federation_handovers": (FederationMessage, FederationMessage.logged_at, HANDOVERS),
 }
 SYSTEM = "shuzhi-retention"
 
 
-StoreTable = Literal["health_declarations", "trip_declarations", "passages"]
+StoreTable = Literal["health_declarations", "trip_declarations", "passages", "federation_handovers"]
 
 
 class RetentionPolicy(Strict):
@@ -101,11 +103,12 @@ def apply_retention(
         _drop(table, old, deleted, dry_run)
     with store.session() as session:
         for name, days in policy.store_days.items():
-            model, dated = STORE_TABLES[name]
+            model, dated, which = STORE_TABLES[name]
             cutoff = dt.datetime.combine(today - dt.timedelta(days=days), dt.time(), dt.UTC)
-            count = session.scalar(select(func.count()).select_from(model).where(dated < cutoff)) or 0
+            old = (dated < cutoff) & which
+            count = session.scalar(select(func.count()).select_from(model).where(old)) or 0
             if count and not dry_run:
-                session.execute(delete(model).where(dated < cutoff))
+                session.execute(delete(model).where(old))
             if count:
                 deleted.store_rows[name] = count
         if not dry_run:
@@ -144,7 +147,7 @@ def sunset(data: DataDir, store: Store, confirm: str, now: dt.datetime | None = 
             ("passages", Passage),
         ):
             deleted.store_rows[name] = session.execute(delete(model)).rowcount or 0
-        handovers = delete(FederationMessage).where(FederationMessage.kind == "handover")
+        handovers = delete(FederationMessage).where(HANDOVERS)
         deleted.store_rows["federation_handovers"] = session.execute(handovers).rowcount or 0
         residents = delete(Account).where(Account.person_key.is_not(None))
         deleted.store_rows["resident_accounts"] = session.execute(residents).rowcount or 0

@@ -16,7 +16,7 @@ from shuzhi.policy import PolicyError
 from shuzhi.privacy.pseudonym import KEY_FILE_NAME
 from shuzhi.privacy.retention import apply_retention, retention_policy, sunset
 from shuzhi.settings import DataDir
-from shuzhi.store import Account, AuditRecord, HealthDeclaration, Passage
+from shuzhi.store import Account, AuditRecord, FederationMessage, HealthDeclaration, Passage
 
 TODAY = dt.date(2020, 3, 1)
 POLICY = retention_policy("2020-5th")  # 30 days for personal tables
@@ -70,6 +70,26 @@ def _add_rows(store) -> None:
                     recorded_by=staff.id,
                 )
             )
+            for kind in ("handover", "statistics"):  # only a handover carries persons
+                session.add(_message(kind, at))
+
+
+def _message(kind: str, at: dt.datetime) -> FederationMessage:
+    return FederationMessage(
+        direction="in",
+        message_id=kind,
+        peer="330200",
+        kind=kind,
+        seq=1,
+        digest="0" * 64,
+        prev="",
+        sent_at=at,
+        logged_at=at,
+        status="accepted",
+        reason="",
+        outcome={},
+        sealed=b"signed",
+    )
 
 
 def test_retention_deletes_only_what_is_past_its_limit_and_audits_it(tmp_path, store):
@@ -79,6 +99,7 @@ def test_retention_deletes_only_what_is_past_its_limit_and_audits_it(tmp_path, s
     assert dry.partitions == {"venue_stays": 2} and dry.store_rows == {
         "health_declarations": 1,
         "passages": 1,
+        "federation_handovers": 1,
     }
     assert len(list((data.lake / "venue_stays").iterdir())) == 5  # a dry run deletes nothing
     done = apply_retention(data, store, POLICY, TODAY)
@@ -89,6 +110,11 @@ def test_retention_deletes_only_what_is_past_its_limit_and_audits_it(tmp_path, s
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(HealthDeclaration)) == 1
         assert session.scalar(select(func.count()).select_from(Passage)) == 1
+        assert sorted(session.scalars(select(FederationMessage.kind))) == [
+            "handover",
+            "statistics",
+            "statistics",
+        ]
         record = session.scalars(select(AuditRecord).where(AuditRecord.action == "retention")).one()
         assert record.purpose == "data_protection" and record.detail["store_rows"]["passages"] == 1
     again = apply_retention(data, store, POLICY, TODAY)
@@ -110,6 +136,7 @@ def test_the_sunset_leaves_nothing_that_can_name_a_person(tmp_path, store):
         for model in (HealthDeclaration, Passage):
             assert session.scalar(select(func.count()).select_from(model)) == 0
         assert session.scalars(select(Account.username)).all() == ["op"]
+        assert set(session.scalars(select(FederationMessage.kind))) == {"statistics"}
         assert session.scalars(select(AuditRecord.action).order_by(AuditRecord.seq)).all()[-1] == "sunset"
         assert verify_chain(session).ok  # the audit chain is whole
 
