@@ -119,14 +119,9 @@ def _earliest(t: ibis.Table) -> ibis.Table:
 
 
 def _close_beats_companion(t: ibis.Table) -> ibis.Table:
-    """Companions who are not also close contacts of the same case (an anti-join: no window over all rows)."""
-    close = t.filter(t.classification == CLOSE)
-    pairs = close.select(k_case=close.case_key, k_contact=close.contact_key).distinct()
-    companions = t.filter(t.classification == COMPANION)
-    companions = companions.anti_join(
-        pairs, [companions.case_key == pairs.k_case, companions.contact_key == pairs.k_contact]
-    )
-    return t.filter(t.classification != COMPANION).union(companions)
+    is_close = (t.classification == CLOSE).ifelse(1, 0)
+    marked = t.mutate(has_close=is_close.max().over(group_by=["case_key", "contact_key"]))
+    return marked.filter((marked.classification != COMPANION) | (marked.has_close == 0)).drop("has_close")
 
 
 def _evidence(t: ibis.Table) -> ibis.Value:
