@@ -143,8 +143,18 @@ def _contacts(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) 
         *_in_window(t.last_contact_at, window, rule.span_days),
     )
     via = ibis.ifelse(t.via_key.isnull(), "", _concat(" via ", t.via_key))
+    at = ibis.ifelse(t.place.isnull(), "", _concat(", at ", t.place))  # another region's: "330100:V…"
     pointer = _concat(
-        "contacts: case ", t.case_key, via, ", ", t.rule, ", ", t.first_contact_at, " – ", t.last_contact_at
+        "contacts: case ",
+        t.case_key,
+        via,
+        ", ",
+        t.rule,
+        ", ",
+        t.first_contact_at,
+        " – ",
+        t.last_contact_at,
+        at,
     )
     label = _labelled(t.setting, policy.labels.settings)
     return t.select(**_rows(rule, t.contact_key, t.last_contact_at, label, t.place, pointer))

@@ -335,7 +335,9 @@ def _land_handover(member: Member, message: Message, body: bodies.Handover) -> t
 
 
 def _reported(contact: bodies.ContactRow, region: str) -> dict:
+    """The contact as this region shows it: the place and the evidence name the region that reported it."""
     row = contact.model_dump()
+    row["place"] = f"{region}:{row['place'] or '?'}"
     row["evidence"] = f"reported by {region}: {row['evidence']}"
     return row
 

@@ -63,6 +63,8 @@ def test_ningbo_colours_its_residents_from_hangzhous_handover(province):
     received = Lake(ningbo.data.lake).root / "received_contacts"
     evidence = connect(lake=ningbo.data.lake).table("received_contacts").evidence.to_pyarrow().to_pylist()
     assert received.exists() and all(e.startswith(f"reported by {HANGZHOU}: ") for e in evidence)
+    pointers = red["evidence"].to_pylist()
+    assert any(f", at {HANGZHOU}:" in p for p in pointers), pointers[:3]  # where: in the reporting region
 
 
 def _cases(member) -> set[int]:
