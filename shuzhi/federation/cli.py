@@ -90,6 +90,19 @@ def send(
         console.print(f"  refused {row['table']} row {row['row']}: {row['field']}: {row['reason']}")
 
 
+@app.command("publish-trust")
+def publish_trust(data: DataOption = None) -> None:
+    """(National authority) Merge the regions' trust lists into a new signed national list; then send it
+    to each member with ``send --kind trust_list``."""
+    from shuzhi.credentials.keys import NATIONAL
+    from shuzhi.federation.exchange import publish_national_list
+
+    merged = publish_national_list(_member(data, NATIONAL), _now())
+    console.print(
+        f"National list: {len(merged.keys)} keys of {len({k.region for k in merged.keys})} regions."
+    )
+
+
 @app.command()
 def receive(
     message: Annotated[Path, typer.Argument(help="A signed message file.")],

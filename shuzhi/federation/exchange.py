@@ -110,7 +110,13 @@ class Member:
         return Lake(self.data.lake)
 
     def sign(self, message: Message) -> bytes:
-        return seal(message, self.keys.signer(self.region, message.sent_at))
+        """Sealed by the active key; a trust list by the oldest key still trusted, which receivers already
+        know when the list brings a rotated key."""
+        keys, at = self.keys, message.sent_at
+        signer = (
+            keys.publisher(self.region, at) if message.kind == TRUST_LIST else keys.signer(self.region, at)
+        )
+        return seal(message, signer)
 
 
 def join(
@@ -245,6 +251,26 @@ def _derived(member: Member, name: str, schema: pa.Schema) -> pa.Table:
     if not engine.has_table(name):
         return schema.empty_table()
     return engine.to_arrow(engine.table(name).select(*schema.names)).cast(schema)
+
+
+def publish_national_list(member: Member, now: dt.datetime) -> TrustList:
+    """The national authority's new list: the keys it trusts, its own, and those the regions' lists vouch for.
+
+    Each region's list (received as a ``trust_list`` message) is checked again against the keys trusted for
+    that region, so a rotated key enters only when an older key of the same region vouched for it. The
+    signed list replaces this node's ``national.cose``; sending it (``trust_list`` to each member) spreads it.
+    """
+    if member.region != NATIONAL:
+        raise FederationError(f"only the national authority ({NATIONAL}) publishes the national list")
+    folder = member.data.root / FEDERATION_DIR
+    lists = [member.trust, trustlist.regional(member.keys, NATIONAL, now)]
+    for path in sorted((folder / "trust_lists").glob("*.cose")):
+        anchors = [k for k in member.trust.keys if k.region == path.stem]
+        lists.append(trustlist.open_signed(path.read_bytes(), anchors))
+    merged = trustlist.merge(lists, issuer=NATIONAL, now=now)
+    (folder / NATIONAL_LIST).write_bytes(trustlist.sign(merged, member.keys.publisher(NATIONAL, now)))
+    member.trust = merged
+    return merged
 
 
 # ---- receiving -------------------------------------------------------------------------------------------

@@ -116,3 +116,28 @@ def _log(member):
 
     with member.store.session() as session:
         return messages(session)
+
+
+def test_a_rotated_key_is_trusted_everywhere_once_the_nation_publishes_the_list_its_region_sent(tmp_path):
+    """Ningbo rotates its key; its list (signed by the old key) reaches the nation, which publishes a new
+    national list and sends it to Hangzhou; then Hangzhou accepts what Ningbo's new key signs."""
+    import datetime as dt
+
+    from shuzhi.federation.exchange import publish_national_list
+
+    from .conftest import keys_only_at
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    federation = keys_only_at(tmp_path, now)
+    national, hangzhou, ningbo = (federation.member(r) for r in (NATIONAL, HANGZHOU, NINGBO))
+    new = ningbo.keys.generate(NINGBO, now)
+    from_new_key = compose(ningbo, HANGZHOU, "handover", now)  # signed by the active, new key
+    with pytest.raises(MessageError, match="kid: key .* is not in the trust list"):
+        accept(hangzhou, from_new_key, now)
+
+    accept(national, compose(ningbo, NATIONAL, "trust_list", now), now)
+    assert new.kid in {k.kid for k in publish_national_list(national, now).keys}
+    accept(hangzhou, compose(national, HANGZHOU, "trust_list", now), now)
+    hangzhou = federation.member(HANGZHOU)  # as the next process starts: from its stored national list
+    answer = open_sealed(accept(hangzhou, from_new_key, now), hangzhou.trust, NINGBO)  # the receipt
+    assert answer.body["status"] == "accepted"
