@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -134,8 +135,8 @@ def join(
                 f"{data.lake} was pseudonymised under another key: join before ingesting, or re-ingest"
             )
         key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key_file.write_bytes(pseudonym_key)
-        key_file.chmod(0o600)
+        with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+            out.write(pseudonym_key)
     folder = data.root / FEDERATION_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (folder / NATIONAL_LIST).write_bytes(national_list)
@@ -464,7 +465,11 @@ def _already(session, message: Message, sealed: bytes) -> bool:
     return session.scalar(query) is not None
 
 
+UNOPENED_KEPT = 1024  # bytes kept of a message nobody could be shown to have sent: enough to look into
+
+
 def _log_unopened(member: Member, sealed: bytes, now: dt.datetime, reason: str) -> None:
+    """Log a message that did not open; only its digest and first bytes, as anyone can post such bytes."""
     with member.store.session() as session:
         session.add(
             FederationMessage(
@@ -480,7 +485,7 @@ def _log_unopened(member: Member, sealed: bytes, now: dt.datetime, reason: str) 
                 status="rejected",
                 reason=reason,
                 outcome={},
-                sealed=sealed,
+                sealed=sealed[:UNOPENED_KEPT],
             )
         )
         session.commit()
