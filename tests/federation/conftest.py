@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from risk.conftest import engine  # noqa: F401 — an engine per backend, for the spec tests
 
 from shuzhi.credentials import trustlist
 from shuzhi.credentials.keys import NATIONAL, KeyStore, public_pem
