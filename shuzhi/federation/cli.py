@@ -63,10 +63,14 @@ def send(
     out: Annotated[Path | None, typer.Option(help="Write the signed message here instead (offline).")] = None,
     data: DataOption = None,
 ) -> None:
-    """Compose, sign and send the next message of KIND to another region; check and keep its receipt."""
+    """Compose, sign and send the next message of KIND to another region; check and keep its receipt.
+
+    With --url, messages to that region still unanswered (a network failure, an --out file never delivered)
+    go first, in order: receivers answer a repeat as a duplicate, so nothing lands twice."""
     import httpx
 
-    from shuzhi.federation.exchange import acknowledge, compose
+    from shuzhi.federation.delivery import deliver_pending
+    from shuzhi.federation.exchange import compose
 
     if (url is None) == (out is None):
         raise typer.BadParameter("give either --url or --out")
@@ -76,18 +80,22 @@ def send(
         out.write_bytes(sealed)
         console.print(f"Wrote {len(sealed):,} bytes to {out}.")
         return
-    response = httpx.post(
-        url.rstrip("/") + "/federation/messages",
-        content=sealed,
-        headers={"Content-Type": "application/cose"},
-        timeout=300,
-    )
-    if response.status_code != 200:
-        raise typer.BadParameter(f"{to} refused the message ({response.status_code}): {response.text}")
-    answer = acknowledge(member, response.content, _now())
-    console.print(f"{to}: {answer.status} {answer.reason} landed {answer.landed}")
-    for row in answer.rejected_rows:
-        console.print(f"  refused {row['table']} row {row['row']}: {row['field']}: {row['reason']}")
+
+    def post(message: bytes) -> tuple[int, bytes]:
+        headers = {"Content-Type": "application/cose"}
+        response = httpx.post(
+            url.rstrip("/") + "/federation/messages", content=message, headers=headers, timeout=300
+        )
+        return response.status_code, response.content
+
+    for done in deliver_pending(member, to, post, _now()):
+        if done.receipt is None:
+            console.print(f"{to} could not open message {done.seq}: {done.refusal}")
+            continue
+        answer = done.receipt
+        console.print(f"{to}: message {done.seq} {answer.status} {answer.reason} landed {answer.landed}")
+        for row in answer.rejected_rows:
+            console.print(f"  refused {row['table']} row {row['row']}: {row['field']}: {row['reason']}")
 
 
 @app.command("publish-trust")

@@ -57,7 +57,7 @@ def test_a_member_sends_to_the_national_node_over_http_and_keeps_its_receipt(tmp
         send = ["federation", "send", "--to", NATIONAL, "--region", HANGZHOU, "--data", str(hangzhou.root)]
         sent = CliRunner().invoke(app, [*send, "--kind", "trust_list", "--url", base])
         assert sent.exit_code == 0, sent.output
-        assert f"{NATIONAL}: accepted" in sent.output
+        assert f"{NATIONAL}: message 1 accepted" in sent.output
         garbage = httpx.post(
             f"{base}/federation/messages", content=b"\xa0", headers={"Content-Type": "application/cose"}
         )

@@ -1,0 +1,58 @@
+"""Delivery at least once: unanswered messages go again, in order, until answered; a repeat lands nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from shuzhi.credentials.keys import NATIONAL
+from shuzhi.federation.delivery import deliver_pending, pending
+from shuzhi.federation.exchange import accept, compose
+from shuzhi.federation.messages import MessageError
+
+from .conftest import HANGZHOU, T0
+
+
+def _to(member):
+    """A transport into ``member``'s inbox, answering as the HTTP endpoint does."""
+
+    def post(sealed: bytes) -> tuple[int, bytes]:
+        try:
+            return 200, accept(member, sealed, T0)
+        except MessageError as exc:
+            return 422, str(exc).encode()
+
+    return post
+
+
+def _down(sealed: bytes) -> tuple[int, bytes]:
+    raise ConnectionError("network down")
+
+
+def test_unanswered_messages_go_again_in_order_and_a_repeat_lands_nothing(keys_only):
+    hangzhou, national = keys_only.member(HANGZHOU), keys_only.member(NATIONAL)
+    first, _second = (compose(hangzhou, NATIONAL, "trust_list", T0) for _ in range(2))
+    with pytest.raises(ConnectionError):
+        deliver_pending(hangzhou, NATIONAL, _down, T0)
+    assert [m.seq for m in pending(hangzhou, NATIONAL)] == [1, 2]
+
+    accept(
+        national, first, T0
+    )  # the first got through once already (say, by file): its repeat is a duplicate
+    done = deliver_pending(hangzhou, NATIONAL, _to(national), T0)
+    assert [(d.seq, d.receipt.status) for d in done] == [(1, "duplicate"), (2, "accepted")]
+    assert not pending(hangzhou, NATIONAL)
+
+
+def test_a_message_the_receiver_cannot_open_leaves_the_chain_and_the_next_takes_its_number(keys_only):
+    hangzhou, national = keys_only.member(HANGZHOU), keys_only.member(NATIONAL)
+    compose(hangzhou, NATIONAL, "trust_list", T0)
+
+    def garbled(sealed: bytes) -> tuple[int, bytes]:
+        return _to(national)(sealed[:-1] + bytes([sealed[-1] ^ 1]))  # one bit flipped on the way
+
+    done = deliver_pending(hangzhou, NATIONAL, garbled, T0)
+    assert done[0].receipt is None and done[0].refusal.startswith("signature")
+    refused = done[0].seq
+    compose(hangzhou, NATIONAL, "trust_list", T0)
+    again = deliver_pending(hangzhou, NATIONAL, _to(national), T0)
+    assert [(d.seq, d.receipt.status) for d in again] == [(refused, "accepted")]  # the same number, accepted
