@@ -74,10 +74,18 @@ def province_prefixes() -> frozenset[str]:
     return frozenset(code[:2] for code, r in divisions().items() if r.level == "province")
 
 
+BOUNDARY_FILES = {
+    "county": "zhejiang_counties.geojson",
+    "city": "zhejiang_cities.geojson",
+    "province": "china_provinces.geojson",  # the nation's provinces, for the national view
+}
+
+
 @cache
 def boundaries(level: str = "county") -> dict:
-    """Zhejiang's GeoJSON boundaries (``county`` or ``city``), properties ``adcode`` and ``name``."""
-    name = {"county": "zhejiang_counties.geojson", "city": "zhejiang_cities.geojson"}[level]
+    """GeoJSON boundaries: Zhejiang's ``county`` or ``city`` divisions, or China's ``province`` ones;
+    properties ``adcode`` and ``name``."""
+    name = BOUNDARY_FILES[level]
     return json.loads(_data_text(name))
 
 

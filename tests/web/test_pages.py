@@ -186,6 +186,13 @@ def test_anyone_sees_the_risk_map_cases_with_small_counts_withheld_and_can_look_
     jiangsu = page.locator("#national-table tr[data-region='320000'] td")
     assert jiangsu.nth(0).inner_text() == "江苏省" and jiangsu.nth(1).inner_text() == "—"
     assert "1 个地区的新增数未公开" in page.locator("#national-note").inner_text()
+    page.wait_for_function(
+        "() => echarts.getInstanceByDom(document.getElementById('national-map'))"
+        "?.getOption()?.series?.[0]?.data?.length"
+    )
+    data = _option(page, "national-map")["series"][0]["data"]  # ECharts lists every province of the map
+    provinces = {d["name"]: d["value"] for d in data if "value" in d}
+    assert provinces == {"330000": 15, "320000": 7}  # each province's 14-day cases, as it reported them
     number, day, carriage = SAME_TRIP
     page.fill("#trip-no", number)
     page.fill("#trip-day", str(day))

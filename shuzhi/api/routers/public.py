@@ -69,8 +69,9 @@ def _count(session: Session, model: type, *where: object) -> int:
 
 
 @router.get("/boundaries/{level}", response_model=Boundaries)
-def boundaries(caller: Public, level: Literal["county", "city"]) -> Response:
-    """GeoJSON of Zhejiang's 90 counties or 11 cities (GB/T 2260 ``adcode``, name, centroid) for the maps."""
+def boundaries(caller: Public, level: Literal["county", "city", "province"]) -> Response:
+    """GeoJSON of Zhejiang's 90 counties or 11 cities, or China's provinces (the national view), with GB/T
+    2260 ``adcode``, name and centroid, for the maps."""
     headers = {"Cache-Control": "max-age=86400"}
     return Response(_geojson(level), media_type="application/json", headers=headers)
 
@@ -84,7 +85,7 @@ def _geojson(level: str) -> bytes:
             "properties": {
                 "adcode": str(f["properties"]["adcode"]),
                 "name": f["properties"]["name"],
-                "centroid": f["properties"].get("centroid") or f["properties"]["center"],
+                "centroid": f["properties"].get("centroid") or f["properties"].get("center"),
             },
             "geometry": f["geometry"],
         }

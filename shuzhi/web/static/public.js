@@ -6,6 +6,7 @@ import {$, Api, el, refusal, say} from "./common.js";
 const api = new Api(sessionStorage, "shuzhi.public");
 const LEVELS = {low: ["低风险 low", "#5cb85c"], medium: ["中风险 medium", "#f0ad4e"], high: ["高风险 high", "#d9534f"]};
 const NO_DATA = "#d9d9d9";
+const NATION = "100000";
 const state = {statistics: null, trip: null, catalogue: null, national: null};
 window.publicPage = state; // for the browser tests and the console
 
@@ -83,14 +84,35 @@ async function showNational() {
   const last = rows.map((r) => r.day).sort().at(-1);
   state.national = rows.filter((r) => r.day === last);
   $("#national").hidden = !state.national.length;
+  if (!state.national.length) return;
   const value = (v) => (v === null ? "—" : String(v));
   $("#national-table").tBodies[0].replaceChildren(...state.national.map((r) => el("tr", {"data-region": r.region},
     el("td", {}, r.name), el("td", {}, value(r.new_cases)), el("td", {}, value(r.new_14d)),
     el("td", {}, value(r.cumulative)), el("td", {}, `${r.counties_high} / ${r.counties_medium} / ${r.counties_low}`))));
-  const nation = state.national.find((r) => r.region === "100000");
+  const nation = state.national.find((r) => r.region === NATION);
   $("#national-note").textContent = nation
     ? `${last} · ${nation.regions} 个地区 regions · ${nation.withheld} 个地区的新增数未公开 withheld their new cases`
     : "";
+  await drawNationalMap(state.national.filter((r) => r.region !== NATION));
+}
+
+// each province coloured by the 14-day cases its reporting regions sent; grey where none reports
+async function drawNationalMap(regions) {
+  if (!echarts.getMap("china-provinces")) echarts.registerMap("china-provinces", await api.get("/public/boundaries/province"));
+  const byProvince = new Map();
+  for (const r of regions) {
+    const province = `${r.region.slice(0, 2)}0000`;
+    byProvince.set(province, (byProvince.get(province) ?? 0) + (r.new_14d ?? 0));
+  }
+  const data = [...byProvince].map(([name, value]) => ({name, value}));
+  const chart = echarts.getInstanceByDom($("#national-map")) ?? echarts.init($("#national-map"));
+  chart.setOption({
+    tooltip: {trigger: "item", formatter: (p) => (p.data ? `${p.data.name}: ${p.data.value} (14 天 days)` : "")},
+    visualMap: {min: 0, max: Math.max(1, ...data.map((d) => d.value)), calculable: true, left: "left", bottom: 0, itemHeight: 70,
+      inRange: {color: ["#fde0c5", "#d9534f"]}, text: ["14天 14 days", ""]},
+    series: [{type: "map", map: "china-provinces", nameProperty: "adcode", roam: true, data, selectedMode: false,
+      label: {show: false}, itemStyle: {areaColor: NO_DATA, borderColor: "#fff", borderWidth: 0.5}}],
+  });
 }
 
 async function start() {
