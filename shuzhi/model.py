@@ -263,6 +263,19 @@ TELECOM_STAYS = _table(
     "Telecom itinerary: the cities where a phone was seen, from first to last sighting of the day.",
 )
 
+PERSON_REGIONS = _table(
+    "person_regions",
+    [
+        ("person_key", PERSON),
+        ("home_region", REGION),  # the six digits that begin the ID number: the region of registration (户籍)
+        ("seen_on", pa.date32()),  # the day the file that named the person was ingested
+    ],
+    ("person_key", "home_region"),
+    "seen_on",
+    "The home region of every person a feed names (from the ID number's first six digits, kept at the door "
+    "as the ID itself is dropped): where a visitor's cases and contacts are handed over (shuzhi.federation).",
+)
+
 QUARANTINE = _table(
     "quarantine",
     [
@@ -297,6 +310,7 @@ TABLES: dict[str, Table] = {
         FEVER_VISITS,
         DECLARATIONS,
         TELECOM_STAYS,
+        PERSON_REGIONS,
         QUARANTINE,
     )
 }

@@ -198,12 +198,10 @@ def acknowledge(member: Member, receipt: bytes, now: dt.datetime) -> bodies.Rece
 
 
 def _handover(member: Member, recipient: str, now: dt.datetime) -> dict[str, Any]:
-    """Cases and contacts whose residence lies in the recipient's jurisdiction (and not in this one's)."""
-    residents = member.lake.read("residents", ["person_key", "county_code"])
-    counties = residents["county_code"]
-    theirs = residents.filter(
-        pc.and_(_within(counties, recipient), pc.invert(_within(counties, member.region)))
-    )
+    """Cases and contacts of persons whose home lies in the recipient's jurisdiction (not in this one's)."""
+    homes = _homes(member)
+    regions = homes["region"]
+    theirs = homes.filter(pc.and_(_within(regions, recipient), pc.invert(_within(regions, member.region))))
     theirs = theirs["person_key"]
     cases = member.lake.read("diagnoses", where=pc.field("person_key").isin(theirs))
     contacts = _derived(member, "contacts", CONTACTS_SCHEMA)
@@ -213,6 +211,18 @@ def _handover(member: Member, recipient: str, now: dt.datetime) -> dict[str, Any
         "cases": [bodies.to_wire(r) for r in cases.to_pylist()],
         "contacts": [bodies.to_wire(r) for r in contacts.to_pylist()],
     }
+
+
+def _homes(member: Member) -> pa.Table:
+    """(person_key, region): the county of residence registered here, else the home region of the ID number
+    (a visitor's)."""
+    residents = member.lake.read("residents", ["person_key", "county_code"])
+    residents = residents.rename_columns(["person_key", "region"])
+    seen = member.lake.read("person_regions", ["person_key", "home_region"]).rename_columns(
+        ["person_key", "region"]
+    )
+    visitors = seen.filter(pc.invert(pc.is_in(seen["person_key"], residents["person_key"])))
+    return pa.concat_tables([residents, visitors.group_by(["person_key", "region"]).aggregate([])])
 
 
 def _within(counties: pa.ChunkedArray, jurisdiction: str) -> pa.ChunkedArray:

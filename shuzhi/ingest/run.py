@@ -238,6 +238,10 @@ class _Run:
         if len(outcome.rejects):
             quarantine = outcome.rejects.table(feed.name, relative, self.today)
             written.append(self._write(model.QUARANTINE.name, self.today, quarantine))
+        if outcome.home_regions is not None and outcome.home_regions.num_rows:
+            seen = pa.array([self.today] * outcome.home_regions.num_rows, pa.date32())
+            regions = outcome.home_regions.append_column("seen_on", seen).cast(model.PERSON_REGIONS.schema)
+            written.append(self._write(model.PERSON_REGIONS.name, self.today, regions))
         for stale in leftovers - set(written):
             stale.unlink(missing_ok=True)
         if feed.table is model.VENUES:

@@ -49,6 +49,7 @@ class Context:
 class Outcome:
     landed: pa.Table  # rows of the canonical table (``feed.table``)
     rejects: Rejects
+    home_regions: pa.Table | None = None  # (person_key, home_region) of the landed rows' persons, distinct
 
 
 def validate(feed: Feed, batch: RawBatch, ctx: Context) -> Outcome:
@@ -67,7 +68,8 @@ def validate(feed: Feed, batch: RawBatch, ctx: Context) -> Outcome:
     _apply(_duplicates(feed, values, ok, batch.lines, ctx), ok, batch)
     for problem in (p for step, _, p in problems if step > dup_step):
         _apply(problem, ok, batch)
-    return Outcome(_landed(feed, values, ids, ok), batch.rejects)
+    regions = None if ids is None else _home_regions(values["person_key"], ids, ok)
+    return Outcome(_landed(feed, values, ids, ok), batch.rejects, regions)
 
 
 Found = list[tuple[int, int, Problem]]  # (check step, field order, problem)
@@ -201,6 +203,18 @@ def _birth_year(ids: pa.Array) -> pa.Array:
 
 
 DERIVED: dict[str, Callable[[pa.Array], pa.Array]] = {"sex": _sex, "birth_year": _birth_year}
+
+
+def _home_regions(person_keys: pa.Array, ids: pa.Array, ok: np.ndarray) -> pa.Table:
+    """Each landed person's home region: the ID number's first six digits (the ID itself goes no further)."""
+    keep = pa.array(ok)
+    table = pa.table(
+        {
+            "person_key": person_keys.filter(keep),
+            "home_region": pc.utf8_slice_codeunits(ids.filter(keep), 0, 6),
+        }
+    )
+    return table.group_by(["person_key", "home_region"]).aggregate([])
 
 
 def _landed(feed: Feed, values: dict[str, pa.Array], ids: pa.Array | None, ok: np.ndarray) -> pa.Table:

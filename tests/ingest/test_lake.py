@@ -20,8 +20,12 @@ def test_part_names_places_and_content(feeds: Feeds, landing: Landing) -> None:
     landing.run()
     scans = feeds.root / "venue/scans_20200120.csv"
     name = part_name(hashlib.sha256(scans.read_bytes()).hexdigest())
-    [part] = landing.lake.parts_named(name)
+    regions, part = landing.lake.parts_named(name)  # (sorted) their persons' home regions, the stays
     assert part.relative_to(landing.lake_dir).as_posix() == f"venue_stays/day=2020-01-20/{name}"
+    assert regions.relative_to(landing.lake_dir).parts[0] == "person_regions"
+    homes = pq.read_table(regions)
+    assert homes.num_rows == len(set(homes["person_key"].to_pylist())) > 0  # one row per person
+    assert all(len(r) == 6 and r.isdigit() for r in homes["home_region"].to_pylist())
     stored = pq.read_table(part)
     assert (
         stored.schema.names == model.VENUE_STAYS.schema.names

@@ -223,7 +223,8 @@ def test_redo_on_another_day_removes_the_interrupted_attempts_parts(tmp_path) ->
     f = good_feeds(land.feeds_dir)
     _dirty(f)
     with pytest.raises(SimulatedCrash):
-        land.run(crash_after_parts=8, today=dt.date(2020, 2, 1))  # 6 registry parts; scans: stays, quarantine
+        # 6 registry parts and 3 of their persons' home regions; then the scans: stays, quarantine
+        land.run(crash_after_parts=11, today=dt.date(2020, 2, 1))
     stale = {p.parent.name for p in land.lake.parts("quarantine")}
     assert stale == {"day=2020-02-01"}
     land.run(today=dt.date(2020, 2, 2))

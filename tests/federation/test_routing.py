@@ -1,0 +1,64 @@
+"""Who is handed over to whom: a person's home is their registered residence here, else the region their ID
+number names (a visitor's); a region receives the persons whose home lies in its jurisdiction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from shuzhi.lake import Lake
+from shuzhi.model import TABLES
+from shuzhi.tracing.contacts import CONTACTS_SCHEMA
+
+from .conftest import HANGZHOU, T0, keys_only_at
+
+DAY = dt.date(2020, 2, 1)
+RESIDENT_WITH_A_JIANGSU_ID, JIANGSU_VISITOR, HANGZHOU_VISITOR = 1, 2, 3
+
+
+def _contact(person: int) -> dict:
+    at = dt.datetime(2020, 2, 1, 12)
+    return {
+        "case_key": 9,
+        "contact_key": person,
+        "degree": 1,
+        "via_key": None,
+        "classification": "close",
+        "rule": "shared_table",
+        "setting": "meal",
+        "place": "V0000001",
+        "first_contact_at": at,
+        "last_contact_at": at + dt.timedelta(hours=1),
+        "overlap_seconds": 3600,
+        "evidence": "meal at V0000001",
+    }
+
+
+def test_a_visitor_goes_to_the_region_of_their_id_and_a_resident_stays_home(tmp_path):
+    from shuzhi.federation.exchange import BUILDERS
+
+    federation = keys_only_at(tmp_path, T0)
+    hangzhou = federation.member(HANGZHOU)
+    lake = Lake(hangzhou.data.lake)
+    resident = {"person_key": RESIDENT_WITH_A_JIANGSU_ID, "household_id": "H1", "county_code": "330102"}
+    lake.write_part(
+        "residents", DAY, "part-r.parquet", pa.Table.from_pylist([resident], TABLES["residents"].schema)
+    )
+    homes = [
+        (RESIDENT_WITH_A_JIANGSU_ID, "320102"),
+        (JIANGSU_VISITOR, "320104"),
+        (HANGZHOU_VISITOR, "330106"),
+    ]
+    seen = [{"person_key": k, "home_region": r, "seen_on": DAY} for k, r in homes]
+    lake.write_part(
+        "person_regions", DAY, "part-s.parquet", pa.Table.from_pylist(seen, TABLES["person_regions"].schema)
+    )
+    contacts = [_contact(p) for p, _ in homes]
+    lake.write_part("contacts", DAY, "part-c.parquet", pa.Table.from_pylist(contacts, CONTACTS_SCHEMA))
+
+    to_jiangsu = BUILDERS["handover"](hangzhou, "320000", T0)
+    assert [c["contact_key"] for c in to_jiangsu["contacts"]] == [JIANGSU_VISITOR]
+    to_nanjing = BUILDERS["handover"](hangzhou, "320100", T0)
+    assert [c["contact_key"] for c in to_nanjing["contacts"]] == [JIANGSU_VISITOR]  # 320104 is in Nanjing
+    assert BUILDERS["handover"](hangzhou, "320200", T0)["contacts"] == []
