@@ -315,8 +315,8 @@ class TrustListOut(BaseModel):
 
 class FeatureProperties(BaseModel):
     adcode: str = Field(description="GB/T 2260 code")
-    name: str
-    centroid: list[float]
+    name: str  # empty for the frame of the South China Sea islands on the provinces' map
+    centroid: list[float] | None  # none for that frame
 
 
 class Geometry(BaseModel):
