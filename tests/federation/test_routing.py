@@ -62,3 +62,18 @@ def test_a_visitor_goes_to_the_region_of_their_id_and_a_resident_stays_home(tmp_
     to_nanjing = BUILDERS["handover"](hangzhou, "320100", T0)
     assert [c["contact_key"] for c in to_nanjing["contacts"]] == [JIANGSU_VISITOR]  # 320104 is in Nanjing
     assert BUILDERS["handover"](hangzhou, "320200", T0)["contacts"] == []
+
+
+def test_codes_read_own_and_received_rows_together(tmp_path):
+    """Where this region traced contacts of its own and another region sent some, codes read both."""
+    from shuzhi.codes.inputs import Sources
+    from shuzhi.engine import connect
+    from shuzhi.federation.exchange import RECEIVED_SCHEMAS
+
+    lake = Lake(tmp_path)
+    own, received = _contact(1), {**_contact(2), "from_region": "320100"}
+    lake.write_part("contacts", DAY, "part-c.parquet", pa.Table.from_pylist([own], CONTACTS_SCHEMA))
+    schema = RECEIVED_SCHEMAS["received_contacts"]
+    lake.write_part("received_contacts", DAY, "part-320100.parquet", pa.Table.from_pylist([received], schema))
+    contacts = Sources(connect(lake=tmp_path)).table("contacts")
+    assert sorted(contacts.contact_key.to_pyarrow().to_pylist()) == [1, 2]
