@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shuzhi.codes.inputs import RECEIVED
@@ -306,7 +307,11 @@ def accept(member: Member, sealed: bytes, now: dt.datetime) -> bytes:
             row = _row("in", message, sealed, now, "accepted" if status == "accepted" else "rejected")
             row.reason, row.outcome = reason, outcome
             session.add(row)
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:  # the same number accepted meanwhile: a delivery racing this one
+                session.rollback()
+                status, reason, outcome = "duplicate", "accepted meanwhile by another delivery", {}
     log.info(
         "federation: %s %s from %s (seq %d): %s", status, message.kind, message.sender, message.seq, reason
     )
@@ -328,7 +333,7 @@ def accept(member: Member, sealed: bytes, now: dt.datetime) -> bytes:
 
 def _land(member: Member, session, message: Message) -> tuple[str, str, dict]:
     """(status, reason, outcome) of a message that opened: its place in the chain, then its body."""
-    last = _last(session, "in", message.sender, ("accepted",))
+    last = _last(session, "in", message.sender, ("accepted",), lock=True)
     expected_seq = last.seq + 1 if last else 1
     expected_prev = last.digest if last else ""
     if message.seq != expected_seq or message.prev.hex() != expected_prev:
@@ -451,7 +456,11 @@ def _row(direction: str, message: Message, sealed: bytes, now: dt.datetime, stat
     )
 
 
-def _last(session, direction: str, peer: str, statuses: tuple[str, ...]) -> FederationMessage | None:
+def _last(
+    session, direction: str, peer: str, statuses: tuple[str, ...], lock: bool = False
+) -> FederationMessage | None:
+    """The newest message of the chain with ``peer``; ``lock``: held until commit (PostgreSQL; SQLite
+    serialises writers anyway), so a racing delivery of the next message waits for this one."""
     query = (
         select(FederationMessage)
         .where(
@@ -461,8 +470,9 @@ def _last(session, direction: str, peer: str, statuses: tuple[str, ...]) -> Fede
             FederationMessage.kind != RECEIPT,
         )
         .order_by(FederationMessage.seq.desc())
+        .limit(1)
     )
-    return session.scalars(query).first()
+    return session.scalars(query.with_for_update() if lock else query).first()
 
 
 def _already(session, message: Message, sealed: bytes) -> bool:

@@ -22,12 +22,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -46,6 +48,7 @@ APPLICATION_STATUSES = ("pending", "approved", "rejected")
 RISK_CLASSES = ("low", "medium", "high")
 DIRECTIONS = ("in", "out")
 MESSAGE_STATUSES = ("sent", "acknowledged", "accepted", "rejected")
+ACCEPTED_IN = "direction = 'in' AND status = 'accepted'"
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -214,7 +217,19 @@ class FederationMessage(Base):
     """
 
     __tablename__ = "federation_messages"
-    __table_args__ = (_one_of("direction", DIRECTIONS), _one_of("status", MESSAGE_STATUSES))
+    __table_args__ = (
+        _one_of("direction", DIRECTIONS),
+        _one_of("status", MESSAGE_STATUSES),
+        # a sender's chain has one accepted message per number, even when two deliveries race
+        Index(
+            "uq_federation_messages_accepted_seq",
+            "peer",
+            "seq",
+            unique=True,
+            sqlite_where=text(ACCEPTED_IN),
+            postgresql_where=text(ACCEPTED_IN),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))

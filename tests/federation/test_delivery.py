@@ -56,3 +56,33 @@ def test_a_message_the_receiver_cannot_open_leaves_the_chain_and_the_next_takes_
     compose(hangzhou, NATIONAL, "trust_list", T0)
     again = deliver_pending(hangzhou, NATIONAL, _to(national), T0)
     assert [(d.seq, d.receipt.status) for d in again] == [(refused, "accepted")]  # the same number, accepted
+
+
+def test_two_deliveries_of_one_message_at_once_land_it_once(keys_only, database_url):
+    """Two workers take the same message at the same moment: one accepts it, the other answers duplicate."""
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from sqlalchemy import func, select
+
+    from shuzhi.federation.bodies import parse
+    from shuzhi.federation.messages import open_sealed
+    from shuzhi.store import FederationMessage, Store, upgrade
+
+    upgrade(database_url)
+    national = replace(keys_only.member(NATIONAL), store=Store(database_url))
+    hangzhou = keys_only.member(HANGZHOU)
+    sealed = hangzhou.sign(_first_message())  # the first of a new chain, to a fresh store
+    with ThreadPoolExecutor(2) as pool:
+        receipts = list(pool.map(lambda _: accept(national, sealed, T0), range(2)))
+    answers = [parse("receipt", open_sealed(r, hangzhou.trust, HANGZHOU).body) for r in receipts]
+    assert sorted(a.status for a in answers) == ["accepted", "duplicate"], [a.reason for a in answers]
+    with national.store.session() as session:
+        accepted = select(func.count()).where(FederationMessage.status == "accepted")
+        assert session.scalar(accepted) == 1
+
+
+def _first_message():
+    from shuzhi.federation.messages import Message, new_id
+
+    return Message(HANGZHOU, NATIONAL, "statistics", 1, b"", T0, {"rows": []}, new_id())

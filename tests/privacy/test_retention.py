@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pyarrow as pa
 import pytest
@@ -43,6 +44,7 @@ def _add_rows(store) -> None:
     with store.session() as session:
         now = dt.datetime.combine(TODAY, dt.time(8), dt.UTC)
         staff = create_account(session, "op", "a-long-password-1", Role.OPERATOR, now)
+        numbers = itertools.count(1)  # a sender's chain: one accepted message per number
         create_account(session, "me", "a-long-password-2", Role.RESIDENT, now, person_key=7)
         session.flush()
         for days in (45, 2):
@@ -71,16 +73,16 @@ def _add_rows(store) -> None:
                 )
             )
             for kind in ("handover", "statistics"):  # only a handover carries persons
-                session.add(_message(kind, at))
+                session.add(_message(kind, at, seq=next(numbers)))
 
 
-def _message(kind: str, at: dt.datetime) -> FederationMessage:
+def _message(kind: str, at: dt.datetime, seq: int) -> FederationMessage:
     return FederationMessage(
         direction="in",
         message_id=kind,
         peer="330200",
         kind=kind,
-        seq=1,
+        seq=seq,
         digest="0" * 64,
         prev="",
         sent_at=at,
