@@ -74,6 +74,19 @@ class Lake:
         self._unsynced.append(path)
         return path
 
+    def write_days(self, table: str, name: str, data: pa.Table, day_column: str) -> list[Path]:
+        """Write ``data`` as one part called ``name`` per day of ``day_column`` (a column named ``day`` is
+        the partition itself: readers get it back from the path, so the files leave it out); then sync."""
+        days = pc.cast(data[day_column], pa.date32())
+        stored = data.drop_columns(["day"]) if "day" in data.column_names else data
+        written = [
+            self.write_part(table, day, name, stored.filter(pc.equal(days, pa.scalar(day, pa.date32()))))
+            for day in pc.unique(days).to_pylist()
+            if day is not None
+        ]
+        self.sync()
+        return written
+
     def sync(self) -> None:
         """Make the parts written so far durable: their data and their names (directory entries).
 

@@ -285,17 +285,8 @@ def _replace(
     engine: Engine, data: DataDir, result: Analysis, name: str, table: pa.Table, day_column: str
 ) -> None:
     """Swap the derived table ``name`` for ``table``, one part per day, and register it with the engine."""
-    lake = Lake(data.lake)
     shutil.rmtree(data.lake / name, ignore_errors=True)
-    days = pc.cast(table[day_column], pa.date32())
-    # a column named "day" is the partition itself: readers get it back from the path, not from the file
-    stored = table.drop_columns(["day"]) if "day" in table.column_names else table
-    for day in pc.unique(days).to_pylist():
-        if day is not None:
-            lake.write_part(
-                name, day, RESULT_PART, stored.filter(pc.equal(days, pa.scalar(day, pa.date32())))
-            )
-    lake.sync()
+    Lake(data.lake).write_days(name, RESULT_PART, table, day_column)
     engine.register(name, table)
     result.tables[name] = table.num_rows
 

@@ -423,15 +423,10 @@ def _replace_part(member: Member, sender: str, table: str, rows: list, day_colum
     schema = RECEIVED_SCHEMAS[table]
     records = [{**(r.model_dump() if hasattr(r, "model_dump") else r), "from_region": sender} for r in rows]
     data = pa.Table.from_pylist(records, schema=schema) if records else schema.empty_table()
-    lake, name = member.lake, f"part-{sender}.parquet"
+    name = f"part-{sender}.parquet"
     for old in (member.data.lake / table).glob(f"day=*/{name}"):
         old.unlink()
-    days = pc.cast(data[day_column], pa.date32())
-    stored = data.drop_columns(["day"]) if "day" in data.column_names else data
-    for day in pc.unique(days).to_pylist():
-        if day is not None:
-            lake.write_part(table, day, name, stored.filter(pc.equal(days, pa.scalar(day, pa.date32()))))
-    lake.sync()
+    member.lake.write_days(table, name, data, day_column)
     return data.num_rows
 
 
