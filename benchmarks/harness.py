@@ -16,15 +16,36 @@ from pathlib import Path
 
 
 def in_child(target, *args) -> dict:
-    """Run ``target(*args)`` in a fresh process; add that process's peak RSS to its result."""
-    with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_measured, (target, *args))
+    """Run ``target(*args)`` in a fresh process; add that process's peak RSS to its result.
 
-
-def _measured(target, *args) -> dict:
-    result = target(*args)
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    A plain (not daemonic) process, so the step may start processes of its own (ingest's workers)."""
+    context = mp.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_measured, args=(sender, target, *args))
+    process.start()
+    sender.close()
+    try:
+        result = receiver.recv()  # before join: a large result would otherwise fill the pipe
+    except EOFError:
+        process.join()
+        raise RuntimeError(f"{target.__name__} died (exit code {process.exitcode})") from None
+    process.join()
+    if isinstance(result, BaseException):
+        raise result
     return result
+
+
+def _measured(sender, target, *args) -> None:
+    try:
+        result = target(*args)
+        own, workers = (
+            resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        )
+        result["peak_mib"] = max(own, workers) / 1024  # the largest of the step and any process it started
+    except BaseException as error:  # handed to the parent, which raises it
+        result = error
+    sender.send(result)
+    sender.close()
 
 
 def free_port() -> int:

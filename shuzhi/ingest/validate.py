@@ -63,12 +63,14 @@ def validate(feed: Feed, batch: RawBatch, ctx: Context) -> Outcome:
     for problem in (p for step, _, p in problems if step < dup_step):
         _apply(problem, ok, batch)
     ids = values.pop("person_key", None)
+    keys_of_distinct = None
     if distinct_ids is not None:
-        values["person_key"] = _person_keys(distinct_ids, ok, ctx.pseudonymiser)
+        keys_of_distinct = _keys_of_distinct(distinct_ids, ctx.pseudonymiser)
+        values["person_key"] = _person_keys(distinct_ids, keys_of_distinct, ok)
     _apply(_duplicates(feed, values, ok, batch.lines, ctx), ok, batch)
     for problem in (p for step, _, p in problems if step > dup_step):
         _apply(problem, ok, batch)
-    regions = None if ids is None else _home_regions(values["person_key"], ids, ok)
+    regions = None if keys_of_distinct is None else _home_regions(distinct_ids, keys_of_distinct, ok)
     return Outcome(_landed(feed, values, ids, ok), batch.rejects, regions)
 
 
@@ -124,15 +126,39 @@ def _apply(problem: Problem, ok: np.ndarray, batch: RawBatch) -> None:
     ok &= ~new
 
 
-def _person_keys(converted: fields.Converted, ok: np.ndarray, pseudonymiser: Pseudonymiser) -> pa.Array:
-    """Pseudonyms of rows still in the running (others null), hashing each distinct valid ID once."""
+def _keys_of_distinct(converted: fields.Converted, pseudonymiser: Pseudonymiser) -> np.ndarray:
+    """The pseudonym of each distinct ID of the batch (0 for an invalid one), hashing each valid ID once."""
     encoded, valid = converted.distinct, converted.distinct_valid
     assert encoded is not None and valid is not None
     hashed = pseudonymiser.keys_of_distinct(encoded.dictionary.filter(pa.array(valid)))
     per_distinct = np.zeros(len(valid), dtype=np.int64)
     per_distinct[valid] = hashed.to_numpy(zero_copy_only=False)
-    indices = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
-    return pa.array(per_distinct[indices], pa.int64(), mask=~ok)
+    return per_distinct
+
+
+def _person_keys(converted: fields.Converted, keys_of_distinct: np.ndarray, ok: np.ndarray) -> pa.Array:
+    """Pseudonyms of rows still in the running (others null)."""
+    return pa.array(keys_of_distinct[_distinct_index(converted)], pa.int64(), mask=~ok)
+
+
+def _home_regions(converted: fields.Converted, keys_of_distinct: np.ndarray, ok: np.ndarray) -> pa.Table:
+    """Each landed person's home region: the first six digits of their ID (the ID itself goes no further),
+    taken once per distinct ID."""
+    landed = np.zeros(len(keys_of_distinct), dtype=bool)
+    landed[_distinct_index(converted)[ok]] = True  # a mask, not a sort: linear in the rows
+    used = np.flatnonzero(landed)
+    ids = converted.distinct.dictionary.take(pa.array(used))
+    return pa.table(
+        {
+            "person_key": pa.array(keys_of_distinct[used], pa.int64()),
+            "home_region": pc.utf8_slice_codeunits(ids, 0, 6),
+        }
+    )
+
+
+def _distinct_index(converted: fields.Converted) -> np.ndarray:
+    """For each row, the index of its ID among the batch's distinct IDs."""
+    return pc.fill_null(converted.distinct.indices, 0).to_numpy(zero_copy_only=False)
 
 
 # ---- duplicates ------------------------------------------------------------------------------------------
@@ -203,18 +229,6 @@ def _birth_year(ids: pa.Array) -> pa.Array:
 
 
 DERIVED: dict[str, Callable[[pa.Array], pa.Array]] = {"sex": _sex, "birth_year": _birth_year}
-
-
-def _home_regions(person_keys: pa.Array, ids: pa.Array, ok: np.ndarray) -> pa.Table:
-    """Each landed person's home region: the ID number's first six digits (the ID itself goes no further)."""
-    keep = pa.array(ok)
-    table = pa.table(
-        {
-            "person_key": person_keys.filter(keep),
-            "home_region": pc.utf8_slice_codeunits(ids.filter(keep), 0, 6),
-        }
-    )
-    return table.group_by(["person_key", "home_region"]).aggregate([])
 
 
 def _landed(feed: Feed, values: dict[str, pa.Array], ids: pa.Array | None, ok: np.ndarray) -> pa.Table:
