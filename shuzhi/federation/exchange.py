@@ -50,7 +50,7 @@ from shuzhi.federation.messages import (
     seal,
 )
 from shuzhi.lake import Lake
-from shuzhi.model import TABLES
+from shuzhi.model import PERSON, TABLES
 from shuzhi.privacy import Pseudonymiser
 from shuzhi.privacy.pseudonym import KEY_FILE_NAME
 from shuzhi.public.statistics import OPEN_STATISTICS_SCHEMA
@@ -200,30 +200,44 @@ def acknowledge(member: Member, receipt: bytes, now: dt.datetime) -> bodies.Rece
 
 def _handover(member: Member, recipient: str, now: dt.datetime) -> dict[str, Any]:
     """Cases and contacts of persons whose home lies in the recipient's jurisdiction (not in this one's)."""
-    homes = _homes(member)
+    cases = member.lake.read("diagnoses")
+    contacts = _derived(member, "contacts", CONTACTS_SCHEMA)
+    persons = pc.unique(pa.chunked_array([cases["person_key"], contacts["contact_key"]], PERSON))
+    homes = _homes(member, persons)
     regions = homes["region"]
     theirs = homes.filter(pc.and_(_within(regions, recipient), pc.invert(_within(regions, member.region))))
     theirs = theirs["person_key"]
-    cases = member.lake.read("diagnoses", where=pc.field("person_key").isin(theirs))
-    contacts = _derived(member, "contacts", CONTACTS_SCHEMA)
-    contacts = contacts.filter(pc.is_in(contacts["contact_key"], theirs))
     return {
         "pseudonyms": member.pseudonyms,
-        "cases": [bodies.to_wire(r) for r in cases.to_pylist()],
-        "contacts": [bodies.to_wire(r) for r in contacts.to_pylist()],
+        "cases": [bodies.to_wire(r) for r in cases.filter(pc.is_in(cases["person_key"], theirs)).to_pylist()],
+        "contacts": [
+            bodies.to_wire(r) for r in contacts.filter(pc.is_in(contacts["contact_key"], theirs)).to_pylist()
+        ],
     }
 
 
-def _homes(member: Member) -> pa.Table:
-    """(person_key, region): the county of residence registered here, else the home region of the ID number
-    (a visitor's)."""
-    residents = member.lake.read("residents", ["person_key", "county_code"])
-    residents = residents.rename_columns(["person_key", "region"])
-    seen = member.lake.read("person_regions", ["person_key", "home_region"]).rename_columns(
-        ["person_key", "region"]
-    )
-    visitors = seen.filter(pc.invert(pc.is_in(seen["person_key"], residents["person_key"])))
-    return pa.concat_tables([residents, visitors.group_by(["person_key", "region"]).aggregate([])])
+def _homes(member: Member, persons: pa.Array) -> pa.Table:
+    """(person_key, region) of ``persons``: the county of residence registered here; else the county of
+    current residence their latest declaration names; else the home region of their ID number."""
+    where = pc.field("person_key").isin(persons)
+    residents = member.lake.read("residents", ["person_key", "county_code"], where=where)
+    declared = member.lake.read("declarations", ["person_key", "declared_at", "county_code"], where=where)
+    latest = declared.sort_by([("declared_at", "descending")]).group_by("person_key", use_threads=False)
+    latest = latest.aggregate([("county_code", "first")]).rename_columns(["person_key", "county_code"])
+    seen = member.lake.read("person_regions", ["person_key", "home_region"], where=where)
+    homes = [
+        residents.select(["person_key", "county_code"]),
+        latest.select(["person_key", "county_code"]),
+        seen.select(["person_key", "home_region"]),
+    ]
+    found, known = [], pa.array([], PERSON)
+    for table in homes:  # in order of precedence: a person takes the first home found
+        table = table.rename_columns(["person_key", "region"])
+        table = table.filter(pc.invert(pc.is_in(table["person_key"], known)))
+        table = table.group_by(["person_key", "region"]).aggregate([])
+        found.append(table)
+        known = pa.concat_arrays([known, table["person_key"].combine_chunks()])
+    return pa.concat_tables(found)
 
 
 def _within(counties: pa.ChunkedArray, jurisdiction: str) -> pa.ChunkedArray:

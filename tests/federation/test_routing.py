@@ -1,5 +1,6 @@
-"""Who is handed over to whom: a person's home is their registered residence here, else the region their ID
-number names (a visitor's); a region receives the persons whose home lies in its jurisdiction."""
+"""Who is handed over to whom: a person's home is their registered residence here, else the county their
+latest declaration names, else the region their ID number names (a visitor's); a region receives the persons
+whose home lies in its jurisdiction."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from shuzhi.tracing.contacts import CONTACTS_SCHEMA
 from .conftest import HANGZHOU, T0, keys_only_at
 
 DAY = dt.date(2020, 2, 1)
-RESIDENT_WITH_A_JIANGSU_ID, JIANGSU_VISITOR, HANGZHOU_VISITOR = 1, 2, 3
+RESIDENT_WITH_A_JIANGSU_ID, JIANGSU_VISITOR, HANGZHOU_VISITOR, JIANGSU_ID_LIVING_IN_ANHUI = 1, 2, 3, 4
 
 
 def _contact(person: int) -> dict:
@@ -35,6 +36,17 @@ def _contact(person: int) -> dict:
     }
 
 
+def _declaration(person: int, county: str, hour: int) -> dict:
+    return {
+        "person_key": person,
+        "declared_at": dt.datetime(2020, 2, 1, hour),
+        "county_code": county,
+        "temperature": 36.5,
+        "symptoms": [],
+        "visited_regions": [],
+    }
+
+
 def test_a_visitor_goes_to_the_region_of_their_id_and_a_resident_stays_home(tmp_path):
     from shuzhi.federation.exchange import BUILDERS
 
@@ -49,10 +61,19 @@ def test_a_visitor_goes_to_the_region_of_their_id_and_a_resident_stays_home(tmp_
         (RESIDENT_WITH_A_JIANGSU_ID, "320102"),
         (JIANGSU_VISITOR, "320104"),
         (HANGZHOU_VISITOR, "330106"),
+        (JIANGSU_ID_LIVING_IN_ANHUI, "320105"),
     ]
     seen = [{"person_key": k, "home_region": r, "seen_on": DAY} for k, r in homes]
     lake.write_part(
         "person_regions", DAY, "part-s.parquet", pa.Table.from_pylist(seen, TABLES["person_regions"].schema)
+    )
+    declared = [  # where they declare they live now: Hefei, then (the latest) Wuhu; the resident, Shanghai
+        _declaration(JIANGSU_ID_LIVING_IN_ANHUI, "340102", 8),
+        _declaration(JIANGSU_ID_LIVING_IN_ANHUI, "340202", 9),
+        _declaration(RESIDENT_WITH_A_JIANGSU_ID, "310101", 9),
+    ]
+    lake.write_part(
+        "declarations", DAY, "part-d.parquet", pa.Table.from_pylist(declared, TABLES["declarations"].schema)
     )
     contacts = [_contact(p) for p, _ in homes]
     lake.write_part("contacts", DAY, "part-c.parquet", pa.Table.from_pylist(contacts, CONTACTS_SCHEMA))
@@ -62,6 +83,10 @@ def test_a_visitor_goes_to_the_region_of_their_id_and_a_resident_stays_home(tmp_
     to_nanjing = BUILDERS["handover"](hangzhou, "320100", T0)
     assert [c["contact_key"] for c in to_nanjing["contacts"]] == [JIANGSU_VISITOR]  # 320104 is in Nanjing
     assert BUILDERS["handover"](hangzhou, "320200", T0)["contacts"] == []
+    to_wuhu = BUILDERS["handover"](hangzhou, "340200", T0)  # the latest declaration wins over the ID's region
+    assert [c["contact_key"] for c in to_wuhu["contacts"]] == [JIANGSU_ID_LIVING_IN_ANHUI]
+    assert BUILDERS["handover"](hangzhou, "340100", T0)["contacts"] == []
+    assert BUILDERS["handover"](hangzhou, "310000", T0)["contacts"] == []  # a registered resident stays here
 
 
 def test_codes_read_own_and_received_rows_together(tmp_path):
