@@ -32,8 +32,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shuzhi.codes.inputs import RECEIVED
-from shuzhi.credentials import trustlist
-from shuzhi.credentials.keys import NATIONAL, KeyStore, load_public_key
+from shuzhi.credentials import cose, trustlist
+from shuzhi.credentials.keys import NATIONAL, KeyStore, load_public_key, public_pem
 from shuzhi.credentials.trustlist import TrustList, TrustListError, within
 from shuzhi.engine import connect
 from shuzhi.federation import bodies
@@ -411,7 +411,8 @@ def _land_statistics(member: Member, message: Message, body: bodies.Statistics) 
 
 
 def _land_trust_list(member: Member, message: Message, body: bodies.TrustListBody) -> tuple[dict, list]:
-    """A region's list, vouched for by a key already trusted for it; the national list replaces this one's."""
+    """A region's list, vouched for by a key already trusted for it; the national list replaces this one's,
+    and its signer becomes the anchor."""
     anchors = [k for k in member.trust.keys if k.region == message.sender]
     received = trustlist.open_signed(body.signed, anchors)
     if received.issuer != message.sender:
@@ -421,6 +422,10 @@ def _land_trust_list(member: Member, message: Message, body: bodies.TrustListBod
     (folder / name).parent.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(body.signed)
     if message.sender == NATIONAL:
+        # the anchor rolls forward to the key that signed this list, which the list before vouched for: a
+        # rotated national key takes over without anyone handing members a new anchor
+        signer = next(k for k in anchors if k.kid == cose.decode(body.signed).kid)
+        (folder / NATIONAL_ANCHOR).write_bytes(public_pem(signer.public_key))
         member.trust = received
     return {"trust_list_keys": len(received.keys)}, []
 

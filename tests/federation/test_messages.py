@@ -10,7 +10,7 @@ from shuzhi.credentials.keys import NATIONAL, KeyStore
 from shuzhi.federation.exchange import KEY_STORE_DIR, accept, acknowledge, compose
 from shuzhi.federation.messages import Message, MessageError, digest, new_id, open_sealed, seal
 
-from .conftest import HANGZHOU, NINGBO, T0
+from .conftest import HANGZHOU, NINGBO, T0, keys_only_at
 
 
 def _message(**changes) -> Message:
@@ -125,8 +125,6 @@ def test_a_rotated_key_is_trusted_everywhere_once_the_nation_publishes_the_list_
 
     from shuzhi.federation.exchange import publish_national_list
 
-    from .conftest import keys_only_at
-
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     federation = keys_only_at(tmp_path, now)
     national, hangzhou, ningbo = (federation.member(r) for r in (NATIONAL, HANGZHOU, NINGBO))
@@ -141,3 +139,33 @@ def test_a_rotated_key_is_trusted_everywhere_once_the_nation_publishes_the_list_
     hangzhou = federation.member(HANGZHOU)  # as the next process starts: from its stored national list
     answer = open_sealed(accept(hangzhou, from_new_key, now), hangzhou.trust, NINGBO)  # the receipt
     assert answer.body["status"] == "accepted"
+
+
+def test_the_national_key_rotates_and_members_follow_without_a_new_anchor(tmp_path):
+    """The nation makes a new key; its next list (still signed by the old one) carries it to the members;
+    once the old key has left trust the nation signs with the new one, and members take that list and roll
+    their anchor forward to it: no one hands them a new anchor, and they still start from what they hold."""
+    import datetime as dt
+
+    from shuzhi.federation.exchange import NATIONAL_ANCHOR, publish_national_list
+
+    base = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    federation = keys_only_at(tmp_path, base)
+    national, hangzhou = federation.member(NATIONAL), federation.member(HANGZHOU)
+    rotated, later = base + dt.timedelta(days=300), base + dt.timedelta(days=340)  # old national key gone
+    new_key = national.keys.generate(NATIONAL, rotated)
+    hangzhou.keys.generate(HANGZHOU, rotated)  # so Hangzhou can still sign its receipts later on
+
+    publish_national_list(national, rotated)  # signed by the old key, which still vouches for the new
+    accept(hangzhou, compose(national, HANGZHOU, "trust_list", rotated), rotated)
+    publish_national_list(national, later)  # signed by the new key alone
+    accept(federation.member(HANGZHOU), compose(national, HANGZHOU, "trust_list", later), later)
+    assert [(m["seq"], m["status"]) for m in _log(hangzhou) if m["direction"] == "in"] == [
+        (2, "accepted"),
+        (1, "accepted"),
+    ]
+    anchor = (federation.members[HANGZHOU].root / "federation" / NATIONAL_ANCHOR).read_bytes()
+    from shuzhi.credentials.keys import public_pem
+
+    assert anchor == public_pem(new_key.public_key)
+    assert federation.member(HANGZHOU).trust.issued_at == later  # the stored list opens with the new anchor
