@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
+from api.test_server import _free_port, _wait_until_up  # tests/api: one way to start and await a server
 from typer.testing import CliRunner
 
 from shuzhi.cli import app
@@ -19,24 +18,6 @@ from shuzhi.cli import app
 from .conftest import HANGZHOU, NATIONAL, keys_only_at
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until_up(url: str, server: subprocess.Popen, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, server.stderr.read() if server.stderr else "server exited"
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise TimeoutError(url)
 
 
 def test_a_member_sends_to_the_national_node_over_http_and_keeps_its_receipt(tmp_path):
@@ -53,7 +34,7 @@ def test_a_member_sends_to_the_national_node_over_http_and_keeps_its_receipt(tmp
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_until_up(f"{base}/public/health", server)
+        _wait_until_up(f"{base}/public/health", server, seconds=60)
         send = ["federation", "send", "--to", NATIONAL, "--region", HANGZHOU, "--data", str(hangzhou.root)]
         sent = CliRunner().invoke(app, [*send, "--kind", "trust_list", "--url", base])
         assert sent.exit_code == 0, sent.output
