@@ -18,7 +18,6 @@ execution details — they change speed, never results — so they live here, no
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 import ibis
 
@@ -101,19 +100,25 @@ def overlapping(left: ibis.Table, right: ibis.Table) -> ibis.Table:
     the check-outs are at most ``max_arrival_gap`` and ``max_departure_gap`` seconds apart. Returns the
     labels with contact_key, first_contact_at, last_contact_at and overlap_seconds.
     """
-    small = left.mutate(bucket=_buckets_met(left).unnest())
+    small = _with_buckets_met(left)
+    # overlapping by ``min_overlap`` (and by more than none) needs check-in by latest_in, check-out from
+    # earliest_out: tested inside the join, these keep the pairs that can never qualify out of its output
+    need = ibis.greatest(small.min_overlap, 1)
+    small = small.mutate(latest_in=seconds(small.l_out) - need, earliest_out=seconds(small.l_in) + need)
     large = right.select(
         contact_key=right.person_key,
         r_venue=right.venue_code,
         r_in=right.time_in,
         r_out=right.time_out,
-        r_bucket=_bucket_of(right.time_in, right.time_out),
+        r_in_s=seconds(right.time_in),
+        r_out_s=seconds(right.time_out),
     )
+    large = large.mutate(r_bucket=_bucket_of(large.r_in_s, large.r_out_s))
     predicates = [
         small.venue_code == large.r_venue,
         small.bucket == large.r_bucket,
-        large.r_in < small.l_out,
-        large.r_out > small.l_in,
+        large.r_in_s <= small.latest_in,
+        large.r_out_s >= small.earliest_out,
         large.contact_key != small.source_key,
     ]
     pairs = small.inner_join(large, predicates)
@@ -125,8 +130,8 @@ def overlapping(left: ibis.Table, right: ibis.Table) -> ibis.Table:
 
 
 def _within_limits(p: ibis.Table) -> ibis.Value:
-    arrival = (seconds(p.r_in) - seconds(p.time_in)).abs()
-    departure = (seconds(p.r_out) - seconds(p.time_out)).abs()
+    arrival = (p.r_in_s - seconds(p.time_in)).abs()
+    departure = (p.r_out_s - seconds(p.time_out)).abs()
     return (
         (p.overlap_seconds >= p.min_overlap)
         & (p.overlap_seconds > 0)
@@ -136,36 +141,36 @@ def _within_limits(p: ibis.Table) -> ibis.Value:
 
 
 def _bucket_of(time_in: ibis.Value, time_out: ibis.Value) -> ibis.Value:
-    """The bucket of a stay: its tier's bucket of its check-in; :data:`LONG_BUCKET` beyond the last tier."""
-    duration = seconds(time_out) - seconds(time_in)
+    """The bucket of a stay (epoch seconds): its tier's bucket of its check-in; :data:`LONG_BUCKET` beyond."""
+    duration = time_out - time_in
     cases = [
-        (duration <= longest, (seconds(time_in) // width) * len(TIERS) + tier)
+        (duration <= longest, (time_in // width) * len(TIERS) + tier)
         for tier, (width, longest) in enumerate(TIERS)
     ]
     return ibis.cases(*cases, else_=LONG_BUCKET)
 
 
-def _buckets_met(left: ibis.Table) -> ibis.Value:
-    """Every bucket a stay can be in if it overlaps [l_in, l_out] of a ``left`` row, as an array.
+def _with_buckets_met(left: ibis.Table) -> ibis.Table:
+    """``left`` with one row per bucket a stay can be in if it overlaps [l_in, l_out] of the row.
 
     Where the row's rule limits the arrival gap, the stay must also have checked in within that gap of the
     traced check-in: a party's companions are sought among a few quarter-hours of check-ins, not hours.
+    Each row first meets every tier (and the long stays' bucket), then that tier's run of buckets: one
+    ``range`` per row, not a concatenation of one per tier (whose null checks nest, tier over tier).
     """
     first, last = seconds(left.l_in), seconds(left.l_out)
     arrived = seconds(left.time_in)
     latest = ibis.least(last, ibis.coalesce(arrived + left.max_arrival_gap, last))
-    arrays = []
-    for tier, (width, longest) in enumerate(TIERS):
-        earliest = ibis.greatest(
-            first - longest, ibis.coalesce(arrived - left.max_arrival_gap, first - longest)
-        )
-        arrays.append(
-            ibis.range(
-                (earliest // width) * len(TIERS) + tier, (latest // width + 1) * len(TIERS) + tier, len(TIERS)
-            )
-        )
-    long = ibis.array([ibis.literal(LONG_BUCKET, type="int64")])
-    return functools.reduce(lambda a, b: a.concat(b), arrays, long)
+    tiers = left.mutate(tier=ibis.array([*range(len(TIERS)), LONG_BUCKET]).unnest())
+    width = tiers.tier.substitute({tier: width for tier, (width, _) in enumerate(TIERS)}, else_=1)
+    longest = tiers.tier.substitute({tier: longest for tier, (_, longest) in enumerate(TIERS)}, else_=0)
+    earliest = ibis.greatest(first - longest, ibis.coalesce(arrived - left.max_arrival_gap, first - longest))
+    runs = tiers.mutate(
+        start=(tiers.tier == LONG_BUCKET).ifelse(LONG_BUCKET, (earliest // width) * len(TIERS) + tiers.tier),
+        stop=(tiers.tier == LONG_BUCKET).ifelse(0, (latest // width + 1) * len(TIERS) + tiers.tier),
+    )
+    met = runs.mutate(bucket=ibis.range(runs.start, runs.stop, len(TIERS)).unnest())
+    return met.drop("tier", "start", "stop")
 
 
 def with_detail(pairs: ibis.Table) -> ibis.Table:
