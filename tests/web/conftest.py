@@ -57,6 +57,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture
+def fresh(tmp_path: Path) -> Site:
+    """A site of its own, for tests that change state (not served)."""
+    return build_site(tmp_path / "data")
+
+
+@pytest.fixture
 def client(site: Site) -> Iterator[TestClient]:
     """An in-process client of the session's app (no network)."""
     yield TestClient(site.app)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -12,15 +9,10 @@ from shuzhi.enterprises import applications_policy
 from shuzhi.store import AuditRecord, ReturnToWorkApplication
 
 from .lake import ENTERPRISE_CODE, STAFF
-from .site import Site, build_site
+from .site import Site
 
 MEASURES = applications_policy("2020-5th").required_measures
 PLAN = {"planned_date": "2020-02-10", "staff_planned": 40, "measures": MEASURES}
-
-
-@pytest.fixture
-def fresh(tmp_path: Path) -> Site:
-    return build_site(tmp_path / "data")
 
 
 def _apply(client: TestClient, site: Site, **changes) -> dict:

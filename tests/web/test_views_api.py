@@ -38,12 +38,6 @@ from .lake import (
 from .site import PASSWORD, Site, build_site
 
 
-@pytest.fixture
-def fresh(tmp_path: Path) -> Site:
-    """A site of its own, for tests that change state."""
-    return build_site(tmp_path / "data")
-
-
 def get(client: TestClient, site: Site, path: str, user: str = "operator") -> dict:
     response = client.get(path, headers=site.headers(user))
     assert response.status_code == 200, response.text

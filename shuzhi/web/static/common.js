@@ -43,9 +43,20 @@ export class Api {
       body = JSON.stringify(body);
     }
     const response = await fetch(path, {method, headers, body});
-    const answer = await response.json().catch(() => ({}));
+    const answer = parseJson(await response.text());
     if (!response.ok) throw new ApiError(response.status, describe(answer.detail) || response.statusText);
     return answer;
+  }
+}
+
+// Person keys are 64-bit integers: beyond 2^53 a JavaScript number rounds them, so such an integer keeps its
+// exact digits, as text (JSON.parse's source text access).
+export function parseJson(text) {
+  try {
+    return JSON.parse(text, (key, value, context) =>
+      (Number.isInteger(value) && !Number.isSafeInteger(value) && context?.source ? context.source : value));
+  } catch {
+    return {};
   }
 }
 
@@ -112,6 +123,17 @@ export function withLogin(api, title, start) {
   });
   $("#logout").addEventListener("click", () => restart(api, ""));
   if (api.token) begin();
+}
+
+// Run one panel's loader; a failure (not computed yet, refused) is shown in that panel's #<name>-status only.
+export async function panel(name, load) {
+  try {
+    say(`#${name}-status`, "");
+    await load();
+  } catch (error) {
+    if (error.status === 401) throw error;
+    say(`#${name}-status`, refusal(error), "error");
+  }
 }
 
 export function refusal(error) {

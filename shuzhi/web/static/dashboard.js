@@ -1,7 +1,7 @@
 // The dashboard (一图一码一指数): one ECharts panel per JSON endpoint of /dashboard, driven by one day slider.
 /* global echarts */
 import {startAlerts} from "./alerts.js";
-import {$, Api, el, refusal, say, withLogin} from "./common.js";
+import {$, Api, el, panel, say, withLogin} from "./common.js";
 
 const api = new Api(sessionStorage, "shuzhi.staff");
 const LEVEL_COLOURS = {low: "#5cb85c", medium: "#f0ad4e", high: "#d9534f"};
@@ -35,17 +35,6 @@ const fixed = (value, digits = 1) => (value === null || value === undefined ? "�
 function chart(id) {
   charts[id] ??= echarts.init($(`#${id}`));
   return charts[id];
-}
-
-// Run one panel's loader; a failure (not computed yet, refused) is shown in that panel only.
-async function panel(name, load) {
-  try {
-    say(`#${name}-status`, "");
-    await load();
-  } catch (error) {
-    if (error.status === 401) throw error;
-    say(`#${name}-status`, refusal(error), "error");
-  }
 }
 
 async function start() {
