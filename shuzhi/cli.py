@@ -413,7 +413,7 @@ def serve(
     region: RegionOption = "330000",
     mqtt: MqttOption = None,
 ) -> None:
-    """Serve the API (OpenAPI at /docs) and the pages (dashboard, resident, checkpoint at /web/)."""
+    """Serve the API (OpenAPI at /docs) and the pages at /web/ (dashboard, operations, resident, ...)."""
     _serve(DataDir.resolve(data), host, port, region, mqtt)
 
 
@@ -423,7 +423,8 @@ def _serve(where: DataDir, host: str, port: int, region: str, mqtt: str | None =
     from shuzhi.web.server import dashboard_app
 
     console.print(
-        f"Pages: [bold]http://{host}:{port}/web/[/] (dashboard, resident, checkpoint; public without login)"
+        f"Pages: [bold]http://{host}:{port}/web/[/] (dashboard, operations, resident, checkpoint, enterprise;"
+        " public without login)"
     )
     console.print(f"API docs: http://{host}:{port}/docs")
     web = dashboard_app(where.root, region)

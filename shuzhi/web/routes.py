@@ -58,7 +58,7 @@ async def home(_request: Request) -> Response:
 
 
 def mount_pages(app: FastAPI) -> None:
-    """Serve the pages under ``/web`` (dashboard, resident, checkpoint) and redirect ``/`` there."""
+    """Serve the pages under ``/web`` (dashboard, operations, resident, ...) and redirect ``/`` there."""
     app.add_route("/", home, include_in_schema=False)
     app.add_route("/web/vendor/echarts.min.js", echarts, include_in_schema=False)
     app.mount("/web", Pages(directory=STATIC, html=True), name="web")
