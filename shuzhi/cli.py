@@ -405,6 +405,16 @@ MqttOption = Annotated[
 ]
 
 
+DeliverOption = Annotated[
+    float | None,
+    typer.Option(
+        "--deliver-every",
+        min=1,
+        help="As a federation member: send unanswered messages again every this many seconds. Default: off.",
+    ),
+]
+
+
 @app.command()
 def serve(
     data: DataOption = None,
@@ -412,12 +422,20 @@ def serve(
     port: PortOption = 8000,
     region: RegionOption = "330000",
     mqtt: MqttOption = None,
+    deliver_every: DeliverOption = None,
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the pages at /web/ (dashboard, operations, resident, ...)."""
-    _serve(DataDir.resolve(data), host, port, region, mqtt)
+    _serve(DataDir.resolve(data), host, port, region, mqtt, deliver_every)
 
 
-def _serve(where: DataDir, host: str, port: int, region: str, mqtt: str | None = None) -> None:
+def _serve(
+    where: DataDir,
+    host: str,
+    port: int,
+    region: str,
+    mqtt: str | None = None,
+    deliver_every: float | None = None,
+) -> None:
     import uvicorn
 
     from shuzhi.web.server import dashboard_app
@@ -435,11 +453,23 @@ def _serve(where: DataDir, host: str, port: int, region: str, mqtt: str | None =
         counters = instance_subscriber(mqtt, web.state.realtime.counter_sink, where.root).start()
         web.state.counters = counters  # its status(): connection, counts, latest rejections
         console.print(f"People counters: MQTT [bold]{counters.address.host}:{counters.address.port}[/]")
+    courier = _courier(where, web.state.services.store, region, deliver_every) if deliver_every else None
     try:
         uvicorn.run(web, host=host, port=port)
     finally:
-        if counters is not None:
-            counters.stop()
+        for worker in (counters, courier):
+            if worker is not None:
+                worker.stop()
+
+
+def _courier(where: DataDir, store, region: str, every: float):
+    """The thread that sends unanswered federation messages again (see ``shuzhi.federation.delivery``)."""
+    from shuzhi.federation.cli import member_of
+    from shuzhi.federation.delivery import Courier
+
+    courier = Courier(member_of(where, region, store), every).start()
+    console.print(f"Federation: unanswered messages go again every {every:g} s")
+    return courier
 
 
 @app.command()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -26,11 +27,16 @@ RegionOption = Annotated[str, typer.Option("--region", "-r", help="This instance
 
 
 def _member(data: Path | None, region: str):
+    return member_of(DataDir.resolve(data), region)
+
+
+def member_of(where: DataDir, region: str, store=None):
+    """The federation member kept in ``where`` (its keys unlocked by ``$SHUZHI_KEY_PASSPHRASE`` if set)."""
     from shuzhi.cli import _store
     from shuzhi.federation.exchange import Member
 
-    where = DataDir.resolve(data)
-    return Member.of(where, _store(where), region, os.environ.get(PASSPHRASE_ENV, "").encode() or None)
+    passphrase = os.environ.get(PASSPHRASE_ENV, "").encode() or None
+    return Member.of(where, store or _store(where), region, passphrase)
 
 
 def _now() -> dt.datetime:
@@ -66,29 +72,36 @@ def send(
     """Compose, sign and send the next message of KIND to another region; check and keep its receipt.
 
     With --url, messages to that region still unanswered (a network failure, an --out file never delivered)
-    go first, in order: receivers answer a repeat as a duplicate, so nothing lands twice."""
+    go first, in order: receivers answer a repeat as a duplicate, so nothing lands twice. The URL is
+    remembered: ``deliver`` (or ``shuzhi serve --deliver-every``) retries what is still unanswered."""
     import httpx
 
-    from shuzhi.federation.delivery import deliver_pending
+    from shuzhi.federation.delivery import deliver_pending, over_http, remember
     from shuzhi.federation.exchange import compose
 
     if (url is None) == (out is None):
         raise typer.BadParameter("give either --url or --out")
     member = _member(data, region)
+    if url is not None:
+        try:
+            remember(member.data, to, url)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
     sealed = compose(member, to, kind, _now())
     if out is not None:
         out.write_bytes(sealed)
         console.print(f"Wrote {len(sealed):,} bytes to {out}.")
         return
+    try:
+        delivered = deliver_pending(member, to, over_http(url), _now())
+    except (ConnectionError, httpx.HTTPError) as exc:
+        console.print(f"{to} not reached ({exc}): the message waits for `shuzhi federation deliver`.")
+        raise typer.Exit(1) from exc
+    _report(to, delivered)
 
-    def post(message: bytes) -> tuple[int, bytes]:
-        headers = {"Content-Type": "application/cose"}
-        response = httpx.post(
-            url.rstrip("/") + "/federation/messages", content=message, headers=headers, timeout=300
-        )
-        return response.status_code, response.content
 
-    for done in deliver_pending(member, to, post, _now()):
+def _report(to: str, delivered: list) -> None:
+    for done in delivered:
         if done.receipt is None:
             console.print(f"{to} could not open message {done.seq}: {done.refusal}")
             continue
@@ -96,6 +109,49 @@ def send(
         console.print(f"{to}: message {done.seq} {answer.status} {answer.reason} landed {answer.landed}")
         for row in answer.rejected_rows:
             console.print(f"  refused {row['table']} row {row['row']}: {row['field']}: {row['reason']}")
+
+
+@app.command()
+def deliver(
+    region: RegionOption,
+    every: Annotated[
+        float | None, typer.Option(min=1, help="Go on: a round every this many seconds, until interrupted.")
+    ] = None,
+    data: DataOption = None,
+) -> None:
+    """Send again every message still unanswered, to every region ``send --url`` has reached before."""
+    from shuzhi.federation.delivery import Courier, deliver_everywhere
+
+    member = _member(data, region)
+    if every is None:
+        results = deliver_everywhere(member, _now())
+        for to, result in results.items():
+            if isinstance(result, Exception):
+                console.print(f"{to} not reached, its messages wait: {result}")
+            else:
+                _report(to, result)
+        if not results:
+            console.print("Nothing waits for an answer.")
+        return
+    courier = Courier(member, every).start()
+    console.print(f"Delivering every {every:g} s; Ctrl-C stops.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        courier.stop()
+
+
+@app.command()
+def peers(region: RegionOption, data: DataOption = None) -> None:
+    """The regions this instance sends to over HTTP: where, and how many messages wait for their answer."""
+    from shuzhi.federation.delivery import peers as known
+    from shuzhi.federation.delivery import pending
+
+    member = _member(data, region)
+    table = Table("region", "url", "unanswered")
+    for to, url in sorted(known(member.data).items()):
+        table.add_row(to, url, str(len(pending(member, to))))
+    console.print(table)
 
 
 @app.command("publish-trust")

@@ -6,22 +6,35 @@ keeps each receipt; the receiver answers a repeat with ``duplicate`` and lands n
 safe. A message the receiver could not open (422: say, signed by a key it does not trust yet) is marked
 rejected and leaves the chain, so the next one takes its number. A transport failure stops the round; the
 messages stay pending for the next.
+
+Where each region listens is remembered (:func:`remember`, ``<data>/federation/peers.json``, written by ``send
+--url``), so a :class:`Courier` — the thread ``shuzhi serve --deliver-every`` runs, or ``shuzhi federation
+deliver --every`` — can take every region's pending messages out again, round after round, until answered.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
+import os
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy import select
 
 from shuzhi.federation.bodies import Receipt
-from shuzhi.federation.exchange import Member, acknowledge
+from shuzhi.federation.exchange import FEDERATION_DIR, Member, acknowledge
+from shuzhi.settings import DataDir
 from shuzhi.store import FederationMessage
 
 Post = Callable[[bytes], tuple[int, bytes]]  # the signed message → (HTTP status, response body)
 UNOPENED = 422
+PEERS_FILE = "peers.json"  # region → the base URL it receives messages at
+TIMEOUT_SECONDS = 300  # a large handover lands in seconds; its receipt comes after
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,3 +79,82 @@ def _refused(member: Member, row_id: int, reason: str) -> None:
         row = session.get(FederationMessage, row_id)
         row.status, row.reason = "rejected", reason[:2000]
         session.commit()
+
+
+def peers(data: DataDir) -> dict[str, str]:
+    """Every region this instance has sent to over HTTP, and its base URL."""
+    path = data.root / FEDERATION_DIR / PEERS_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def remember(data: DataDir, region: str, url: str) -> None:
+    """Keep where ``region`` receives (replaced atomically: a reader never sees half a file)."""
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"url: {url!r} is not an http(s) URL")
+    known = peers(data) | {region: url.rstrip("/")}
+    path = data.root / FEDERATION_DIR / PEERS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def over_http(url: str) -> Post:
+    """Post signed messages to the ``/federation/messages`` inbox of the instance at ``url``."""
+
+    def post(message: bytes) -> tuple[int, bytes]:
+        headers = {"Content-Type": "application/cose"}
+        inbox = url.rstrip("/") + "/federation/messages"
+        response = httpx.post(inbox, content=message, headers=headers, timeout=TIMEOUT_SECONDS)
+        return response.status_code, response.content
+
+    return post
+
+
+def deliver_everywhere(
+    member: Member, now: dt.datetime, transport: Callable[[str], Post] = over_http
+) -> dict[str, list[Delivered] | Exception]:
+    """One round: every known region's pending messages; a region that cannot be reached waits for the next
+    round (its failure is returned, not raised, so the others still get theirs)."""
+    results: dict[str, list[Delivered] | Exception] = {}
+    for region, url in peers(member.data).items():
+        if not pending(member, region):
+            continue
+        try:
+            results[region] = deliver_pending(member, region, transport(url), now)
+        except (ConnectionError, httpx.HTTPError) as exc:
+            results[region] = exc
+    return results
+
+
+@dataclass
+class Courier:
+    """Rounds of :func:`deliver_everywhere` every ``every`` seconds in a daemon thread, until :meth:`stop`."""
+
+    member: Member
+    every: float
+    transport: Callable[[str], Post] = over_http
+    rounds: int = 0
+    last: dict[str, list[Delivered] | Exception] = field(default_factory=dict)
+    _stopped: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> Courier:
+        threading.Thread(target=self._run, name="federation-courier", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self.last = deliver_everywhere(self.member, dt.datetime.now(dt.UTC), self.transport)
+            except Exception:  # a round that fails (say, the store is away) must not end the courier
+                log.exception("federation: a delivery round failed; the next one comes in %s s", self.every)
+            self.rounds += 1
+            for region, result in self.last.items():
+                if isinstance(result, Exception):
+                    log.warning("federation: %s not reached, its messages wait: %s", region, result)
+                else:
+                    log.info("federation: %s answered messages %s", region, [d.seq for d in result])
+            self._stopped.wait(self.every)

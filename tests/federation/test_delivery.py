@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from sqlalchemy import select
 
 from shuzhi.credentials.keys import NATIONAL
-from shuzhi.federation.delivery import deliver_pending, pending
+from shuzhi.federation.delivery import Courier, deliver_everywhere, deliver_pending, peers, pending, remember
 from shuzhi.federation.exchange import accept, compose
 from shuzhi.federation.messages import MessageError
+from shuzhi.store import FederationMessage
 
-from .conftest import HANGZHOU, T0
+from .conftest import HANGZHOU, NINGBO, T0, keys_only_at
 
 
 def _to(member):
@@ -80,6 +84,49 @@ def test_two_deliveries_of_one_message_at_once_land_it_once(keys_only, database_
     with national.store.session() as session:
         accepted = select(func.count()).where(FederationMessage.status == "accepted")
         assert session.scalar(accepted) == 1
+
+
+def test_a_courier_takes_every_regions_unanswered_messages_out_round_after_round(tmp_path):
+    federation = keys_only_at(tmp_path, T0)
+    hangzhou, national = federation.member(HANGZHOU), federation.member(NATIONAL)
+    remember(hangzhou.data, NATIONAL, "http://national.example:8000/")
+    remember(hangzhou.data, NINGBO, "https://ningbo.example")
+    assert peers(hangzhou.data) == {
+        NATIONAL: "http://national.example:8000",
+        NINGBO: "https://ningbo.example",
+    }
+    for _ in range(2):
+        compose(hangzhou, NATIONAL, "trust_list", T0)
+    network = {"up": False}
+
+    def transport(url: str):
+        assert url == "http://national.example:8000"  # Ningbo has nothing waiting: not called
+        return _to(national) if network["up"] else _down
+
+    first = deliver_everywhere(hangzhou, T0, transport)
+    assert isinstance(first[NATIONAL], ConnectionError) and len(pending(hangzhou, NATIONAL)) == 2
+
+    network["up"] = True
+    courier = Courier(hangzhou, every=0.05, transport=transport).start()
+    try:
+        deadline = time.monotonic() + 10
+        while pending(hangzhou, NATIONAL) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        courier.stop()
+    assert not pending(hangzhou, NATIONAL) and courier.rounds >= 1
+    with hangzhou.store.session() as session:
+        sent = session.scalars(select(FederationMessage).where(FederationMessage.direction == "out")).all()
+        assert [(m.seq, m.status, m.outcome["status"]) for m in sent] == [
+            (1, "acknowledged", "accepted"),
+            (2, "acknowledged", "accepted"),
+        ]
+
+
+def test_a_peer_url_must_be_http(tmp_path):
+    hangzhou = keys_only_at(tmp_path, T0).member(HANGZHOU)
+    with pytest.raises(ValueError, match="url: 'ftp://ningbo' is not an http"):
+        remember(hangzhou.data, NINGBO, "ftp://ningbo")
 
 
 def _first_message():
