@@ -378,6 +378,10 @@ def replay(
 ) -> None:
     """Rate every Chinese city of the real 2020 epidemic (daily cumulative counts) under the Feb 2020 rule,
     and estimate each city's R(t)."""
+    _replay(edition, out)
+
+
+def _replay(edition: str, out: Path) -> None:
     from shuzhi.decision.replay import write_real_rt
     from shuzhi.risk.replay import replay as run_replay
 
@@ -535,7 +539,8 @@ def demo(
     engine: EngineOption = EngineName.duckdb,
     spark_master: SparkMasterOption = None,
 ) -> None:
-    """Run the whole road on a synthetic province: simulate → ingest → analyse → serve the dashboard."""
+    """Run the whole road on a synthetic province: simulate → ingest → analyse (and replay the real 2020
+    epidemic) → serve the dashboard."""
     where = DataDir.resolve(data)
     console.rule("[bold]shuzhi demo")
     console.print(
@@ -546,6 +551,7 @@ def demo(
     console.print(report.rich_table())
     _print_lake_summary(where)
     _print_analysis(_analyse(where, "2020-5th", None, engine, spark_master))
+    _replay("2020-5th", where.outputs)  # the dashboard's panel of the real 2020 epidemic
     _print_logins(where)
     if serve:
         _serve(where, "127.0.0.1", port, "330000")

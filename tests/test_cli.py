@@ -32,8 +32,9 @@ def test_demo_lands_feeds_and_reports_every_stage(demo_data):
     assert manifest["persons"] == 3000 and manifest["dirt_rate"] == pytest.approx(0.02)
     engine = connect(lake=where.lake)
     assert engine.table("venue_stays").count().execute() == manifest["expected"]["venue_stays"]
-    for heading in ("The lake", "index cases", "codes: green", "counties: low risk", "Demo logins"):
+    for heading in ("The lake", "index cases", "codes: green", "counties: low risk", "Rated", "Demo logins"):
         assert heading in output
+    assert (where.outputs / "replay_2020_city_risk.json").exists()  # the dashboard's 2020 panel
 
 
 def test_demo_gives_every_resident_a_code_with_a_rule(demo_data):

@@ -10,6 +10,7 @@ const FIVE_COLOURS = {green: "#5cb85c", blue: "#4a8fe0", yellow: "#f2d027", oran
 const FIVE_NAMES = {green: "绿 green", blue: "蓝 blue", yellow: "黄 yellow", orange: "橙 orange", red: "红 red"};
 const CODE_COLOURS = {green: "#2e9e44", yellow: "#e0a800", red: "#d32f2f"};
 const NO_DATA = "#d9d9d9";
+const GRAPH_FITS = 6; // the square root of the node count a transmission graph shows at zoom 1
 const FUNNEL = [["cases", "病例 cases"], ["close", "密接 close contacts"], ["secondary", "次密接 contacts of contacts"],
   ["companion", "时空伴随 companions"]];
 const INDICATORS = {
@@ -238,6 +239,8 @@ async function showGraph(caseKey) {
     legend: {data: graph.categories.map((c) => c.name)},
     series: [{
       type: "graph", layout: "force", roam: true, draggable: true, categories: graph.categories,
+      // a force layout spreads with its node count: a case with hundreds of contacts starts zoomed out to fit
+      zoom: Math.min(1, GRAPH_FITS / Math.sqrt(graph.nodes.length)),
       force: {repulsion: 120, edgeLength: 60}, edgeSymbol: ["none", "arrow"], edgeSymbolSize: 6,
       data: graph.nodes, links: graph.edges, lineStyle: {opacity: 0.7},
     }],
