@@ -1,7 +1,7 @@
 """The operations page in Debian's chromium: an operator decides an appeal and requests a correction that
 only a second operator can approve; an auditor reads what happened to a person and sees the chain verified,
-then broken; an administrator reads the exchange log with other regions. On an instance of its own (served),
-since every step changes state."""
+then broken; an administrator creates and deactivates accounts and reads the exchange log with other regions.
+On an instance of its own (served), since every step changes state."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from shuzhi import idcard
 from shuzhi.accounts import Role, create_account
 from shuzhi.store import AuditRecord, FederationMessage
 
@@ -127,6 +128,35 @@ def test_an_auditor_reads_a_persons_records_and_sees_the_chain_verified_then_bro
         with served.app.state.services.store.session() as session:
             session.get(AuditRecord, seq).detail = original
             session.commit()
+
+
+def test_an_administrator_creates_a_resident_from_an_id_number_and_deactivates_an_account(
+    served: Site, open_page: OpenPage
+) -> None:
+    id_number = "33010619800101002" + idcard.check_char("33010619800101002")
+    page = open_page()
+    log_in(page, f"{served.url}{PAGE}", "admin")
+    _wait(page, "s.accounts?.length > 0")
+    page.fill("#account-username", "li.si")
+    page.fill("#account-password", "a long enough password")
+    page.select_option("#account-role", "resident")
+    page.fill("#account-id", id_number[:-1] + ("0" if id_number[-1] != "0" else "1"))  # a wrong check digit
+    page.click("#account-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('accounts-status').dataset.kind === 'error'")
+    assert "id_number" in page.text_content("#accounts-status")
+    page.fill("#account-id", id_number)
+    page.click("#account-form button[type=submit]")
+    _wait(page, "s.accounts.some((a) => a.username === 'li.si' && a.role === 'resident')")
+    assert page.input_value("#account-id") == ""  # the form forgets the ID number once sent
+
+    checkpoint = page.evaluate("() => window.operations.accounts.find((a) => a.username === 'checkpoint').id")
+    _press(page, "accounts-table", checkpoint, "停用 Deactivate")
+    _wait(page, f"s.accounts.some((a) => a.id === {checkpoint} && !a.active)")
+    login = {"username": "checkpoint", "password": PASSWORD}
+    assert TestClient(served.app).post("/auth/token", data=login).status_code == 401
+    _press(page, "accounts-table", checkpoint, "启用 Reactivate")
+    _wait(page, f"s.accounts.some((a) => a.id === {checkpoint} && a.active)")
+    screenshot(page, "operations-accounts")
 
 
 def test_an_administrator_reads_the_exchange_log(served: Site, open_page: OpenPage) -> None:

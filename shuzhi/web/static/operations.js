@@ -1,5 +1,5 @@
 // Operations: what staff decide and check by hand — appeals, two-person manual colour changes, the audit log and
-// its chain, the exchange log with other regions. Each panel shows only for the roles its endpoints admit; the
+// its chain, accounts, the exchange log with other regions. Each panel shows only for the roles its endpoints admit; the
 // server enforces the same (and audits a refusal).
 import {$, Api, el, panel, say, withLogin} from "./common.js";
 
@@ -8,12 +8,12 @@ const PANELS = {
   operator: ["appeals", "changes"],
   epidemiologist: ["appeals"],
   auditor: ["audit"],
-  admin: ["federation"],
+  admin: ["accounts", "federation"],
 };
 const LATEST = 50; // audit records shown when no person is asked for
 
 // What the panels show, kept on window for the browser tests and the console.
-const state = {appeals: null, changes: null, audit: null, chain: null, federation: null};
+const state = {appeals: null, changes: null, audit: null, chain: null, accounts: null, federation: null};
 window.operations = state;
 
 const at = (text) => (text ? text.replace("T", " ").slice(0, 19) : "");
@@ -24,7 +24,9 @@ async function start() {
     say("#app-status", `拒绝访问 Refused: this page is for operators, epidemiologists, auditors and administrators, not ${api.role}`, "error");
     return;
   }
-  const loaders = {appeals: showAppeals, changes: showChanges, audit: showAudit, federation: showFederation};
+  const loaders = {
+    appeals: showAppeals, changes: showChanges, audit: showAudit, accounts: showAccounts, federation: showFederation,
+  };
   for (const name of mine) $(`#${name}-panel`).hidden = false;
   await Promise.all(mine.map((name) => panel(name, loaders[name])));
 }
@@ -139,6 +141,42 @@ async function showAudit() {
   if (!records.length) say("#audit-status", person ? "没有关于此人的记录 No record about this person." : "审计日志为空 The log is empty.");
 }
 
+// Accounts: create one (a resident's from their ID number, which the API pseudonymises), (de)activate one
+
+const ROLES = ["operator", "epidemiologist", "checkpoint", "enterprise", "auditor", "admin", "resident"];
+
+function setupAccounts() {
+  $("#account-role").replaceChildren(...ROLES.map((role) => el("option", {value: role}, role)));
+  $("#account-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const body = {username: form.username.value.trim(), password: form.password.value, role: form.role.value};
+    if (form.id_number.value.trim()) body.id_number = form.id_number.value.trim().toUpperCase();
+    if (form.enterprise_code.value.trim()) body.enterprise_code = form.enterprise_code.value.trim();
+    panel("accounts", async () => {
+      const account = await api.post("/admin/accounts", body);
+      form.reset();
+      await showAccounts();
+      say("#accounts-status", `已创建 Created #${account.id} ${account.username} (${account.role}).`);
+    });
+  });
+}
+
+async function showAccounts() {
+  const accounts = await api.get("/admin/accounts");
+  state.accounts = accounts;
+  $("#accounts-table").tBodies[0].replaceChildren(...accounts.map((a) => {
+    const toggle = button(a.active ? "停用 Deactivate" : "启用 Reactivate", a.active ? "reject" : "approve",
+      () => panel("accounts", async () => {
+        await api.send("PATCH", `/admin/accounts/${a.id}`, {active: !a.active});
+        await showAccounts();
+      }));
+    return el("tr", {"data-id": a.id, "data-active": String(a.active)}, el("td", {}, String(a.id)),
+      el("td", {}, a.username), el("td", {}, a.role), el("td", {}, a.enterprise_code || ""),
+      el("td", {}, at(a.created_at)), el("td", {}, a.active ? "启用 active " : "停用 inactive ", toggle));
+  }));
+}
+
 // The exchange log: every signed message to and from other regions, with what it landed or why it was refused
 
 async function showFederation() {
@@ -160,4 +198,5 @@ function outcome(result) {
 
 setupChanges();
 setupAudit();
+setupAccounts();
 withLogin(api, "业务办理 Operations — staff login", start);
