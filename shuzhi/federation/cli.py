@@ -111,6 +111,25 @@ def _report(to: str, delivered: list) -> None:
             console.print(f"  refused {row['table']} row {row['row']}: {row['field']}: {row['reason']}")
 
 
+@app.command("exchange")
+def exchange_command(region: RegionOption, data: DataOption = None) -> None:
+    """After ``shuzhi analyse``: send every region ``send --url`` has reached what concerns it (the nation the
+    open statistics, a region a handover of its people; the nation its trust list), then all unanswered."""
+    from shuzhi.federation.delivery import exchange
+
+    _print_round(exchange(_member(data, region), _now()))
+
+
+def _print_round(results: dict) -> None:
+    for to, result in results.items():
+        if isinstance(result, Exception):
+            console.print(f"{to} not reached, its messages wait: {result}")
+        else:
+            _report(to, result)
+    if not results:
+        console.print("Nothing waits for an answer.")
+
+
 @app.command()
 def deliver(
     region: RegionOption,
@@ -124,14 +143,7 @@ def deliver(
 
     member = _member(data, region)
     if every is None:
-        results = deliver_everywhere(member, _now())
-        for to, result in results.items():
-            if isinstance(result, Exception):
-                console.print(f"{to} not reached, its messages wait: {result}")
-            else:
-                _report(to, result)
-        if not results:
-            console.print("Nothing waits for an answer.")
+        _print_round(deliver_everywhere(member, _now()))
         return
     courier = Courier(member, every).start()
     console.print(f"Delivering every {every:g} s; Ctrl-C stops.")

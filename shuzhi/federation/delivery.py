@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import select
 
+from shuzhi.credentials.keys import NATIONAL
 from shuzhi.federation.bodies import Receipt
-from shuzhi.federation.exchange import FEDERATION_DIR, Member, acknowledge
+from shuzhi.federation.exchange import FEDERATION_DIR, Member, acknowledge, compose
+from shuzhi.federation.messages import HANDOVER, STATISTICS, TRUST_LIST
 from shuzhi.settings import DataDir
 from shuzhi.store import FederationMessage
 
@@ -125,6 +127,24 @@ def deliver_everywhere(
         except (ConnectionError, httpx.HTTPError) as exc:
             results[region] = exc
     return results
+
+
+def exchange(
+    member: Member, now: dt.datetime, transport: Callable[[str], Post] = over_http
+) -> dict[str, list[Delivered] | Exception]:
+    """After an analysis, everyone this instance sends to gets what concerns them, then every unanswered
+    message goes out (:func:`deliver_everywhere`): the nation this region's open statistics, every other
+    region a handover of its people's cases and contacts (empty if none: it replaces the last one); the
+    nation sends its members the national trust list."""
+    for region in peers(member.data):
+        compose(member, region, _kind_for(member.region, region), now)
+    return deliver_everywhere(member, now, transport)
+
+
+def _kind_for(sender: str, recipient: str) -> str:
+    if sender == NATIONAL:
+        return TRUST_LIST
+    return STATISTICS if recipient == NATIONAL else HANDOVER
 
 
 @dataclass
