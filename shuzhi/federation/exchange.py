@@ -185,6 +185,8 @@ def acknowledge(member: Member, receipt: bytes, now: dt.datetime) -> bodies.Rece
         )
         if sent is None or sent.peer != opened.sender or bytes.fromhex(sent.digest) != answer.digest:
             raise MessageError("body.message", f"{answer.message} is not a message sent to {opened.sender}")
+        if sent.status == "acknowledged" and answer.status == "duplicate":
+            return answer  # two deliveries crossed (courier and send): the first receipt says what landed
         # a refused message leaves the chain: the next one takes its number (see compose)
         sent.status = "rejected" if answer.status == "rejected" else "acknowledged"
         sent.receipt = receipt

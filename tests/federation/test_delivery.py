@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from shuzhi.credentials.keys import NATIONAL
 from shuzhi.federation.delivery import Courier, deliver_everywhere, deliver_pending, peers, pending, remember
-from shuzhi.federation.exchange import accept, compose
+from shuzhi.federation.exchange import accept, acknowledge, compose
 from shuzhi.federation.messages import MessageError
 from shuzhi.store import FederationMessage
 
@@ -121,6 +121,18 @@ def test_a_courier_takes_every_regions_unanswered_messages_out_round_after_round
             (1, "acknowledged", "accepted"),
             (2, "acknowledged", "accepted"),
         ]
+
+
+def test_a_repeat_answered_after_the_first_does_not_overwrite_what_the_first_receipt_says(tmp_path):
+    federation = keys_only_at(tmp_path, T0)
+    hangzhou, national = federation.member(HANGZHOU), federation.member(NATIONAL)
+    sealed = compose(hangzhou, NATIONAL, "trust_list", T0)
+    first = acknowledge(hangzhou, accept(national, sealed, T0), T0)
+    repeat = acknowledge(hangzhou, accept(national, sealed, T0), T0)  # say, the courier's crossing a send
+    assert (first.status, repeat.status) == ("accepted", "duplicate")
+    with hangzhou.store.session() as session:
+        kept = session.scalars(select(FederationMessage).where(FederationMessage.direction == "out")).one()
+        assert (kept.status, kept.outcome["status"]) == ("acknowledged", "accepted")
 
 
 def test_a_peer_url_must_be_http(tmp_path):
