@@ -66,7 +66,13 @@ def level_of(county_index: int, day_index: int) -> str:
     return LEVELS[(county_index + day_index) % len(LEVELS)]
 
 
-DAY_COLUMNS = {"contacts": "first_contact_at", "enterprises": "as_of", "employments": "as_of"}  # else "day"
+DAY_COLUMNS = {
+    "contacts": "first_contact_at",
+    "received_contacts": "first_contact_at",
+    "received_cases": "diagnosed_at",
+    "enterprises": "as_of",
+    "employments": "as_of",
+}  # else "day"
 
 
 def write_results(data: DataDir) -> Fixture:
@@ -98,6 +104,8 @@ def tables(counties: list[str]) -> dict[str, pa.Table]:
         "code_changes": code_changes(),
         "code_counts": code_counts(),
         "contacts": contacts(),
+        "received_cases": received_cases(),
+        "received_contacts": received_contacts(),
         "epi": epi(),
         "open_statistics": open_statistics(counties),
         "regional_statistics": regional_statistics(counties),
@@ -398,6 +406,34 @@ def _contact(
         "overlap_seconds": 3600,
         "evidence": f"{setting}-1, 2020-02-03 08:00-09:00 (fixture)",
     }
+
+
+HANDED_OVER_BY = "320100"  # Nanjing traced two of this region's people, and one of them fell ill
+HANDED_OVER_KEYS = (GREEN_KEY + 20, GREEN_KEY + 21)
+
+
+FROM_REGION = pa.field("from_region", pa.string())
+
+
+def received_cases() -> pa.Table:
+    row = {
+        "person_key": HANDED_OVER_KEYS[0],
+        "status": "confirmed",
+        "onset_date": dt.date(2020, 2, 4),
+        "diagnosed_at": dt.datetime(2020, 2, 5, 10, 0),
+        "county_code": "320102",
+        "from_region": HANDED_OVER_BY,
+    }
+    return pa.Table.from_pylist([row], schema=TABLES["diagnoses"].schema.append(FROM_REGION))
+
+
+def received_contacts() -> pa.Table:
+    rows = []
+    for key, classification in zip(HANDED_OVER_KEYS, ("close", "secondary"), strict=True):
+        row = _contact(CASE_KEY + 100, key, classification, "meal_shared", "meal")
+        evidence = f"reported by {HANDED_OVER_BY}: {row['evidence']}"
+        rows.append({**row, "evidence": evidence, "from_region": HANDED_OVER_BY})
+    return pa.Table.from_pylist(rows, schema=CONTACTS_SCHEMA.append(FROM_REGION))
 
 
 def replay() -> dict[str, Any]:

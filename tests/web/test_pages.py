@@ -97,6 +97,10 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     assert page.locator("#flows-table tbody tr").count() == 2
     arrivals = _option(page, "flows-arrivals")
     assert arrivals["yAxis"][0]["data"][0] == "上城区" and arrivals["series"][0]["data"][0] == 2
+    page.wait_for_function("() => window.dashboard.received !== null")
+    cells = page.locator("#received-regions tbody tr td").all_text_contents()
+    assert cells == ["南京市 320100", "1", "2", "1", "1", "2020-02-03 08:00"]
+    assert page.locator("#received-contacts tbody tr").count() == 2
     replay = _option(page, "replay-map")["series"][0]["data"]
     assert len(replay) == 11
     assert page.locator("#replay-table tbody tr").count() == 12

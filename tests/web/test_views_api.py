@@ -28,6 +28,8 @@ from .lake import (
     DAYS,
     EPI_CASES,
     GREEN_KEY,
+    HANDED_OVER_BY,
+    HANDED_OVER_KEYS,
     LAST,
     OTHER_CASE_KEY,
     RESIDENT_KEY,
@@ -105,6 +107,29 @@ def test_the_funnel_counts_each_person_once_under_their_strongest_classification
         len(COMPANION_KEYS),
     )
     assert funnel["by_setting"]["close"] == {"household": 1, "workplace": 1, "meal": 1}
+
+
+def test_what_other_regions_handed_over_is_counted_per_region_and_its_reads_audited(fresh: Site) -> None:
+    client = TestClient(fresh.app)
+    received = get(client, fresh, "/dashboard/received")
+    assert received["regions"] == [
+        {
+            "region": HANDED_OVER_BY,
+            "name": "南京市",
+            "cases": 1,
+            "contacts": 2,
+            "close": 1,
+            "secondary": 1,
+            "latest_contact_at": "2020-02-03T08:00:00",
+        }
+    ]
+    assert {c["person_key"] for c in received["contacts"]} == {str(k) for k in HANDED_OVER_KEYS}
+    assert all(c["evidence"].startswith(f"reported by {HANDED_OVER_BY}: ") for c in received["contacts"])
+    with fresh.app.state.services.store.session() as session:
+        read = session.scalars(
+            select(AuditRecord.person_key).where(AuditRecord.action == "read:received_contacts")
+        )
+        assert set(read) == set(HANDED_OVER_KEYS)
 
 
 def test_a_case_graph_names_its_people_as_strings_and_every_read_is_audited(fresh: Site) -> None:

@@ -7,6 +7,8 @@
   ``/index/{area_code}`` (its history);
 * **tracing** — ``/tracing/funnel`` (cases → close contacts → contacts of contacts → companions),
   ``/tracing/cases`` and ``/tracing/graph/{case_key}`` (the transmission graph of one case);
+* **handovers** — ``/received`` (the cases and contacts other regions handed over: per region, and the
+  latest contacts with the sender's evidence);
 * **the 2020 replay** — ``/replay`` (every Chinese city's level on every day of the real 2020 epidemic);
 * **flows** — ``/flows`` (residents who were recently in a medium or high-risk area, per county, and the
   largest movements between cities, on one day);
@@ -381,6 +383,87 @@ def _cases(found: Results) -> dict[str, dict[str, Any]]:
     """The graph's case nodes by key."""
     case = CATEGORIES.index("case")
     return {n["id"]: n for n in found.output(GRAPH_FILE)["nodes"] if n["category"] == case}
+
+
+# handovers from other regions (shuzhi.federation): their cases and traced contacts of this region's people
+
+RECEIVED_CASES, RECEIVED_CONTACTS = "received_cases", "received_contacts"
+RECEIVED_SHOWN = 200  # the latest contacts listed; the counts cover all
+
+
+class RegionHandover(BaseModel):
+    region: str
+    name: str
+    cases: int
+    contacts: int = Field(description="persons traced as contacts (any classification)")
+    close: int
+    secondary: int
+    latest_contact_at: dt.datetime | None
+
+
+class ReceivedContact(BaseModel):
+    person_key: str
+    from_region: str
+    classification: str
+    setting: str
+    first_contact_at: dt.datetime | None
+    evidence: str = Field(description="as the sending region wrote it (it names the region)")
+
+
+class Received(BaseModel):
+    """What other regions handed over; the health codes read it beside this region's own tracing."""
+
+    regions: list[RegionHandover]
+    contacts: list[ReceivedContact] = Field(description=f"the latest {RECEIVED_SHOWN}, newest first")
+
+
+@router.get("/received", response_model=Received)
+def received(caller: Staff, session: DbSession, found: Found) -> Received:
+    """The cases and contacts of this region's people other regions handed over (none yet: empty lists)."""
+    cases = found.rows(RECEIVED_CASES, _per_region_cases) if found.has(RECEIVED_CASES) else []
+    contacts = found.rows(RECEIVED_CONTACTS, _per_region_contacts) if found.has(RECEIVED_CONTACTS) else []
+    latest = found.rows(RECEIVED_CONTACTS, _latest_received) if found.has(RECEIVED_CONTACTS) else []
+    by_region: dict[str, dict[str, Any]] = {}
+    for row in [*cases, *contacts]:
+        by_region.setdefault(row["from_region"], {}).update(row)
+    regions_out = [
+        RegionHandover(
+            region=code,
+            name=regions.name_of(code),
+            cases=row.get("cases", 0),
+            contacts=row.get("contacts", 0),
+            close=row.get("close", 0),
+            secondary=row.get("secondary", 0),
+            latest_contact_at=row.get("latest_contact_at"),
+        )
+        for code, row in sorted(by_region.items())
+    ]
+    caller.record_reads(session, RECEIVED_CONTACTS, [r["contact_key"] for r in latest])
+    shown = [ReceivedContact(person_key=str(r.pop("contact_key")), **r) for r in latest]
+    return Received(regions=regions_out, contacts=shown)
+
+
+def _per_region_cases(t: ibis.Table) -> ibis.Table:
+    return t.group_by("from_region").aggregate(cases=t.person_key.nunique())
+
+
+def _per_region_contacts(t: ibis.Table) -> ibis.Table:
+    def persons(classification: str) -> ibis.Value:
+        return (t.classification == classification).ifelse(t.contact_key, ibis.null()).nunique()
+
+    return t.group_by("from_region").aggregate(
+        contacts=t.contact_key.nunique(),
+        close=persons("close"),
+        secondary=persons("secondary"),
+        latest_contact_at=t.first_contact_at.max(),
+    )
+
+
+def _latest_received(t: ibis.Table) -> ibis.Table:
+    newest = t.order_by([t.first_contact_at.desc(), t.contact_key]).limit(RECEIVED_SHOWN)
+    return newest.select(
+        "contact_key", "from_region", "classification", "setting", "first_contact_at", "evidence"
+    )
 
 
 # the 2020 replay

@@ -26,7 +26,7 @@ const INDICATORS = {
 const state = {
   risk: null, dayIndex: 0, mode: "level", details: null, detailsDay: null, county: null, graph: null, replay: null,
   replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS}, epi: null, supplies: null, flows: null,
-  applications: null,
+  applications: null, received: null,
 };
 window.dashboard = state;
 const charts = {};
@@ -55,6 +55,7 @@ async function start() {
     panel("epi", () => showEpi()),
     panel("flows", showFlows),
     panel("applications", showApplications),
+    panel("received", showReceived),
     setupSupplies(),
     live,
   ]);
@@ -245,6 +246,21 @@ async function showGraph(caseKey) {
       data: graph.nodes, links: graph.edges, lineStyle: {opacity: 0.7},
     }],
   }, {replaceMerge: ["series"]});
+}
+
+// Handovers: what other regions traced of this region's people (shuzhi.federation), per region and the latest
+
+async function showReceived() {
+  const received = await api.get("/dashboard/received");
+  state.received = received;
+  const when = (text) => (text ? text.replace("T", " ").slice(0, 16) : "—");
+  $("#received-regions").tBodies[0].replaceChildren(...received.regions.map((r) => el("tr", {},
+    el("td", {}, `${r.name} ${r.region}`), el("td", {}, String(r.cases)), el("td", {}, String(r.contacts)),
+    el("td", {}, String(r.close)), el("td", {}, String(r.secondary)), el("td", {}, when(r.latest_contact_at)))));
+  $("#received-contacts").tBodies[0].replaceChildren(...received.contacts.map((c) => el("tr", {},
+    el("td", {}, c.person_key), el("td", {}, c.from_region), el("td", {}, c.classification), el("td", {}, c.setting),
+    el("td", {}, when(c.first_contact_at)), el("td", {}, c.evidence))));
+  if (!received.regions.length) say("#received-status", "尚无其他地区移交 No region has handed anyone over yet.");
 }
 
 // Decision support: daily cases (local, imported), R(t) with its credible interval, the projected week
