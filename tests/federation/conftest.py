@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from risk.conftest import engine  # noqa: F401 — an engine per backend, for the spec tests
 
-from shuzhi.credentials import trustlist
-from shuzhi.credentials.keys import NATIONAL, KeyStore, public_pem
-from shuzhi.federation.exchange import KEY_STORE_DIR, Member, join
-from shuzhi.privacy.pseudonym import KEY_FILE_NAME
+from shuzhi.credentials.keys import NATIONAL
+from shuzhi.federation import local
+from shuzhi.federation.exchange import Member
 from shuzhi.settings import DataDir
-from shuzhi.store import Store, sqlite_url, upgrade
+from shuzhi.store import Store, sqlite_url
 
 T0 = dt.datetime(2020, 2, 3, 9, 0, tzinfo=dt.UTC)
 HANGZHOU, NINGBO = "330100", "330200"
@@ -32,30 +31,15 @@ class Federation:
         return Member.of(data, Store(sqlite_url(data.root)), region)
 
 
-def federate(root: Path, prepared: dict[str, DataDir], at: dt.datetime = T0) -> Federation:
-    """Keys for every region, the signed national list, every member joined with the shared pseudonym key."""
-    lists, stores = [], {}
-    for region, data in prepared.items():
-        stores[region] = KeyStore(data.secrets / KEY_STORE_DIR)
-        stores[region].generate(region, at - dt.timedelta(days=30))
-        lists.append(trustlist.regional(stores[region], region, at))
-    national = stores[NATIONAL]
-    signed = trustlist.sign(trustlist.merge(lists, now=at), national.publisher(NATIONAL, at))
-    anchor = public_pem(national.active(NATIONAL, at).public_key)
-    shared = (prepared[HANGZHOU].secrets / KEY_FILE_NAME).read_bytes()
-    for data in prepared.values():
-        join(data, signed, anchor, shared)
-        upgrade(sqlite_url(data.root))
+def federate(prepared: dict[str, DataDir], at: dt.datetime = T0) -> Federation:
+    """Keys for every region, the signed national list, every member joined with Hangzhou's pseudonym key."""
+    local.federate(prepared, at, pseudonyms_from=HANGZHOU)
     return Federation(prepared)
 
 
 def keys_only_at(root: Path, at: dt.datetime) -> Federation:
     """Three members with keys (made 30 days before ``at``) and no data: enough for the envelope's checks."""
-    from shuzhi.privacy.pseudonym import load_or_create_key
-
-    prepared = {r: DataDir(root / r) for r in (NATIONAL, HANGZHOU, NINGBO)}
-    load_or_create_key(prepared[HANGZHOU].secrets / KEY_FILE_NAME)
-    return federate(root, prepared, at)
+    return federate({r: DataDir(root / r) for r in (NATIONAL, HANGZHOU, NINGBO)}, at)
 
 
 @pytest.fixture(scope="module")
@@ -86,4 +70,4 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Federation:
         part.unlink()
     theirs = residents.filter(pc.starts_with(residents["county_code"], "3302"))
     Lake(ningbo.lake).write_part("residents", dt.date(2010, 1, 1), "part-ningbo.parquet", theirs)
-    return federate(root, prepared)
+    return federate(prepared)

@@ -398,7 +398,7 @@ class RegionHandover(BaseModel):
     contacts: int = Field(description="persons traced as contacts (any classification)")
     close: int
     secondary: int
-    latest_contact_at: dt.datetime | None
+    latest_contact_at: str | None = Field(description="local wall-clock time, as in the lake (no offset)")
 
 
 class ReceivedContact(BaseModel):
@@ -406,7 +406,7 @@ class ReceivedContact(BaseModel):
     from_region: str
     classification: str
     setting: str
-    first_contact_at: dt.datetime | None
+    first_contact_at: str | None = Field(description="local wall-clock time, as in the lake (no offset)")
     evidence: str = Field(description="as the sending region wrote it (it names the region)")
 
 
@@ -434,13 +434,27 @@ def received(caller: Staff, session: DbSession, found: Found) -> Received:
             contacts=row.get("contacts", 0),
             close=row.get("close", 0),
             secondary=row.get("secondary", 0),
-            latest_contact_at=row.get("latest_contact_at"),
+            latest_contact_at=_wall_clock(row.get("latest_contact_at")),
         )
         for code, row in sorted(by_region.items())
     ]
     caller.record_reads(session, RECEIVED_CONTACTS, [r["contact_key"] for r in latest])
-    shown = [ReceivedContact(person_key=str(r.pop("contact_key")), **r) for r in latest]
+    shown = [
+        ReceivedContact(
+            person_key=str(r["contact_key"]),
+            from_region=r["from_region"],
+            classification=r["classification"],
+            setting=r["setting"],
+            first_contact_at=_wall_clock(r["first_contact_at"]),
+            evidence=r["evidence"],
+        )
+        for r in latest
+    ]
     return Received(regions=regions_out, contacts=shown)
+
+
+def _wall_clock(at: dt.datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 def _per_region_cases(t: ibis.Table) -> ibis.Table:
