@@ -19,6 +19,7 @@ from shuzhi.credentials.cli import PASSPHRASE_ENV
 from shuzhi.settings import DataDir
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
+REFUSALS_SHOWN = 5  # refused rows printed per message; the log keeps every one
 console = Console()
 DataOption = Annotated[
     Path | None, typer.Option("--data", "-d", help="Data directory (default: $SHUZHI_DATA).")
@@ -107,8 +108,11 @@ def _report(to: str, delivered: list) -> None:
             continue
         answer = done.receipt
         console.print(f"{to}: message {done.seq} {answer.status} {answer.reason} landed {answer.landed}")
-        for row in answer.rejected_rows:
+        for row in answer.rejected_rows[:REFUSALS_SHOWN]:
             console.print(f"  refused {row['table']} row {row['row']}: {row['field']}: {row['reason']}")
+        if len(answer.rejected_rows) > REFUSALS_SHOWN:
+            more = len(answer.rejected_rows) - REFUSALS_SHOWN
+            console.print(f"  ... and {more:,} more refused rows (`shuzhi federation log` keeps them all)")
 
 
 @app.command("exchange")
@@ -221,7 +225,10 @@ def national(data: DataOption = None) -> None:
     from shuzhi.engine import connect
     from shuzhi.federation.national import national_view
 
-    rows = national_view(connect(lake=DataDir.resolve(data).lake)).to_pylist()
+    _print_national(national_view(connect(lake=DataDir.resolve(data).lake)).to_pylist())
+
+
+def _print_national(rows: list[dict]) -> None:
     if not rows:
         console.print("No region has sent statistics yet.")
         return
@@ -237,3 +244,31 @@ def national(data: DataOption = None) -> None:
             str(r["withheld"]),
         )
     console.print(table)
+
+
+@app.command()
+def trial(
+    data: Annotated[Path, typer.Option("--data", "-d", help="Folder for the three instances.")] = Path(
+        "shuzhi-federation"
+    ),
+    persons: Annotated[int, typer.Option(min=1000, help="Residents of the simulated Zhejiang.")] = 20_000,
+    days: Annotated[int, typer.Option(min=3, max=60, help="Days simulated.")] = 14,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 3,
+) -> None:
+    """Try a federation on this machine: the nation, Hangzhou (a simulated Zhejiang, analysed) and Ningbo (its
+    residents) as three instances, joined; one exchange round; what it changed."""
+    from shuzhi.console import step_progress
+    from shuzhi.credentials.keys import NATIONAL
+    from shuzhi.federation import trial as federation_trial
+
+    console.print(f"Three instances under {data}: the nation 100000, Hangzhou 330100, Ningbo 330200")
+    with step_progress() as progress:
+        members = federation_trial.prepare(data, persons, days, seed, progress=progress)
+    done = federation_trial.exchange_round(members, _now())
+    _print_round(done.delivered)
+    console.print(
+        f"Ningbo residents with a red code: {done.red_before:,} before the handover, {done.red_after:,} after"
+    )
+    _print_national(done.national.to_pylist())
+    nation = members[NATIONAL].root
+    console.print(f"See it: shuzhi serve --data {nation} --region {NATIONAL}  (the public page)")

@@ -27,8 +27,8 @@ from sqlalchemy import select
 
 from shuzhi.credentials.keys import NATIONAL
 from shuzhi.federation.bodies import Receipt
-from shuzhi.federation.exchange import FEDERATION_DIR, Member, acknowledge, compose
-from shuzhi.federation.messages import HANDOVER, STATISTICS, TRUST_LIST
+from shuzhi.federation.exchange import FEDERATION_DIR, Member, accept, acknowledge, compose
+from shuzhi.federation.messages import HANDOVER, STATISTICS, TRUST_LIST, MessageError
 from shuzhi.settings import DataDir
 from shuzhi.store import FederationMessage
 
@@ -111,6 +111,22 @@ def over_http(url: str) -> Post:
         return response.status_code, response.content
 
     return post
+
+
+def in_process(inboxes: dict[str, Member], now: dt.datetime) -> Callable[[str], Post]:
+    """A transport to members in this process, by the URL each is remembered at (trials, tests): it answers
+    as the HTTP inbox does — the signed receipt, or 422 with the reason for a message that does not open."""
+
+    def to(url: str) -> Post:
+        def post(message: bytes) -> tuple[int, bytes]:
+            try:
+                return 200, accept(inboxes[url], message, now)
+            except MessageError as exc:
+                return UNOPENED, str(exc).encode()
+
+        return post
+
+    return to
 
 
 def deliver_everywhere(

@@ -5,7 +5,6 @@ own region key; the national list trusts all three; the members share the pseudo
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from risk.conftest import engine  # noqa: F401 — an engine per backend, for the spec tests
 
 from shuzhi.credentials.keys import NATIONAL
-from shuzhi.federation import local
+from shuzhi.federation import local, trial
 from shuzhi.federation.exchange import Member
 from shuzhi.settings import DataDir
 from shuzhi.store import Store, sqlite_url
@@ -50,24 +49,5 @@ def keys_only(tmp_path_factory: pytest.TempPathFactory) -> Federation:
 @pytest.fixture(scope="module")
 def province(tmp_path_factory: pytest.TempPathFactory) -> Federation:
     """Hangzhou traces and analyses a simulated province; Ningbo's lake holds Ningbo's residents only."""
-    from shuzhi.ingest import ingest
-    from shuzhi.lake import Lake
-    from shuzhi.pipeline import analyse
-    from shuzhi.sim import run
-    from shuzhi.sim.world import SimParams
-
     root = Path(tmp_path_factory.mktemp("province"))
-    prepared = {r: DataDir(root / r) for r in (NATIONAL, HANGZHOU, NINGBO)}
-    hangzhou, ningbo = prepared[HANGZHOU], prepared[NINGBO]
-    run(hangzhou.feeds, SimParams(persons=20_000, days=14, start=dt.date(2020, 1, 20), seed=3))
-    ingest(hangzhou.feeds, hangzhou.lake, secrets_dir=hangzhou.secrets)
-    analyse(hangzhou)
-    shutil.copytree(hangzhou.lake / "residents", ningbo.lake / "residents")
-    residents = Lake(ningbo.lake).read("residents")
-    import pyarrow.compute as pc
-
-    for part in Lake(ningbo.lake).parts("residents"):
-        part.unlink()
-    theirs = residents.filter(pc.starts_with(residents["county_code"], "3302"))
-    Lake(ningbo.lake).write_part("residents", dt.date(2010, 1, 1), "part-ningbo.parquet", theirs)
-    return federate(prepared)
+    return Federation(trial.prepare(root, persons=20_000, days=14, seed=3, at=T0))

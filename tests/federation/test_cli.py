@@ -1,4 +1,4 @@
-"""The command line: an offline exchange by file (send --out, receive, the receipt), then the log."""
+"""The command line: an offline exchange by file (send --out, receive, the receipt), the log, a trial."""
 
 from __future__ import annotations
 
@@ -28,3 +28,14 @@ def test_an_offline_exchange_by_file_is_received_and_logged(tmp_path):
     assert shown.exit_code == 0 and "trust_list" in shown.output and "accepted" in shown.output
     both = runner.invoke(app, [*send, "--data", str(hangzhou.root)])  # neither --url nor --out
     assert both.exit_code != 0 and "either --url or --out" in both.output
+
+
+def test_a_trial_federation_runs_on_this_machine_and_says_what_the_round_changed(tmp_path):
+    tried = CliRunner().invoke(
+        app,
+        ["federation", "trial", "--data", str(tmp_path), "--persons", "3000", "--days", "5", "--seed", "1"],
+    )
+    assert tried.exit_code == 0, tried.output
+    assert tried.output.count("message 1 accepted") == 2  # the nation's statistics, Ningbo's handover
+    assert "Ningbo residents with a red code: 0 before the handover" in tried.output
+    assert (tmp_path / NATIONAL / "lake" / "regional_statistics").is_dir()

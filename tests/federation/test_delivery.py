@@ -8,9 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from shuzhi.credentials.keys import NATIONAL
-from shuzhi.federation.delivery import Courier, deliver_everywhere, deliver_pending, peers, pending, remember
+from shuzhi.federation.delivery import (
+    Courier,
+    deliver_everywhere,
+    deliver_pending,
+    in_process,
+    peers,
+    pending,
+    remember,
+)
 from shuzhi.federation.exchange import accept, acknowledge, compose
-from shuzhi.federation.messages import MessageError
 from shuzhi.store import FederationMessage
 
 from .conftest import HANGZHOU, NINGBO, T0, keys_only_at
@@ -18,14 +25,7 @@ from .conftest import HANGZHOU, NINGBO, T0, keys_only_at
 
 def _to(member):
     """A transport into ``member``'s inbox, answering as the HTTP endpoint does."""
-
-    def post(sealed: bytes) -> tuple[int, bytes]:
-        try:
-            return 200, accept(member, sealed, T0)
-        except MessageError as exc:
-            return 422, str(exc).encode()
-
-    return post
+    return in_process({"inbox": member}, T0)("inbox")
 
 
 def _down(sealed: bytes) -> tuple[int, bytes]:

@@ -1,44 +1,34 @@
-"""After an analysis, one ``exchange`` round: the nation gets Hangzhou's open statistics and Ningbo a handover
-of its people, each signed, chained, delivered and answered with a signed receipt."""
+"""After an analysis, one ``exchange`` round (the federation trial's): the nation gets Hangzhou's open
+statistics and Ningbo a handover of its people, each signed, chained, delivered and answered with a signed
+receipt; Ningbo's codes turn the people Hangzhou traced red; the nation's view sums what was published."""
 
 from __future__ import annotations
 
 from shuzhi.credentials.keys import NATIONAL
 from shuzhi.engine import connect
-from shuzhi.federation.delivery import exchange, pending, remember
-from shuzhi.federation.exchange import accept
-from shuzhi.federation.messages import MessageError
+from shuzhi.federation import trial
+from shuzhi.federation.delivery import exchange, in_process, pending
 
 from .conftest import HANGZHOU, NINGBO, T0
 
 
 def test_one_round_sends_the_nation_statistics_and_a_region_its_peoples_handover(province):
-    hangzhou = province.member(HANGZHOU)
-    inboxes = {f"https://{region}.example": province.member(region) for region in (NATIONAL, NINGBO)}
-    for url, member in inboxes.items():
-        remember(hangzhou.data, member.region, url)
-
-    def transport(url: str):
-        def post(sealed: bytes) -> tuple[int, bytes]:
-            try:
-                return 200, accept(inboxes[url], sealed, T0)
-            except MessageError as exc:
-                return 422, str(exc).encode()
-
-        return post
-
-    results = exchange(hangzhou, T0, transport)
+    done = trial.exchange_round(province.members, T0)
     answered = {
-        region: [(d.receipt.status, sorted(d.receipt.landed)) for d in done]
-        for region, done in results.items()
+        region: [(d.receipt.status, sorted(d.receipt.landed)) for d in delivered]
+        for region, delivered in done.delivered.items()
     }
     assert answered == {
         NATIONAL: [("accepted", ["regional_statistics"])],
         NINGBO: [("accepted", ["received_cases", "received_contacts"])],
     }
+    hangzhou = province.member(HANGZHOU)
     assert not pending(hangzhou, NATIONAL) and not pending(hangzhou, NINGBO)
-    ningbo = connect(lake=province.members[NINGBO].lake)
-    assert ningbo.table("received_contacts").count().to_pyarrow().as_py() > 0
+    assert connect(lake=province.members[NINGBO].lake).table("received_contacts").count().execute() > 0
+    assert done.red_before == 0 < done.red_after
+    regions = set(done.national["region"].to_pylist())
+    assert regions == {HANGZHOU, NATIONAL}  # Hangzhou's own rows, and the nation's sums
 
-    again = exchange(hangzhou, T0, transport)  # the next analysis: the next message of each chain
+    inboxes = {f"https://{r}.trial": province.member(r) for r in (NATIONAL, NINGBO)}
+    again = exchange(hangzhou, T0, in_process(inboxes, T0))  # the next analysis: the next of each chain
     assert [d.seq for d in again[NINGBO]] == [2] and again[NINGBO][0].receipt.status == "accepted"
