@@ -120,6 +120,9 @@ def test_the_supplies_plan_shares_the_stock_by_need_and_moves_the_fewest_units(
         "/dashboard/supplies/plan", json={"stock": [{**STOCK[0], "holder": "330102"}]}, headers=headers
     )
     assert bad.status_code == 422 and "field 'holder'" in bad.json()["detail"][0]["msg"]
+    long_ago = {"stock": [], "day": "0001-01-01"}  # the plan looks weeks back: no weeks before year 1
+    year_one = client.post("/dashboard/supplies/plan", json=long_ago, headers=headers)
+    assert year_one.status_code == 422 and year_one.json()["detail"][0]["loc"] == ["body", "day"]
 
 
 @pytest.mark.browser

@@ -587,7 +587,13 @@ class StockRow(BaseModel):
 
 class SuppliesRequest(BaseModel):
     stock: list[StockRow] = Field(max_length=10_000)
-    day: dt.date | None = Field(default=None, description="plan as of this day (default: the last rated)")
+    # bounded: the plan looks weeks back and ahead, and a date near year 1 or 9999 has no weeks around it
+    day: dt.date | None = Field(
+        default=None,
+        ge=dt.date(2000, 1, 1),
+        le=dt.date(2099, 12, 31),
+        description="plan as of this day (default: the last rated)",
+    )
     edition: str = Field(default="2020-5th", pattern=r"^[\w-]{1,32}$")
 
 
