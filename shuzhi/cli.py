@@ -241,14 +241,18 @@ def supplies(
     from rich.table import Table
 
     from shuzhi.engine import connect
-    from shuzhi.supplies import StockError, read_stock, supplies_policy, supply_plans
+    from shuzhi.supplies import StockError, check_plan_day, read_stock, supplies_policy, supply_plans
 
     where = DataDir.resolve(data)
     try:
         held = read_stock(stock.read_text(encoding="utf-8"), set(supplies_policy(edition).items))
     except StockError as error:
         raise typer.BadParameter(f"{stock}: {error}", param_hint="--stock") from error
-    as_of = dt.date.fromisoformat(day) if day else None
+    try:
+        as_of = dt.date.fromisoformat(day) if day else None
+        check_plan_day(as_of)
+    except ValueError as error:  # not a date, or a day no plan can be made for
+        raise typer.BadParameter(str(error), param_hint="--day") from error
     planned_on, plans = supply_plans(connect(lake=where.lake), edition, held, as_of)
     if as_json:
         console.print_json(json.dumps([asdict(p) for p in plans], default=str, ensure_ascii=False))

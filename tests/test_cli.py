@@ -119,3 +119,16 @@ def test_help_names_every_command():
         "verify",
     ):
         assert command in result.output
+
+
+def test_supplies_plans_the_week_and_names_a_bad_day(demo_data, tmp_path):
+    where, _ = demo_data
+    stock = tmp_path / "stock.csv"
+    stock.write_text("item,holder,quantity\nmasks,330100,100000\n", encoding="utf-8")
+    command = ["supplies", "--data", str(where.root), "--stock", str(stock)]
+    planned = runner.invoke(app, command)
+    assert planned.exit_code == 0, planned.output
+    assert "Supplies plan for the week" in planned.output
+    for day, reason in (("0001-01-01", "day: 0001-01-01 is outside"), ("not-a-day", "Invalid isoformat")):
+        refused = runner.invoke(app, [*command, "--day", day])
+        assert refused.exit_code == 2 and reason in refused.output, refused.output

@@ -7,14 +7,16 @@ programme for the shipments (:mod:`~shuzhi.supplies.allocate`) — and the stock
 """
 
 from shuzhi.supplies.allocate import Plan, plan
-from shuzhi.supplies.plans import supply_plans
+from shuzhi.supplies.plans import PLAN_DAYS, check_plan_day, supply_plans
 from shuzhi.supplies.policy import SuppliesPolicy, supplies_policy
 from shuzhi.supplies.stock import StockError, read_stock, stock_from_rows
 
 __all__ = [
+    "PLAN_DAYS",
     "Plan",
     "StockError",
     "SuppliesPolicy",
+    "check_plan_day",
     "plan",
     "read_stock",
     "supplies_policy",

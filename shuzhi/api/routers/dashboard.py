@@ -41,7 +41,7 @@ from shuzhi.pipeline import GRAPH_FILE
 from shuzhi.risk.index import INDICATORS
 from shuzhi.risk.policy import LEVELS
 from shuzhi.risk.replay import STEM as REPLAY_STEM
-from shuzhi.supplies import Plan, stock_from_rows, supplies_policy, supply_plans
+from shuzhi.supplies import PLAN_DAYS, Plan, stock_from_rows, supplies_policy, supply_plans
 from shuzhi.tracing.graph import CATEGORIES, STRENGTH
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -587,11 +587,10 @@ class StockRow(BaseModel):
 
 class SuppliesRequest(BaseModel):
     stock: list[StockRow] = Field(max_length=10_000)
-    # bounded: the plan looks weeks back and ahead, and a date near year 1 or 9999 has no weeks around it
     day: dt.date | None = Field(
         default=None,
-        ge=dt.date(2000, 1, 1),
-        le=dt.date(2099, 12, 31),
+        ge=PLAN_DAYS[0],
+        le=PLAN_DAYS[1],
         description="plan as of this day (default: the last rated)",
     )
     edition: str = Field(default="2020-5th", pattern=r"^[\w-]{1,32}$")
