@@ -187,6 +187,7 @@ class Courier:
                 self.last = deliver_everywhere(self.member, dt.datetime.now(dt.UTC), self.transport)
             except Exception:  # a round that fails (say, the store is away) must not end the courier
                 log.exception("federation: a delivery round failed; the next one comes in %s s", self.every)
+                self.last = {}
             self.rounds += 1
             for region, result in self.last.items():
                 if isinstance(result, Exception):
