@@ -402,13 +402,11 @@ def _reported(contact: bodies.ContactRow, region: str) -> dict:
 
 def _land_statistics(member: Member, message: Message, body: bodies.Statistics) -> tuple[dict, list]:
     """The sender's statistics of its own areas; a row of another region's area is refused."""
-    rows, bad = bodies.rows(bodies.StatisticsRow, body.rows, "rows")
-    outside = [i for i, r in enumerate(rows) if not within(r.area_code, message.sender)]
-    bad += [
-        {"table": "rows", "row": i, "field": "area_code", "reason": f"outside {message.sender}"}
-        for i in outside
-    ]
-    rows = [r for i, r in enumerate(rows) if i not in set(outside)]
+
+    def outside(row: bodies.StatisticsRow) -> tuple[str, str] | None:
+        return None if within(row.area_code, message.sender) else ("area_code", f"outside {message.sender}")
+
+    rows, bad = bodies.rows(bodies.StatisticsRow, body.rows, "rows", refuse=outside)
     return {REGIONAL_STATISTICS: _replace_part(member, message.sender, REGIONAL_STATISTICS, rows, "day")}, bad
 
 

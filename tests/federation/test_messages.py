@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from shuzhi.credentials.keys import NATIONAL, KeyStore
+from shuzhi.federation.bodies import parse
 from shuzhi.federation.exchange import KEY_STORE_DIR, accept, acknowledge, compose
 from shuzhi.federation.messages import Message, MessageError, digest, new_id, open_sealed, seal
 
@@ -169,3 +170,17 @@ def test_the_national_key_rotates_and_members_follow_without_a_new_anchor(tmp_pa
 
     assert anchor == public_pem(new_key.public_key)
     assert federation.member(HANGZHOU).trust.issued_at == later  # the stored list opens with the new anchor
+
+
+def test_statistics_rows_are_refused_by_their_own_index_whether_malformed_or_outside_the_sender(tmp_path):
+    federation = keys_only_at(tmp_path, T0)
+    hangzhou, national = federation.member(HANGZHOU), federation.member(NATIONAL)
+    counts = {"new_cases": 1, "new_local_cases": 1, "new_14d": 1, "cumulative": 1}
+    row = {"area_level": "county", "day": "2020-02-02", "level": "low", "edition": "2020-5th", **counts}
+    rows = [{**row, "area_code": "33010X"}, {**row, "area_code": "330102"}, {**row, "area_code": "320102"}]
+    message = Message(HANGZHOU, NATIONAL, "statistics", 1, b"", T0, {"rows": rows}, new_id())
+    receipt = open_sealed(accept(national, hangzhou.sign(message), T0), hangzhou.trust, HANGZHOU)
+    answer = parse("receipt", receipt.body)
+    assert answer.landed == {"regional_statistics": 1}
+    assert [(r["row"], r["field"]) for r in answer.rejected_rows] == [(0, "area_code"), (2, "area_code")]
+    assert answer.rejected_rows[1]["reason"] == f"outside {HANGZHOU}"
