@@ -423,6 +423,15 @@ DeliverOption = Annotated[
 ]
 
 
+ExchangeOption = Annotated[
+    bool,
+    typer.Option(
+        "--exchange-after-analysis",
+        help="With --deliver-every: send the exchange round (federation exchange) when a new analysis lands.",
+    ),
+]
+
+
 @app.command()
 def serve(
     data: DataOption = None,
@@ -431,9 +440,12 @@ def serve(
     region: RegionOption = "330000",
     mqtt: MqttOption = None,
     deliver_every: DeliverOption = None,
+    exchange_after_analysis: ExchangeOption = False,
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the pages at /web/ (dashboard, operations, resident, ...)."""
-    _serve(DataDir.resolve(data), host, port, region, mqtt, deliver_every)
+    if exchange_after_analysis and not deliver_every:
+        raise typer.BadParameter("needs --deliver-every", param_hint="--exchange-after-analysis")
+    _serve(DataDir.resolve(data), host, port, region, mqtt, deliver_every, exchange_after_analysis)
 
 
 def _serve(
@@ -443,6 +455,7 @@ def _serve(
     region: str,
     mqtt: str | None = None,
     deliver_every: float | None = None,
+    exchange_after_analysis: bool = False,
 ) -> None:
     import uvicorn
 
@@ -461,7 +474,10 @@ def _serve(
         counters = instance_subscriber(mqtt, web.state.realtime.counter_sink, where.root).start()
         web.state.counters = counters  # its status(): connection, counts, latest rejections
         console.print(f"People counters: MQTT [bold]{counters.address.host}:{counters.address.port}[/]")
-    courier = _courier(where, web.state.services.store, region, deliver_every) if deliver_every else None
+    courier = None
+    if deliver_every:
+        store = web.state.services.store
+        courier = _courier(where, store, region, deliver_every, exchange_after_analysis)
     try:
         uvicorn.run(web, host=host, port=port)
     finally:
@@ -470,13 +486,14 @@ def _serve(
                 worker.stop()
 
 
-def _courier(where: DataDir, store, region: str, every: float):
+def _courier(where: DataDir, store, region: str, every: float, after_analysis: bool):
     """The thread that sends unanswered federation messages again (see ``shuzhi.federation.delivery``)."""
     from shuzhi.federation.cli import member_of
     from shuzhi.federation.delivery import Courier
 
-    courier = Courier(member_of(where, region, store), every).start()
-    console.print(f"Federation: unanswered messages go again every {every:g} s")
+    courier = Courier(member_of(where, region, store), every, after_analysis=after_analysis).start()
+    after = "; a new analysis is exchanged" if after_analysis else ""
+    console.print(f"Federation: unanswered messages go again every {every:g} s{after}")
     return courier
 
 

@@ -39,6 +39,14 @@ FSYNC_ENV = "SHUZHI_LAKE_FSYNC"
 MAX_FSYNCS = 32  # above this many parts at once, one os.sync() is cheaper than an fsync each
 
 
+def table_stamp(folder: Path) -> int:
+    """Changes when a table's parts change (its folder's and day folders' modification times); 0 if absent.
+    Readers that cache a table, or act on a new analysis, compare stamps instead of reading the parts."""
+    if not folder.is_dir():
+        return 0
+    return hash(tuple(p.stat().st_mtime_ns for p in (folder, *sorted(folder.glob("day=*")))))
+
+
 def part_name(source_sha256: str) -> str:
     """The part file name of a source file: its hash prefix (64 bits are plenty to tell files apart)."""
     return f"{PART_PREFIX}{source_sha256[:16]}.parquet"

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -278,7 +279,10 @@ def _record_runs(
         record.update(edition=edition, period=[span[0].isoformat(), span[1].isoformat()], engine=engine)
     data.outputs.mkdir(parents=True, exist_ok=True)
     document = {"steps": {**known, **runs}}
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    # replaced whole, and last: a reader (the federation courier) takes its change as "an analysis is done"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _replace(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import ibis
@@ -21,6 +20,7 @@ import pyarrow as pa
 from fastapi import Request
 
 from shuzhi.engine import Engine, connect
+from shuzhi.lake import table_stamp
 from shuzhi.settings import DataDir
 
 GRAPH_FILE = "graph.json"
@@ -78,16 +78,11 @@ class Results:
         return cached[1]
 
     def _fresh_engine(self, name: str) -> Engine:
-        stamp = _stamp(self.data.lake / name)
+        stamp = table_stamp(self.data.lake / name)
         if self._engine is None or self._seen.get(name, stamp) != stamp:
             self._engine, self._seen = connect(lake=self.data.lake), {}
         self._seen[name] = stamp
         return self._engine
-
-
-def _stamp(folder: Path) -> int:
-    """Changes when the pipeline replaces the table: the folder's and its day folders' modification times."""
-    return hash(tuple(p.stat().st_mtime_ns for p in (folder, *sorted(folder.glob("day=*")))))
 
 
 def results(request: Request) -> Results:

@@ -140,6 +140,9 @@ def deliver(
     every: Annotated[
         float | None, typer.Option(min=1, help="Go on: a round every this many seconds, until interrupted.")
     ] = None,
+    after_analysis: Annotated[
+        bool, typer.Option("--after-analysis", help="With --every: exchange each new analysis as it lands.")
+    ] = False,
     data: DataOption = None,
 ) -> None:
     """Send again every message still unanswered, to every region ``send --url`` has reached before."""
@@ -149,7 +152,7 @@ def deliver(
     if every is None:
         _print_round(deliver_everywhere(member, _now()))
         return
-    courier = Courier(member, every).start()
+    courier = Courier(member, every, after_analysis=after_analysis).start()
     console.print(f"Delivering every {every:g} s; Ctrl-C stops.")
     try:
         threading.Event().wait()

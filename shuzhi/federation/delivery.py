@@ -9,7 +9,8 @@ messages stay pending for the next.
 
 Where each region listens is remembered (:func:`remember`, ``<data>/federation/peers.json``, written by ``send
 --url``), so a :class:`Courier` — the thread ``shuzhi serve --deliver-every`` runs, or ``shuzhi federation
-deliver --every`` — can take every region's pending messages out again, round after round, until answered.
+deliver --every`` — can take every region's pending messages out again, round after round, until answered;
+with ``--exchange-after-analysis`` it also runs :func:`exchange` when a new analysis lands.
 """
 
 from __future__ import annotations
@@ -163,16 +164,34 @@ def _kind_for(sender: str, recipient: str) -> str:
     return STATISTICS if recipient == NATIONAL else HANDOVER
 
 
+def analysis_stamp(member: Member) -> int:
+    """Changes when an analysis is done: the pipeline replaces its record of the run last (0: none yet)."""
+    from shuzhi.pipeline import RUNS_FILE
+
+    record = member.data.outputs / RUNS_FILE
+    return record.stat().st_mtime_ns if record.exists() else 0
+
+
 @dataclass
 class Courier:
-    """Rounds of :func:`deliver_everywhere` every ``every`` seconds in a daemon thread, until :meth:`stop`."""
+    """Rounds of :func:`deliver_everywhere` every ``every`` seconds in a daemon thread, until :meth:`stop`.
+
+    With ``after_analysis``, a round that finds a new analysis (one landed since the courier started or since
+    its last exchange) runs :func:`exchange` instead: what the analysis found goes out without anyone
+    running ``shuzhi federation exchange``."""
 
     member: Member
     every: float
     transport: Callable[[str], Post] = over_http
+    after_analysis: bool = False
     rounds: int = 0
+    exchanges: int = 0
     last: dict[str, list[Delivered] | Exception] = field(default_factory=dict)
     _stopped: threading.Event = field(default_factory=threading.Event)
+    _analysed: int = 0
+
+    def __post_init__(self) -> None:
+        self._analysed = analysis_stamp(self.member)
 
     def start(self) -> Courier:
         threading.Thread(target=self._run, name="federation-courier", daemon=True).start()
@@ -184,7 +203,7 @@ class Courier:
     def _run(self) -> None:
         while not self._stopped.is_set():
             try:
-                self.last = deliver_everywhere(self.member, dt.datetime.now(dt.UTC), self.transport)
+                self.last = self._round(dt.datetime.now(dt.UTC))
             except Exception:  # a round that fails (say, the store is away) must not end the courier
                 log.exception("federation: a delivery round failed; the next one comes in %s s", self.every)
                 self.last = {}
@@ -195,3 +214,12 @@ class Courier:
                 else:
                     log.info("federation: %s answered messages %s", region, [d.seq for d in result])
             self._stopped.wait(self.every)
+
+    def _round(self, now: dt.datetime) -> dict[str, list[Delivered] | Exception]:
+        stamp = analysis_stamp(self.member) if self.after_analysis else self._analysed
+        if stamp == self._analysed:
+            return deliver_everywhere(self.member, now, self.transport)
+        self._analysed = stamp
+        self.exchanges += 1
+        log.info("federation: a new analysis: exchange round %d", self.exchanges)
+        return exchange(self.member, now, self.transport)

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import pyarrow.dataset as ds
 from sqlalchemy import select
 
-from shuzhi.lake import Lake
+from shuzhi.lake import Lake, table_stamp
 from shuzhi.policy import DEFAULT_EDITION
 from shuzhi.realtime.alerts import AlertLog
 from shuzhi.realtime.events import CounterReading
@@ -106,7 +106,7 @@ class Realtime:
         engine = Occupancy(policy, registry(data.lake), risk_levels(data.lake))
         hub = cls(engine, AlertLog(data.root / ALERTS_FILE), StayWriter(data.lake), clock)
         hub.lake = data.lake
-        hub._seen = {name: _stamp(data.lake / name) for name in WATCHED}
+        hub._seen = {name: table_stamp(data.lake / name) for name in WATCHED}
         if store is not None:
             hub.replay(recent_passages(store, hub.clock() - policy.stays.longest))
         return hub
@@ -193,7 +193,7 @@ class Realtime:
         """Take up a new venue registry (ingest) or new risk levels (the pipeline) from the lake."""
         if self.lake is None:
             return
-        stamps = {name: _stamp(self.lake / name) for name in WATCHED}
+        stamps = {name: table_stamp(self.lake / name) for name in WATCHED}
         if stamps["venues"] != self._seen.get("venues"):
             venues = registry(self.lake)
             with self._lock:
@@ -266,13 +266,6 @@ class Realtime:
                 "subscribers": self.alerts.subscribers,
                 **stats,
             }
-
-
-def _stamp(folder: Path) -> int:
-    """Changes when a table's parts change (its folder's and day folders' modification times)."""
-    if not folder.is_dir():
-        return 0
-    return hash(tuple(p.stat().st_mtime_ns for p in (folder, *sorted(folder.glob("day=*")))))
 
 
 def recent_passages(store: Store, since: dt.datetime) -> list[PassageLike]:

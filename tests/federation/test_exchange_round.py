@@ -4,10 +4,12 @@ receipt; Ningbo's codes turn the people Hangzhou traced red; the nation's view s
 
 from __future__ import annotations
 
+import time
+
 from shuzhi.credentials.keys import NATIONAL
 from shuzhi.engine import connect
 from shuzhi.federation import trial
-from shuzhi.federation.delivery import exchange, in_process, pending
+from shuzhi.federation.delivery import Courier, exchange, in_process, pending
 
 from .conftest import HANGZHOU, NINGBO, T0
 
@@ -32,3 +34,30 @@ def test_one_round_sends_the_nation_statistics_and_a_region_its_peoples_handover
     inboxes = {f"https://{r}.trial": province.member(r) for r in (NATIONAL, NINGBO)}
     again = exchange(hangzhou, T0, in_process(inboxes, T0))  # the next analysis: the next of each chain
     assert [d.seq for d in again[NINGBO]] == [2] and again[NINGBO][0].receipt.status == "accepted"
+
+
+def test_a_courier_after_analysis_exchanges_each_new_analysis_and_only_then(province):
+    from shuzhi.pipeline import analyse
+
+    hangzhou = province.member(HANGZHOU)
+    inboxes = {f"https://{r}.trial": province.member(r) for r in (NATIONAL, NINGBO)}
+    courier = Courier(hangzhou, every=0.05, transport=in_process(inboxes, T0), after_analysis=True).start()
+    try:
+        _wait_for(lambda: courier.rounds >= 3)
+        assert courier.exchanges == 0  # nothing new since the courier started
+        analyse(province.members[HANGZHOU], steps=("publish",))  # a new analysis lands
+        _wait_for(lambda: courier.exchanges == 1 and not pending(hangzhou, NINGBO))
+        print("DEBUG", courier.exchanges, courier.rounds, pending(hangzhou, NINGBO))
+        rounds = courier.rounds
+        _wait_for(lambda: courier.rounds >= rounds + 3)
+        assert courier.exchanges == 1  # and once only
+    finally:
+        courier.stop()
+    assert not pending(hangzhou, NATIONAL)
+
+
+def _wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out: {condition.__doc__ or ''}"
+        time.sleep(0.05)
