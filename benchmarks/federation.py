@@ -68,12 +68,10 @@ def _federation(root: str) -> dict:
 
 
 def _member(root: str, region: str):
-    from shuzhi.federation.exchange import Member
+    from shuzhi.federation import trial
     from shuzhi.settings import DataDir
-    from shuzhi.store import Store, sqlite_url
 
-    data = DataDir(Path(root) / region)
-    return Member.of(data, Store(sqlite_url(data.root)), region)
+    return trial.member(DataDir(Path(root) / region), region)
 
 
 def _message(root: str, contacts: int):

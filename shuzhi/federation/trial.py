@@ -70,6 +70,7 @@ def _copy_residents(source: DataDir, target: DataDir, county_prefix: str) -> Non
 
 
 def member(data: DataDir, region: str) -> Member:
+    """The member kept in ``data``, on its embedded (SQLite) store."""
     return Member.of(data, Store(sqlite_url(data.root)), region)
 
 

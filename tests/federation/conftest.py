@@ -15,7 +15,6 @@ from shuzhi.credentials.keys import NATIONAL
 from shuzhi.federation import local, trial
 from shuzhi.federation.exchange import Member
 from shuzhi.settings import DataDir
-from shuzhi.store import Store, sqlite_url
 
 T0 = dt.datetime(2020, 2, 3, 9, 0, tzinfo=dt.UTC)
 HANGZHOU, NINGBO = "330100", "330200"
@@ -26,8 +25,7 @@ class Federation:
     members: dict[str, DataDir]
 
     def member(self, region: str) -> Member:
-        data = self.members[region]
-        return Member.of(data, Store(sqlite_url(data.root)), region)
+        return trial.member(self.members[region], region)
 
 
 def federate(prepared: dict[str, DataDir], at: dt.datetime = T0) -> Federation:
