@@ -49,7 +49,7 @@ class Results:
     def query(self, name: str, build: Query) -> pa.Table:
         """Run ``build(table)`` over the derived table ``name``; :class:`NotComputed` when it is absent."""
         if not self.has(name):
-            raise NotComputed(f"no {name!r} results in {self.data.lake}: run `shuzhi analyse`")
+            raise NotComputed(f"no {name!r} results yet: run `shuzhi analyse`")
         with self._lock:
             engine = self._fresh_engine(name)
             return engine.to_arrow(build(engine.table(name)))
@@ -60,7 +60,7 @@ class Results:
     def compute(self, work: Callable[[Engine], T], after: str) -> T:
         """Run ``work`` on the engine over the lake, once the derived table ``after`` exists."""
         if not self.has(after):
-            raise NotComputed(f"no {after!r} results in {self.data.lake}: run `shuzhi analyse`")
+            raise NotComputed(f"no {after!r} results yet: run `shuzhi analyse`")
         with self._lock:
             return work(self._fresh_engine(after))
 
@@ -68,9 +68,7 @@ class Results:
         """A JSON output of the pipeline or the replay; :class:`NotComputed` when absent."""
         path = self.data.outputs / file_name
         if not path.is_file():
-            raise NotComputed(
-                f"no {file_name} in {self.data.outputs}: run `shuzhi analyse` / `shuzhi replay`"
-            )
+            raise NotComputed(f"no {file_name} yet: run `shuzhi analyse` / `shuzhi replay`")
         stamp = path.stat().st_mtime_ns
         cached = self._outputs.get(file_name)
         if cached is None or cached[0] != stamp:  # parsed once per version of the file

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from shuzhi import model
 from shuzhi.engine import Engine, connect
+from shuzhi.federation.exchange import LANDED
 from shuzhi.lake import Lake
 from shuzhi.pipeline import DEFAULT_EDITION, DERIVED, RUNS_FILE
 from shuzhi.risk import evidence
@@ -27,13 +28,15 @@ class Held:
     """One table of the lake."""
 
     name: str
-    kind: str  # feed | derived | quarantine
+    kind: str  # feed | derived | received | quarantine
     description: str
     rows: int
     first_day: dt.date | None
     last_day: dt.date | None
     last_written: dt.datetime | None
-    sources: list[str] = field(default_factory=list)  # feeds that landed it, or the step that wrote it
+    sources: list[str] = field(
+        default_factory=list
+    )  # feeds that landed it, the step that wrote it, or who sent it
     files: int = 0  # source files ingested
     quarantined: int = 0  # rows of those files set aside with their reasons
 
@@ -99,6 +102,8 @@ def _table(folder: Path, landed: dict[str, Any]) -> Held:
         description = "Rows set aside at ingestion, with file, line, field and reason."
     elif canonical is not None:
         kind, description, sources = "feed", canonical.description, sorted(landed.get("feeds", ()))
+    elif name in LANDED:
+        kind, description, sources = "received", LANDED[name], ["federation: other regions' signed messages"]
     else:
         step, description = DERIVED.get(name, ("?", "A derived table no step of this version writes."))
         kind, sources = "derived", [f"pipeline step {step}"]

@@ -258,13 +258,13 @@ def trial(
     days: Annotated[int, typer.Option(min=3, max=60, help="Days simulated.")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 3,
 ) -> None:
-    """Try a federation on this machine: the nation, Hangzhou (a simulated Zhejiang, analysed) and Ningbo (its
+    """Try a federation on this machine: the nation, Wenzhou (a simulated Zhejiang, analysed) and Ningbo (its
     residents) as three instances, joined; one exchange round; what it changed."""
     from shuzhi.console import step_progress
     from shuzhi.credentials.keys import NATIONAL
     from shuzhi.federation import trial as federation_trial
 
-    console.print(f"Three instances under {data}: the nation 100000, Hangzhou 330100, Ningbo 330200")
+    console.print(f"Three instances under {data}: the nation 100000, Wenzhou 330300, Ningbo 330200")
     with step_progress() as progress:
         members = federation_trial.prepare(data, persons, days, seed, progress=progress)
     done = federation_trial.exchange_round(members, _now())

@@ -66,6 +66,11 @@ NATIONAL_LIST, NATIONAL_ANCHOR = "national.cose", "national.pub.pem"
 FROM = pa.field("from_region", pa.string())
 RECEIVED_CASES, RECEIVED_CONTACTS = RECEIVED["diagnoses"], RECEIVED["contacts"]
 REGIONAL_STATISTICS = "regional_statistics"
+LANDED = {
+    RECEIVED_CASES: "Cases of this region's people diagnosed in other regions, as their senders handed them.",
+    RECEIVED_CONTACTS: "Contacts of this region's people traced elsewhere, as their senders handed them.",
+    REGIONAL_STATISTICS: "The open statistics the regions sent (the national view sums them), by sender.",
+}  # the tables messages land, and what they hold
 RECEIVED_SCHEMAS = {
     RECEIVED_CASES: TABLES["diagnoses"].schema.append(FROM),
     RECEIVED_CONTACTS: CONTACTS_SCHEMA.append(FROM),
@@ -252,10 +257,21 @@ def _within(counties: pa.ChunkedArray, jurisdiction: str) -> pa.ChunkedArray:
 
 
 def _statistics(member: Member, recipient: str, now: dt.datetime) -> dict[str, Any]:
+    """This region's open statistics of its own areas: rows of other areas (a lake fed for a wider area)
+    stay here, as the receiver would refuse them."""
     rows = _derived(member, "open_statistics", OPEN_STATISTICS_SCHEMA)
-    if rows.num_rows == 0:
-        raise FederationError("no open statistics to send: run `shuzhi analyse` first")
-    return {"rows": [bodies.to_wire(r) for r in rows.to_pylist()]}
+    own = rows.filter(_within(rows["area_code"], member.region))
+    if own.num_rows == 0:
+        raise FederationError(
+            f"no open statistics of {member.region}'s areas to send: run `shuzhi analyse` first"
+        )
+    if own.num_rows < rows.num_rows:
+        log.info(
+            "federation: %d statistics rows of areas outside %s not sent",
+            rows.num_rows - own.num_rows,
+            member.region,
+        )
+    return {"rows": [bodies.to_wire(r) for r in own.to_pylist()]}
 
 
 def _trust_list(member: Member, recipient: str, now: dt.datetime) -> dict[str, Any]:
@@ -328,8 +344,9 @@ def accept(member: Member, sealed: bytes, now: dt.datetime) -> bytes:
             except IntegrityError:  # the same number accepted meanwhile: a delivery racing this one
                 session.rollback()
                 status, reason, outcome = "duplicate", "accepted meanwhile by another delivery", {}
+    said = reason or f"landed {outcome.get('landed', {})}"
     log.info(
-        "federation: %s %s from %s (seq %d): %s", status, message.kind, message.sender, message.seq, reason
+        "federation: %s %s from %s (seq %d): %s", status, message.kind, message.sender, message.seq, said
     )
     receipt = bodies.Receipt(
         message=message.id, digest=digest(sealed), status=status, reason=reason, **outcome

@@ -1,5 +1,6 @@
-"""A federation of three instances on disk: the national authority (100000), Hangzhou (330100) holding a
-small simulated province, traced and analysed, and Ningbo (330200) holding only its residents. Each has its
+"""Federations of three instances on disk: the national authority (100000), Ningbo (330200) and a city
+holding a small simulated province, traced and analysed — Wenzhou (330300), as in ``shuzhi federation
+trial`` — or, for the checks that need keys and no data, Hangzhou (330100). Each has its
 own region key; the national list trusts all three; the members share the pseudonym key."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from shuzhi.settings import DataDir
 
 T0 = dt.datetime(2020, 2, 3, 9, 0, tzinfo=dt.UTC)
 HANGZHOU, NINGBO = "330100", "330200"
+WENZHOU = trial.WENZHOU  # the member holding the simulated province
 
 
 @dataclass
@@ -46,6 +48,6 @@ def keys_only(tmp_path_factory: pytest.TempPathFactory) -> Federation:
 
 @pytest.fixture(scope="module")
 def province(tmp_path_factory: pytest.TempPathFactory) -> Federation:
-    """Hangzhou traces and analyses a simulated province; Ningbo's lake holds Ningbo's residents only."""
+    """Wenzhou traces and analyses a simulated province; Ningbo's lake holds Ningbo's residents only."""
     root = Path(tmp_path_factory.mktemp("province"))
     return Federation(trial.prepare(root, persons=20_000, days=14, seed=3, at=T0))

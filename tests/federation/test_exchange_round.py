@@ -1,6 +1,6 @@
-"""After an analysis, one ``exchange`` round (the federation trial's): the nation gets Hangzhou's open
+"""After an analysis, one ``exchange`` round (the federation trial's): the nation gets Wenzhou's open
 statistics and Ningbo a handover of its people, each signed, chained, delivered and answered with a signed
-receipt; Ningbo's codes turn the people Hangzhou traced red; the nation's view sums what was published."""
+receipt; Ningbo's codes turn the people Wenzhou traced red; the nation's view sums what was published."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from shuzhi.engine import connect
 from shuzhi.federation import trial
 from shuzhi.federation.delivery import Courier, exchange, in_process, pending
 
-from .conftest import HANGZHOU, NINGBO, T0
+from .conftest import NINGBO, T0, WENZHOU
 
 
 def test_one_round_sends_the_nation_statistics_and_a_region_its_peoples_handover(province):
@@ -24,36 +24,35 @@ def test_one_round_sends_the_nation_statistics_and_a_region_its_peoples_handover
         NATIONAL: [("accepted", ["regional_statistics"])],
         NINGBO: [("accepted", ["received_cases", "received_contacts"])],
     }
-    hangzhou = province.member(HANGZHOU)
-    assert not pending(hangzhou, NATIONAL) and not pending(hangzhou, NINGBO)
+    wenzhou = province.member(WENZHOU)
+    assert not pending(wenzhou, NATIONAL) and not pending(wenzhou, NINGBO)
     assert connect(lake=province.members[NINGBO].lake).table("received_contacts").count().execute() > 0
     assert done.red_before == 0 < done.red_after
     regions = set(done.national["region"].to_pylist())
-    assert regions == {HANGZHOU, NATIONAL}  # Hangzhou's own rows, and the nation's sums
+    assert regions == {WENZHOU, NATIONAL}  # Wenzhou's own rows, and the nation's sums
 
     inboxes = {f"https://{r}.trial": province.member(r) for r in (NATIONAL, NINGBO)}
-    again = exchange(hangzhou, T0, in_process(inboxes, T0))  # the next analysis: the next of each chain
+    again = exchange(wenzhou, T0, in_process(inboxes, T0))  # the next analysis: the next of each chain
     assert [d.seq for d in again[NINGBO]] == [2] and again[NINGBO][0].receipt.status == "accepted"
 
 
 def test_a_courier_after_analysis_exchanges_each_new_analysis_and_only_then(province):
     from shuzhi.pipeline import analyse
 
-    hangzhou = province.member(HANGZHOU)
+    wenzhou = province.member(WENZHOU)
     inboxes = {f"https://{r}.trial": province.member(r) for r in (NATIONAL, NINGBO)}
-    courier = Courier(hangzhou, every=0.05, transport=in_process(inboxes, T0), after_analysis=True).start()
+    courier = Courier(wenzhou, every=0.05, transport=in_process(inboxes, T0), after_analysis=True).start()
     try:
         _wait_for(lambda: courier.rounds >= 3)
         assert courier.exchanges == 0  # nothing new since the courier started
-        analyse(province.members[HANGZHOU], steps=("publish",))  # a new analysis lands
-        _wait_for(lambda: courier.exchanges == 1 and not pending(hangzhou, NINGBO))
-        print("DEBUG", courier.exchanges, courier.rounds, pending(hangzhou, NINGBO))
+        analyse(province.members[WENZHOU], steps=("publish",))  # a new analysis lands
+        _wait_for(lambda: courier.exchanges == 1 and not pending(wenzhou, NINGBO))
         rounds = courier.rounds
         _wait_for(lambda: courier.rounds >= rounds + 3)
         assert courier.exchanges == 1  # and once only
     finally:
         courier.stop()
-    assert not pending(hangzhou, NATIONAL)
+    assert not pending(wenzhou, NATIONAL)
 
 
 def _wait_for(condition, seconds: float = 30) -> None:

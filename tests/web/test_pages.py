@@ -8,7 +8,9 @@ fresh code and refuses a tampered one, online and with the network cut; a role a
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cbor2
@@ -16,10 +18,13 @@ import pytest
 from sqlalchemy import select
 
 from shuzhi.credentials import envelope, verify
+from shuzhi.credentials.keys import NATIONAL
 from shuzhi.credentials.qr import decode_image
+from shuzhi.settings import DataDir
 from shuzhi.store import Passage
+from shuzhi.web.server import dashboard_app
 
-from .conftest import log_in, screenshot
+from .conftest import log_in, screenshot, serving
 from .lake import DAYS, EPI_CASES, GREEN_KEY, LAST, NATIONAL_VIEW, RESIDENT_KEY, SAME_TRIP
 from .site import Site
 
@@ -210,6 +215,34 @@ def test_anyone_sees_the_risk_map_cases_with_small_counts_withheld_and_can_look_
     page.wait_for_function("() => window.publicPage.trip.matches.length === 0")
     assert "No published case itinerary" in page.locator("#trip-status").inner_text()
     screenshot(page, "public-page")
+
+
+@pytest.mark.parametrize("regions_report", [True, False], ids=["national-node", "nothing-yet"])
+def test_an_instance_without_its_own_figures_shows_what_it_holds_and_no_analyst_advice(
+    site: Site, open_page: OpenPage, tmp_path: Path, regions_report: bool
+) -> None:
+    """A national node holds only what its regions sent: the national view, not empty local panels; an
+    instance that has published nothing says so to the public, without telling it to run a command."""
+    data = DataDir(tmp_path / "data")
+    if regions_report:
+        shutil.copytree(site.data.lake / "regional_statistics", data.lake / "regional_statistics")
+    with serving(dashboard_app(data.root, NATIONAL)) as url:
+        page = open_page(viewport=PHONE)
+        page.goto(f"{url}/web/public.html")
+        page.wait_for_function("() => window.publicPage.catalogue !== null")
+        page.wait_for_function("() => document.getElementById('local-cases').hidden")
+        assert page.locator("#local-risk").is_hidden() == regions_report
+        assert page.locator("#national").is_visible() == regions_report
+        text = page.locator("main").inner_text()
+        assert "shuzhi analyse" not in text and str(tmp_path) not in text
+        if regions_report:
+            nation = page.locator("#national-table tr[data-region='100000'] td")
+            assert nation.nth(3).inner_text() == str(sum(NATIONAL_VIEW.values()))
+            held = {h["name"]: h for h in page.evaluate("window.publicPage.catalogue.held")}
+            assert held["regional_statistics"]["kind"] == "received"
+            screenshot(page, "public-page-national-node")
+        else:
+            assert "Nothing published yet" in page.locator("#public-status").inner_text()
 
 
 def _option(page: Any, element: str) -> dict[str, Any]:

@@ -254,7 +254,7 @@ def same_trip(
 
 class HeldOut(BaseModel):
     name: str
-    kind: Literal["feed", "derived", "quarantine"]
+    kind: Literal["feed", "derived", "received", "quarantine"]
     description: str
     rows: int
     first_day: dt.date | None

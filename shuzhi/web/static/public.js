@@ -115,10 +115,32 @@ async function drawNationalMap(regions) {
   });
 }
 
+// this instance's own figures: false when it has published none (a national node holds only its regions')
+async function showLocal() {
+  try {
+    echarts.registerMap("zhejiang-counties", await api.get("/public/boundaries/county"));
+    await showDay("");
+    return true;
+  } catch (error) {
+    if (error.status !== 404) say("#public-status", refusal(error), "error");
+    return error.status !== 404;
+  }
+}
+
 async function start() {
-  echarts.registerMap("zhejiang-counties", await api.get("/public/boundaries/county"));
-  await Promise.all([showDay(""), showCatalogue(), showNational()]);
+  const [local, national] = await Promise.all([
+    showLocal(),
+    showNational().then(() => state.national.length > 0, (e) => {
+      $("#national").hidden = false;
+      say("#national-note", refusal(e), "error");
+    }),
+    showCatalogue().catch((e) => say("#catalogue-status", refusal(e), "error")),
+  ]);
+  if (local) return;
+  $("#local-cases").hidden = true;
+  $("#local-risk").hidden = Boolean(national);
+  if (!national) say("#public-status", "尚未发布 Nothing published yet: the figures appear here after the first analysis.", "info");
 }
 
 $("#same-trip").addEventListener("submit", (event) => lookUp(event).catch((e) => say("#trip-status", refusal(e), "error")));
-start().catch((error) => say("#public-status", refusal(error), "error"));
+start();
