@@ -31,6 +31,7 @@ TIERS = (
     (86400, 86400),
 )  # (bucket width, longest stay of the tier), in seconds
 LONG_BUCKET = -1  # stays longer than the last tier
+NO_LATER = 2**62  # epoch seconds: no bound on a check-out
 
 MATCH_TIMES = ("first_contact_at", "last_contact_at", "overlap_seconds")
 LABELS = ("case_key", "via_key", "source_key", "rule", "venue_code", "origin_venue", "place", "detail")
@@ -101,10 +102,18 @@ def overlapping(left: ibis.Table, right: ibis.Table) -> ibis.Table:
     labels with contact_key, first_contact_at, last_contact_at and overlap_seconds.
     """
     small = _with_buckets_met(left)
-    # overlapping by ``min_overlap`` (and by more than none) needs check-in by latest_in, check-out from
-    # earliest_out: tested inside the join, these keep the pairs that can never qualify out of its output
+    # overlapping by ``min_overlap`` (and by more than none) needs check-in by l_out - need and check-out
+    # from l_in + need; the gaps bound check-in and check-out around the traced stay's. Tested inside the
+    # join, these keep the pairs that can never qualify out of its output (the exact test follows it).
     need = ibis.greatest(small.min_overlap, 1)
-    small = small.mutate(latest_in=seconds(small.l_out) - need, earliest_out=seconds(small.l_in) + need)
+    arrived, left_at = seconds(small.time_in), seconds(small.time_out)
+    in_by, out_from = seconds(small.l_out) - need, seconds(small.l_in) + need
+    small = small.mutate(
+        earliest_in=ibis.coalesce(arrived - small.max_arrival_gap, 0),
+        latest_in=ibis.least(in_by, ibis.coalesce(arrived + small.max_arrival_gap, in_by)),
+        earliest_out=ibis.greatest(out_from, ibis.coalesce(left_at - small.max_departure_gap, out_from)),
+        latest_out=ibis.coalesce(left_at + small.max_departure_gap, NO_LATER),
+    )
     large = right.select(
         contact_key=right.person_key,
         r_venue=right.venue_code,
@@ -117,8 +126,10 @@ def overlapping(left: ibis.Table, right: ibis.Table) -> ibis.Table:
     predicates = [
         small.venue_code == large.r_venue,
         small.bucket == large.r_bucket,
+        large.r_in_s >= small.earliest_in,
         large.r_in_s <= small.latest_in,
         large.r_out_s >= small.earliest_out,
+        large.r_out_s <= small.latest_out,
         large.contact_key != small.source_key,
     ]
     pairs = small.inner_join(large, predicates)
