@@ -60,7 +60,7 @@ def create_app(
         verifier = credentials.verifier()
     services = build_services(settings, verifier)
     realtime = Realtime.for_data(settings.data, settings.clock, store=services.store)  # live occupancy
-    services.passage_listeners.append(realtime.passages)
+    services.passage_listeners.append(realtime.committed)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

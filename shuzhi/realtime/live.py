@@ -9,7 +9,9 @@ it to the rest of the instance:
   from the MQTT subscriber when MQTT is switched on;
 * a background thread (:meth:`start`) ticks the engine every second (bins, timeouts, alerts clearing) and
   writes closed stays to the lake every ``flush_seconds`` (:class:`~shuzhi.realtime.stays.StayWriter`);
-* alerts go to the :class:`~shuzhi.realtime.alerts.AlertLog` (history file and live SSE subscribers).
+* alerts go to the :class:`~shuzhi.realtime.alerts.AlertLog` (history file and live SSE subscribers);
+* with several workers, each follows the store's passage log for the passages the others committed, and
+  only the one holding the writer lease writes stays and alerts (:mod:`shuzhi.realtime.follow`).
 
 :meth:`Realtime.for_data` builds it for a data directory: the venue registry from the lake's ``venues``
 table, each county's newest risk level from the pipeline's ``area_risk`` results, the ``crowd`` section of
@@ -29,18 +31,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow.dataset as ds
-from sqlalchemy import select
 
 from shuzhi.lake import Lake, table_stamp
 from shuzhi.policy import DEFAULT_EDITION
 from shuzhi.realtime.alerts import AlertLog
 from shuzhi.realtime.events import CounterReading
+from shuzhi.realtime.follow import PassageLog, WriterLease
 from shuzhi.realtime.occupancy import Occupancy, VenueInfo
 from shuzhi.realtime.policy import CrowdPolicy, load_policy
 from shuzhi.realtime.stays import StayWriter
 from shuzhi.settings import DataDir
 from shuzhi.store import Store
-from shuzhi.store.models import Passage
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ WATCHED = ("venues", "area_risk")
 WATCH_SECONDS = 30.0  # how often the lake is checked for a new registry or new risk levels
 MAX_CLOCK_AHEAD = 60.0  # seconds; a counter whose clock runs further ahead is taken at the instance's time
 ALERTS_FILE = Path("realtime") / "alerts.jsonl"
+WRITER_LEASE = Path("realtime") / "writer.lock"
+FOLLOW_SECONDS = 0.2  # how often a worker takes up the passages the other workers committed
 Clock = Callable[[], dt.datetime]
 
 
@@ -77,6 +80,8 @@ class Realtime:
         clock: Clock = _utcnow,
         tick_seconds: float = 1.0,
         flush_seconds: float = 2.0,
+        passage_log: PassageLog | None = None,
+        lease: WriterLease | None = None,
     ) -> None:
         self.occupancy = occupancy
         self.alerts = alerts if alerts is not None else AlertLog()  # (an empty log is falsy)
@@ -91,6 +96,10 @@ class Realtime:
         self.lake: Path | None = None  # watched for a new venue registry or new risk levels
         self._seen: dict[str, int] = {}
         self._last_watch = time.monotonic()
+        self.passage_log = passage_log  # the store's passages, followed (None: fed directly only)
+        self.lease = lease  # None: the only hub of its data, which writes its stays and alerts
+        self._follow_lock = threading.Lock()
+        self.followed = 0  # passages taken from the log (committed by other workers)
 
     @classmethod
     def for_data(
@@ -104,12 +113,20 @@ class Realtime:
         passages of the longest stay timeout before now are replayed into it (:meth:`replay`)."""
         policy = load_policy(edition or os.environ.get(EDITION_ENV) or DEFAULT_EDITION)
         engine = Occupancy(policy, registry(data.lake), risk_levels(data.lake))
-        hub = cls(engine, AlertLog(data.root / ALERTS_FILE), StayWriter(data.lake), clock)
+        passage_log = PassageLog(store) if store is not None else None
+        lease = WriterLease(data.root / WRITER_LEASE)
+        hub = cls(engine, AlertLog(data.root / ALERTS_FILE), StayWriter(data.lake), clock,
+                  passage_log=passage_log, lease=lease)  # fmt: skip
         hub.lake = data.lake
         hub._seen = {name: table_stamp(data.lake / name) for name in WATCHED}
-        if store is not None:
-            hub.replay(recent_passages(store, hub.clock() - policy.stays.longest))
+        if passage_log is not None:
+            hub.replay(passage_log.start(hub.clock() - policy.stays.longest))
         return hub
+
+    @property
+    def writer(self) -> bool:
+        """Whether this hub writes the stays and numbers the alerts (it holds the lease, or needs none)."""
+        return self.lease is None or self.lease.held
 
     def replay(self, passages: Iterable[PassageLike]) -> None:
         """Rebuild the live state after a restart from the passages logged before it (oldest first).
@@ -133,6 +150,29 @@ class Realtime:
             for p in passages:
                 scan(p.checkpoint_code, p.direction == "in", p.passed_at.timestamp(), p.person_key, p.valid)
         self._drain()
+
+    def committed(self, passages: Sequence[PassageLike]) -> None:
+        """The instance's passage listener: the passages this worker just committed, fed at once (those
+        the log already delivered are not fed twice)."""
+        if self.passage_log is None:
+            return self.passages(passages)
+        with self._follow_lock:
+            fresh = self.passage_log.taken([p.id for p in passages])
+            self.passages([p for p in passages if p.id in fresh])
+
+    def follow(self) -> int:
+        """Take up the passages the other workers committed and, unless this hub writes them, the writer's
+        alerts; how many passages."""
+        if self.passage_log is None:
+            return 0
+        with self._follow_lock:
+            rows = self.passage_log.new()
+            if rows:
+                self.passages(rows)
+                self.followed += len(rows)
+        if not self.writer:
+            self.alerts.follow()
+        return len(rows)
 
     def counter_sink(self, reading: CounterReading) -> None:
         """The sink of the MQTT subscriber: one de-duplicated counter reading."""
@@ -175,6 +215,8 @@ class Realtime:
     # ---- time -------------------------------------------------------------------------------------------
     def tick(self) -> None:
         """Advance to the clock's now: bins, timeouts, alerts clearing; write stays when due."""
+        if self.lease is not None and not self.lease.held and self.lease.acquire():
+            log.info("real time: this worker now writes the stays and the alerts")
         with self._lock:
             self.occupancy.tick(self.clock().timestamp())
         self._drain()
@@ -206,7 +248,9 @@ class Realtime:
         self._seen = stamps
 
     def start(self) -> Realtime:
-        """Tick in a background thread until :meth:`stop`."""
+        """Tick (and follow the passage log) in a background thread until :meth:`stop`."""
+        if self.lease is not None:
+            self.lease.acquire()
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="shuzhi-realtime", daemon=True)
@@ -221,11 +265,18 @@ class Realtime:
             self._thread = None
         if self.stays is not None:
             self.stays.flush()
+        if self.lease is not None:
+            self.lease.release()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.tick_seconds):
+        every = FOLLOW_SECONDS if self.passage_log is not None else self.tick_seconds
+        next_tick = time.monotonic() + self.tick_seconds
+        while not self._stop.wait(min(every, max(0.0, next_tick - time.monotonic()))):
             try:
-                self.tick()
+                self.follow()
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + self.tick_seconds
+                    self.tick()
             except Exception:
                 log.exception("real-time tick failed")
 
@@ -237,6 +288,8 @@ class Realtime:
         with self._lock:
             alerts, engine.alerts = engine.alerts, []
             stays, engine.stays = engine.stays, []
+        if not self.writer:
+            return  # the writer, following the same passages, writes them
         if self.stays is not None:
             self.stays.add(stays)
         self.alerts.append(alerts)
@@ -264,17 +317,10 @@ class Realtime:
                 "stays_pending": self.stays.pending if self.stays else 0,
                 "stays_written": self.stays.written if self.stays else 0,
                 "subscribers": self.alerts.subscribers,
+                "writer": self.writer,
+                "followed": self.followed,
                 **stats,
             }
-
-
-def recent_passages(store: Store, since: dt.datetime) -> list[PassageLike]:
-    """The passages logged since ``since``, oldest first (the columns the hub reads)."""
-    p = Passage
-    columns = (p.checkpoint_code, p.person_key, p.passed_at, p.direction, p.valid)
-    query = select(*columns).where(Passage.passed_at >= since).order_by(Passage.passed_at, Passage.id)
-    with store.session(write=False) as session:
-        return list(session.execute(query))  # type: ignore[arg-type]
 
 
 def registry(lake: Path) -> list[VenueInfo]:

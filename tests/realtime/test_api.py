@@ -70,11 +70,16 @@ class Site:
         return response
 
 
+def write_registry(data: Path, registry: str) -> None:
+    """The venue registry (a spec table) into the data directory's lake."""
+    venues = spec_tables.table(registry, VENUES.schema)
+    Lake(data / "lake", durable=False).write_part("venues", dt.date(2022, 1, 1), "part-fix.parquet", venues)
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     data = tmp_path / "data"
-    venues = spec_tables.table(REGISTRY, VENUES.schema)
-    Lake(data / "lake", durable=False).write_part("venues", dt.date(2022, 1, 1), "part-fix.parquet", venues)
+    write_registry(data, REGISTRY)
     clock = Clock()
     app = create_app(ApiSettings(data_dir=data, clock=clock), verifier=verifier)
     headers = {}
@@ -186,7 +191,7 @@ def test_a_restarted_instance_knows_who_is_inside_and_raises_nothing_twice(site:
     for person in range(100, 250):  # the scenic site at its limit of 150
         site.scan("S1", person)
     before = site.get("/realtime/alerts").json()["last_id"]
-    site.hub.stays.flush()
+    site.hub.stop()  # the instance goes down: its stays written, its writer lease given up
     site.clock.now = T0 + dt.timedelta(minutes=30)
 
     again = create_app(ApiSettings(data_dir=site.data, clock=site.clock), verifier=verifier)

@@ -1,0 +1,101 @@
+"""Served as it is deployed: ``uvicorn --workers 2`` on one data directory. Scans arrive on fresh connections
+(so both workers take some), and every answer about the venue, whichever worker gives it, counts them all.
+Slow (two worker processes start)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shuzhi.accounts import Role
+from shuzhi.api import ApiSettings
+from shuzhi.api.issuer import DEFAULT_REGION, local_credentials
+from shuzhi.api.schemas import AccountIn
+from shuzhi.api.server import add_account
+
+from .test_api import write_registry
+
+pytestmark = pytest.mark.slow
+PASSWORD = "correct horse battery"
+REGISTRY = """
+| venue_code | name       | category | county_code | capacity | as_of      |
+| M1         | Wulin mall | mall     | 330103      | 1000     | 2022-01-01 |
+"""
+PERSONS = 40
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    data = tmp_path / "data"
+    write_registry(data, REGISTRY)
+    add_account(
+        ApiSettings(data_dir=data), AccountIn(username="door", password=PASSWORD, role=Role.CHECKPOINT)
+    )
+    add_account(ApiSettings(data_dir=data), AccountIn(username="ops", password=PASSWORD, role=Role.OPERATOR))
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "shuzhi.web.server:app_from_env",
+        "--workers",
+        "2",
+    ]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(command, env={**os.environ, "SHUZHI_DATA": str(data)}, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(url):
+            assert time.monotonic() < deadline and server.poll() is None, "uvicorn did not start"
+            time.sleep(0.2)
+        yield url, data
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/public/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _token(url: str, username: str) -> dict[str, str]:
+    answer = httpx.post(f"{url}/auth/token", data={"username": username, "password": PASSWORD})
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def test_every_worker_counts_the_scans_every_worker_took(served: tuple[str, Path]) -> None:
+    url, data = served
+    door = _token(url, "door")
+    issue = local_credentials(data, DEFAULT_REGION).issue_code
+    now = dt.datetime.now(dt.UTC)
+    for person in range(1, PERSONS + 1):
+        body = {"checkpoint_code": "M1", "payload": issue(person, "green", "default_green", now).payload}
+        with httpx.Client() as fresh:  # a new connection: either worker may take it
+            assert fresh.post(f"{url}/checkpoint/passages", json=body, headers=door).status_code == 201
+    time.sleep(1.0)  # each worker follows the other's passages within a fraction of a second
+    seen = []
+    for _ in range(20):
+        with httpx.Client() as fresh:
+            seen.append(fresh.get(f"{url}/realtime/venues/M1", headers=door).json()["occupancy"])
+    assert seen == [PERSONS] * 20

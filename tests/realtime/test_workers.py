@@ -1,0 +1,72 @@
+"""Two workers of one instance (two apps on one data directory and one store, as ``uvicorn --workers 2``
+runs them): each counts the scans the other took, each alert is raised once and both serve the same
+history, each closed stay reaches the lake once; when the writer goes down the other takes over."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from shuzhi.accounts import Role, create_account
+from shuzhi.api import ApiSettings, create_app
+from shuzhi.lake import Lake
+
+from .test_api import REGISTRY, T0, Clock, verifier, write_registry
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _scan(client: TestClient, headers: dict[str, str], code: str, person: int, direction: str = "in") -> None:
+    body = {"checkpoint_code": code, "payload": f"P:{person}", "direction": direction}
+    assert client.post("/checkpoint/passages", json=body, headers=headers).status_code == 201
+
+
+def _stays_of(data: Path, person: int) -> int:
+    stays = Lake(data / "lake").read("venue_stays")
+    return sum(1 for p in stays["person_key"].to_pylist() if p == person)
+
+
+def test_two_workers_count_every_scan_raise_each_alert_once_and_write_each_stay_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_registry(data, REGISTRY)
+    clock = Clock()
+    first, second = (create_app(ApiSettings(data_dir=data, clock=clock), verifier=verifier) for _ in range(2))
+    with first.state.services.store.session() as session:
+        account = create_account(session, "checkpoint", "correct horse battery", Role.CHECKPOINT, T0)
+        session.flush()
+        token, _ = first.state.services.signer.issue(account.id, Role.CHECKPOINT)
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(first) as a, TestClient(second) as b:
+        hubs = [first.state.realtime, second.state.realtime]
+        assert [hub.writer for hub in hubs] == [True, False]
+        for person in range(1, 151):  # the scenic site's limit at low risk is 150: half the scans each
+            _scan((a, b)[person % 2], headers, "S1", person)
+        _wait_for(lambda: all(hub.venue("S1")["occupancy"] == 150 for hub in hubs))
+        _wait_for(lambda: hubs[1].alerts.last_id == hubs[0].alerts.last_id > 0)
+        assert [x.to_json() for x in hubs[1].alerts.since(0)] == [
+            x.to_json() for x in hubs[0].alerts.since(0)
+        ]
+        lines = (data / "realtime" / "alerts.jsonl").read_text(encoding="utf-8").splitlines()
+        assert len(lines) == hubs[0].alerts.last_id  # raised once, by the writer
+
+        clock.now = T0.replace(minute=30)
+        _scan(b, headers, "S1", 1, "out")  # the follower took the exit; the writer writes the stay
+        _wait_for(lambda: all(hub.venue("S1")["occupancy"] == 149 for hub in hubs))
+        hubs[0].stays.flush()
+        hubs[1].stays.flush()
+        assert _stays_of(data, 1) == 1
+
+        hubs[0].stop()  # the writer goes down: the other takes over at its next tick
+        _wait_for(lambda: hubs[1].writer)
+        _scan(b, headers, "S1", 2, "out")
+        _wait_for(lambda: hubs[1].venue("S1")["occupancy"] == 148)
+        hubs[1].stays.flush()
+        assert _stays_of(data, 2) == 1
