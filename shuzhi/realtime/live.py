@@ -56,8 +56,10 @@ Clock = Callable[[], dt.datetime]
 
 
 class PassageLike(Protocol):
-    """What the hub reads of a passage (``shuzhi.store.models.Passage`` has it)."""
+    """What the hub reads of a passage (``shuzhi.store.models.Passage`` has it; ``id`` only where it
+    follows the store's passage log)."""
 
+    id: int
     checkpoint_code: str
     person_key: int | None
     passed_at: dt.datetime

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from serving import free_port, wait_until_up
 
 from shuzhi.api.__main__ import main
 
 PASSWORD = "first admin password"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until_up(url: str, server: subprocess.Popen, seconds: float = 20.0) -> httpx.Response:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, server.stderr.read() if server.stderr else "server exited"
-        try:
-            return httpx.get(url, timeout=1.0)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def test_add_the_first_admin_then_serve_and_log_in(
@@ -43,13 +25,13 @@ def test_add_the_first_admin_then_serve_and_log_in(
     assert "created admin account 'root'" in capsys.readouterr().out
     assert (data / "shuzhi.db").exists() and (data / "secrets" / "api-token.key").exists()
 
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "shuzhi.api", "--data", str(data), "serve", "--port", str(port)]
     env = {k: v for k, v in os.environ.items() if k != "SHUZHI_PASSWORD"}
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        assert _wait_until_up(f"{base}/public/health", server).json()["status"] == "ok"
+        assert wait_until_up(f"{base}/public/health", server).json()["status"] == "ok"
         token = httpx.post(f"{base}/auth/token", data={"username": "root", "password": PASSWORD}).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         accounts = httpx.get(f"{base}/admin/accounts", headers=headers).json()

@@ -4,7 +4,7 @@ receipt; Ningbo's codes turn the people Wenzhou traced red; the nation's view su
 
 from __future__ import annotations
 
-import time
+from serving import wait_for
 
 from shuzhi.credentials.keys import NATIONAL
 from shuzhi.engine import connect
@@ -43,20 +43,13 @@ def test_a_courier_after_analysis_exchanges_each_new_analysis_and_only_then(prov
     inboxes = {f"https://{r}.trial": province.member(r) for r in (NATIONAL, NINGBO)}
     courier = Courier(wenzhou, every=0.05, transport=in_process(inboxes, T0), after_analysis=True).start()
     try:
-        _wait_for(lambda: courier.rounds >= 3)
+        wait_for(lambda: courier.rounds >= 3)
         assert courier.exchanges == 0  # nothing new since the courier started
         analyse(province.members[WENZHOU], steps=("publish",))  # a new analysis lands
-        _wait_for(lambda: courier.exchanges == 1 and not pending(wenzhou, NINGBO))
+        wait_for(lambda: courier.exchanges == 1 and not pending(wenzhou, NINGBO))
         rounds = courier.rounds
-        _wait_for(lambda: courier.rounds >= rounds + 3)
+        wait_for(lambda: courier.rounds >= rounds + 3)
         assert courier.exchanges == 1  # and once only
     finally:
         courier.stop()
     assert not pending(wenzhou, NATIONAL)
-
-
-def _wait_for(condition, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out: {condition.__doc__ or ''}"
-        time.sleep(0.05)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api.test_server import _free_port, _wait_until_up  # tests/api: one way to start and await a server
+from serving import free_port, wait_until_up
 from typer.testing import CliRunner
 
 from shuzhi.cli import app
@@ -42,11 +42,11 @@ def _send(root: Path, url: str) -> list[str]:
 def test_a_member_sends_to_the_national_node_over_http_and_keeps_its_receipt(tmp_path):
     federation = keys_only_at(tmp_path / "federation", dt.datetime.now(dt.UTC))
     national, hangzhou = federation.members[NATIONAL], federation.members[HANGZHOU]
-    port = _free_port()
+    port = free_port()
     server = _serve(national.root, NATIONAL, port)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_until_up(f"{base}/public/health", server, seconds=60)
+        wait_until_up(f"{base}/public/health", server, seconds=60)
         sent = CliRunner().invoke(app, [*_send(hangzhou.root, base), "--kind", "trust_list"])
         assert sent.exit_code == 0, sent.output
         assert f"{NATIONAL}: message 1 accepted" in sent.output
@@ -66,7 +66,7 @@ def test_a_member_sends_to_the_national_node_over_http_and_keeps_its_receipt(tmp
 def test_a_member_serving_with_a_courier_delivers_what_waited_while_the_node_was_down(tmp_path):
     federation = keys_only_at(tmp_path / "federation", dt.datetime.now(dt.UTC))
     national, hangzhou = federation.members[NATIONAL], federation.members[HANGZHOU]
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     down = CliRunner().invoke(app, [*_send(hangzhou.root, base), "--kind", "trust_list"])
     assert down.exit_code == 1 and f"{NATIONAL} not reached" in down.output
@@ -77,10 +77,10 @@ def test_a_member_serving_with_a_courier_delivers_what_waited_while_the_node_was
     member = federation.member(HANGZHOU)
     servers = [
         _serve(national.root, NATIONAL, port),
-        _serve(hangzhou.root, HANGZHOU, _free_port(), "--deliver-every", "1"),
+        _serve(hangzhou.root, HANGZHOU, free_port(), "--deliver-every", "1"),
     ]
     try:
-        _wait_until_up(f"{base}/public/health", servers[0], seconds=60)
+        wait_until_up(f"{base}/public/health", servers[0], seconds=60)
         deadline = time.monotonic() + 60
         while pending(member, NATIONAL) and time.monotonic() < deadline:
             assert all(s.poll() is None for s in servers), [s.stderr.read() for s in servers]

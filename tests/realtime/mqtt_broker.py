@@ -18,15 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serving import free_port
 
 REQUIRE_MQTT_ENV = "SHUZHI_REQUIRE_MQTT"
 MOSQUITTO = Path(shutil.which("mosquitto") or "/usr/sbin/mosquitto")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _port_open(port: int) -> bool:
@@ -42,7 +37,7 @@ class Broker:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.port = _free_port()
+        self.port = free_port()
         self.conf = root / "mosquitto.conf"
         self.log = root / "mosquitto.log"
         (root / "data").mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from serving import free_port, wait_until_up
 
 from shuzhi.accounts import Role
 from shuzhi.api import ApiSettings
@@ -34,12 +34,6 @@ REGISTRY = """
 PERSONS = 40
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     data = tmp_path / "data"
@@ -48,7 +42,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         ApiSettings(data_dir=data), AccountIn(username="door", password=PASSWORD, role=Role.CHECKPOINT)
     )
     add_account(ApiSettings(data_dir=data), AccountIn(username="ops", password=PASSWORD, role=Role.OPERATOR))
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-m",
@@ -62,21 +56,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     server = subprocess.Popen(command, env={**os.environ, "SHUZHI_DATA": str(data)}, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while not _answers(url):
-            assert time.monotonic() < deadline and server.poll() is None, "uvicorn did not start"
-            time.sleep(0.2)
+        wait_until_up(f"{url}/public/health", server, seconds=60)
         yield url, data
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/public/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _token(url: str, username: str) -> dict[str, str]:

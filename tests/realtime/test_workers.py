@@ -4,24 +4,16 @@ history, each closed stay reaches the lake once; when the writer goes down the o
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from serving import wait_for
 
 from shuzhi.accounts import Role, create_account
 from shuzhi.api import ApiSettings, create_app
 from shuzhi.lake import Lake
 
 from .test_api import REGISTRY, T0, Clock, verifier, write_registry
-
-
-def _wait_for(condition: Callable[[], bool], seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def _scan(client: TestClient, headers: dict[str, str], code: str, person: int, direction: str = "in") -> None:
@@ -49,8 +41,8 @@ def test_two_workers_count_every_scan_raise_each_alert_once_and_write_each_stay_
         assert [hub.writer for hub in hubs] == [True, False]
         for person in range(1, 151):  # the scenic site's limit at low risk is 150: half the scans each
             _scan((a, b)[person % 2], headers, "S1", person)
-        _wait_for(lambda: all(hub.venue("S1")["occupancy"] == 150 for hub in hubs))
-        _wait_for(lambda: hubs[1].alerts.last_id == hubs[0].alerts.last_id > 0)
+        wait_for(lambda: all(hub.venue("S1")["occupancy"] == 150 for hub in hubs))
+        wait_for(lambda: hubs[1].alerts.last_id == hubs[0].alerts.last_id > 0)
         assert [x.to_json() for x in hubs[1].alerts.since(0)] == [
             x.to_json() for x in hubs[0].alerts.since(0)
         ]
@@ -59,14 +51,14 @@ def test_two_workers_count_every_scan_raise_each_alert_once_and_write_each_stay_
 
         clock.now = T0.replace(minute=30)
         _scan(b, headers, "S1", 1, "out")  # the follower took the exit; the writer writes the stay
-        _wait_for(lambda: all(hub.venue("S1")["occupancy"] == 149 for hub in hubs))
+        wait_for(lambda: all(hub.venue("S1")["occupancy"] == 149 for hub in hubs))
         hubs[0].stays.flush()
         hubs[1].stays.flush()
         assert _stays_of(data, 1) == 1
 
         hubs[0].stop()  # the writer goes down: the other takes over at its next tick
-        _wait_for(lambda: hubs[1].writer)
+        wait_for(lambda: hubs[1].writer)
         _scan(b, headers, "S1", 2, "out")
-        _wait_for(lambda: hubs[1].venue("S1")["occupancy"] == 148)
+        wait_for(lambda: hubs[1].venue("S1")["occupancy"] == 148)
         hubs[1].stays.flush()
         assert _stays_of(data, 2) == 1

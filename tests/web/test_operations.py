@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from shuzhi import idcard
+from shuzhi import audit, idcard
 from shuzhi.accounts import Role, create_account
 from shuzhi.store import AuditRecord, FederationMessage
 
@@ -128,6 +128,30 @@ def test_an_auditor_reads_a_persons_records_and_sees_the_chain_verified_then_bro
         with served.app.state.services.store.session() as session:
             session.get(AuditRecord, seq).detail = original
             session.commit()
+
+
+def test_an_auditor_pages_through_every_record_about_a_busy_person(served: Site, open_page: OpenPage) -> None:
+    busy = RESIDENT_KEY + 11
+    scans = [
+        audit.Entry("door-7", "checkpoint", "create:passages", "checkpoint", busy, {"n": n})
+        for n in range(501)
+    ]
+    with served.app.state.services.store.session() as session:
+        audit.append_all(session, scans, dt.datetime.now(dt.UTC))
+    page = open_page()
+    log_in(page, f"{served.url}{PAGE}", "auditor")
+    _wait(page, "s.chain?.ok === true")
+    page.fill("#audit-person", str(busy))
+    page.click("#audit-form button[type=submit]")
+    _wait(page, "s.audit.length === 500")
+    assert page.is_visible("#audit-more")
+    page.click("#audit-more")
+    _wait(page, "s.audit.length === 502")  # the last scan, then the auditor's own first read, audited
+    rows = page.locator("#audit-table tbody tr")
+    assert rows.count() == 502 and not page.is_visible("#audit-more")
+    details = rows.locator("td:nth-child(7)").all_text_contents()
+    assert details[:501] == [f'{{"n":{n}}}' for n in range(501)]  # in chain order
+    assert rows.last.locator("td:nth-child(4)").inner_text() == "read:audit_log"
 
 
 def test_an_administrator_creates_a_resident_from_an_id_number_and_deactivates_an_account(

@@ -11,6 +11,7 @@ const PANELS = {
   admin: ["accounts", "federation"],
 };
 const LATEST = 50; // audit records shown when no person is asked for
+const PAGE = 500; // a person's audit records fetched at a time (the API's largest page)
 
 // What the panels show, kept on window for the browser tests and the console.
 const state = {appeals: null, changes: null, audit: null, chain: null, accounts: null, federation: null};
@@ -126,19 +127,33 @@ async function verifyChain() {
 
 async function showAudit() {
   const person = $("#audit-person").value.trim();
-  let records;
+  $("#audit-more").hidden = true;
   if (person) {
-    records = await api.get(`/operator/audit?person_key=${encodeURIComponent(person)}&limit=500`);
-  } else {
-    const head = (await verifyChain()).head_seq || 0;
-    records = await api.get(`/operator/audit?after_seq=${Math.max(0, head - LATEST)}&limit=${LATEST}`);
+    state.audit = [];
+    return morePersonRecords(person, 0);
   }
-  state.audit = records;
-  $("#audit-table").tBodies[0].replaceChildren(...records.slice().reverse().map((r) => el("tr", {"data-seq": r.seq},
+  const head = (await verifyChain()).head_seq || 0;
+  state.audit = await api.get(`/operator/audit?after_seq=${Math.max(0, head - LATEST)}&limit=${LATEST}`);
+  drawAudit(state.audit.slice().reverse()); // the latest first
+  if (!state.audit.length) say("#audit-status", "审计日志为空 The log is empty.");
+}
+
+// a person's records in chain order, a page at a time: "more" fetches the page after the last one shown
+async function morePersonRecords(person, afterSeq) {
+  const page = await api.get(`/operator/audit?person_key=${encodeURIComponent(person)}&after_seq=${afterSeq}&limit=${PAGE}`);
+  state.audit = state.audit.concat(page);
+  drawAudit(state.audit);
+  const more = $("#audit-more");
+  more.hidden = page.length < PAGE;
+  more.onclick = () => panel("audit", () => morePersonRecords(person, page.at(-1).seq));
+  if (!state.audit.length) say("#audit-status", "没有关于此人的记录 No record about this person.");
+}
+
+function drawAudit(records) {
+  $("#audit-table").tBodies[0].replaceChildren(...records.map((r) => el("tr", {"data-seq": r.seq},
     el("td", {}, String(r.seq)), el("td", {}, at(r.at)), el("td", {}, `${r.actor}${r.role ? ` (${r.role})` : ""}`),
     el("td", {}, r.action), el("td", {}, r.purpose), el("td", {}, r.person_key === null ? "" : String(r.person_key)),
     el("td", {class: "muted"}, JSON.stringify(r.detail)))));
-  if (!records.length) say("#audit-status", person ? "没有关于此人的记录 No record about this person." : "审计日志为空 The log is empty.");
 }
 
 // Accounts: create one (a resident's from their ID number, which the API pseudonymises), (de)activate one
