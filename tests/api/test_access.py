@@ -73,6 +73,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[Role] | None, Purpose]] = {
     ("POST", "/dashboard/supplies/plan"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/realtime/occupancy"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/realtime/venues/{venue_code}"): (frozenset({R.CHECKPOINT}), Purpose.PASSAGE_CONTROL),
+    ("GET", "/realtime/status"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/realtime/alerts"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/realtime/alerts/stream"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("POST", "/realtime/check-ins"): (frozenset({R.RESIDENT}), Purpose.SELF_SERVICE),

@@ -21,6 +21,14 @@ def _scan(client: TestClient, headers: dict[str, str], code: str, person: int, d
     assert client.post("/checkpoint/passages", json=body, headers=headers).status_code == 201
 
 
+def _account(app, role: Role) -> dict[str, str]:
+    with app.state.services.store.session() as session:
+        account = create_account(session, role.value, "correct horse battery", role, T0)
+        session.flush()
+        token, _ = app.state.services.signer.issue(account.id, role)
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _stays_of(data: Path, person: int) -> int:
     stays = Lake(data / "lake").read("venue_stays")
     return sum(1 for p in stays["person_key"].to_pylist() if p == person)
@@ -31,17 +39,16 @@ def test_two_workers_count_every_scan_raise_each_alert_once_and_write_each_stay_
     write_registry(data, REGISTRY)
     clock = Clock()
     first, second = (create_app(ApiSettings(data_dir=data, clock=clock), verifier=verifier) for _ in range(2))
-    with first.state.services.store.session() as session:
-        account = create_account(session, "checkpoint", "correct horse battery", Role.CHECKPOINT, T0)
-        session.flush()
-        token, _ = first.state.services.signer.issue(account.id, Role.CHECKPOINT)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers, staff = (_account(first, role) for role in (Role.CHECKPOINT, Role.OPERATOR))
     with TestClient(first) as a, TestClient(second) as b:
         hubs = [first.state.realtime, second.state.realtime]
         assert [hub.writer for hub in hubs] == [True, False]
         for person in range(1, 151):  # the scenic site's limit at low risk is 150: half the scans each
             _scan((a, b)[person % 2], headers, "S1", person)
         wait_for(lambda: all(hub.venue("S1")["occupancy"] == 150 for hub in hubs))
+        status = [c.get("/realtime/status", headers=staff).json() for c in (a, b)]
+        assert [(x["writer"], x["scans"]) for x in status] == [(True, 150), (False, 150)]
+        assert status[0]["followed"] == status[1]["followed"] == 75  # the other's half
         wait_for(lambda: hubs[1].alerts.last_id == hubs[0].alerts.last_id > 0)
         assert [x.to_json() for x in hubs[1].alerts.since(0)] == [
             x.to_json() for x in hubs[0].alerts.since(0)
@@ -58,6 +65,7 @@ def test_two_workers_count_every_scan_raise_each_alert_once_and_write_each_stay_
 
         hubs[0].stop()  # the writer goes down: the other takes over at its next tick
         wait_for(lambda: hubs[1].writer)
+        assert b.get("/realtime/status", headers=staff).json()["writer"]
         _scan(b, headers, "S1", 2, "out")
         wait_for(lambda: hubs[1].venue("S1")["occupancy"] == 148)
         hubs[1].stays.flush()

@@ -3,6 +3,8 @@
 * ``GET /realtime/occupancy`` — every registered venue's headcount, limit, forecast and state, and the
   per-county totals (operators and CDC staff);
 * ``GET /realtime/venues/{venue_code}`` — one venue's occupancy, for the staff at its door;
+* ``GET /realtime/status`` — the answering worker's hub: what it took in and wrote, whether it holds the
+  writer lease (several workers: see :mod:`shuzhi.realtime.follow`);
 * ``GET /realtime/alerts`` — the alert history, newest first, or those after an id;
 * ``GET /realtime/alerts/stream`` — alerts as server-sent events (``text/event-stream``). The stream first
   sends the alerts after ``after`` (or the ``Last-Event-ID`` header), then waits up to ``seconds`` for new
@@ -21,6 +23,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
@@ -135,8 +138,35 @@ class CheckInOut(BaseModel):
     at: dt.datetime
 
 
+class HubStatus(BaseModel):
+    """One worker's real-time hub: what it took in, what it wrote, whether it is the writer."""
+
+    worker: int = Field(description="the answering worker's process id")
+    writer: bool = Field(description="this worker writes the stays and numbers the alerts (holds the lease)")
+    policy_version: str
+    venues: int = Field(description="venues in the registry")
+    scans: int = Field(description="passages taken in since the start (its own and those it followed)")
+    followed: int = Field(description="of those, passages other workers committed, taken from the store")
+    readings: int = Field(description="people-counter readings")
+    unregistered: int = Field(description="events at codes not in the venue registry (road checkpoints)")
+    refused: int
+    repeated: int
+    unmatched_exits: int
+    timeouts: int = Field(description="stays closed by their category's timeout")
+    alerts: dict[str, int] = Field(description="alerts raised by kind")
+    stays_pending: int = Field(description="closed stays not yet written to the lake")
+    stays_written: int
+    subscribers: int = Field(description="dashboards on this worker's alert stream")
+
+
 def _alert_out(alert: Alert) -> AlertOut:
     return AlertOut.model_validate(alert.to_json())
+
+
+@router.get("/status", response_model=HubStatus)
+def hub_status(caller: Staff, live: Live) -> HubStatus:
+    """The answering worker's hub: counts taken in, stays written, alert subscribers, the writer lease."""
+    return HubStatus(worker=os.getpid(), **live.status())
 
 
 @router.get("/occupancy", response_model=Occupancy)
