@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -432,6 +433,17 @@ ExchangeOption = Annotated[
 ]
 
 
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=64,
+        help="Worker processes (each counts every scan in the live occupancy; one writes stays and alerts).",
+    ),
+]
+
+
 @app.command()
 def serve(
     data: DataOption = None,
@@ -441,11 +453,16 @@ def serve(
     mqtt: MqttOption = None,
     deliver_every: DeliverOption = None,
     exchange_after_analysis: ExchangeOption = False,
+    workers: WorkersOption = 1,
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the pages at /web/ (dashboard, operations, resident, ...)."""
     if exchange_after_analysis and not deliver_every:
         raise typer.BadParameter("needs --deliver-every", param_hint="--exchange-after-analysis")
-    _serve(DataDir.resolve(data), host, port, region, mqtt, deliver_every, exchange_after_analysis)
+    if mqtt and workers > 1:
+        raise typer.BadParameter(
+            "people counters are taken by one process: serve them with --workers 1", param_hint="--mqtt"
+        )
+    _serve(DataDir.resolve(data), host, port, region, mqtt, deliver_every, exchange_after_analysis, workers)
 
 
 def _serve(
@@ -456,6 +473,7 @@ def _serve(
     mqtt: str | None = None,
     deliver_every: float | None = None,
     exchange_after_analysis: bool = False,
+    workers: int = 1,
 ) -> None:
     import uvicorn
 
@@ -466,7 +484,9 @@ def _serve(
         " public without login)"
     )
     console.print(f"API docs: http://{host}:{port}/docs")
-    web = dashboard_app(where.root, region)
+    web = dashboard_app(where.root, region)  # with several workers: keys and schema made once, here
+    if workers > 1:
+        return _serve_workers(web, where, host, port, region, workers, deliver_every, exchange_after_analysis)
     counters = None
     if mqtt:
         from shuzhi.realtime.mqtt import instance_subscriber
@@ -484,6 +504,25 @@ def _serve(
         for worker in (counters, courier):
             if worker is not None:
                 worker.stop()
+
+
+def _serve_workers(
+    web, where: DataDir, host: str, port: int, region: str, workers: int, every: float | None, after: bool
+) -> None:
+    """``workers`` processes of the app (the uvicorn factory); the courier, if any, in this one."""
+    import uvicorn
+
+    from shuzhi.settings import DATA_ENV
+    from shuzhi.web.server import REGION_ENV
+
+    os.environ[DATA_ENV], os.environ[REGION_ENV] = str(where.root), region
+    courier = _courier(where, web.state.services.store, region, every, after) if every else None
+    console.print(f"{workers} worker processes")
+    try:
+        uvicorn.run("shuzhi.web.server:app_from_env", factory=True, workers=workers, host=host, port=port)
+    finally:
+        if courier is not None:
+            courier.stop()
 
 
 def _courier(where: DataDir, store, region: str, every: float, after_analysis: bool):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATA_DIR = "shuzhi-data"
+DATA_ENV = "SHUZHI_DATA"
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class DataDir:
 
     @classmethod
     def resolve(cls, given: Path | None = None) -> DataDir:
-        return cls(Path(given or os.environ.get("SHUZHI_DATA") or DEFAULT_DATA_DIR).resolve())
+        return cls(Path(given or os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR).resolve())
 
     @property
     def feeds(self) -> Path:

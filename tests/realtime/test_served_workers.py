@@ -1,6 +1,6 @@
-"""Served as it is deployed: ``uvicorn --workers 2`` on one data directory. Scans arrive on fresh connections
-(so both workers take some), and every answer about the venue, whichever worker gives it, counts them all.
-Slow (two worker processes start)."""
+"""Served as it is deployed: ``shuzhi serve --workers 2`` (uvicorn's worker processes) on one data directory.
+Scans arrive on fresh connections (so both workers take some), and every answer about the venue, whichever
+worker gives it, counts them all. Slow (two worker processes start)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 from serving import free_port, wait_until_up
+from typer.testing import CliRunner
 
 from shuzhi.accounts import Role
 from shuzhi.api import ApiSettings
 from shuzhi.api.issuer import DEFAULT_REGION, local_credentials
 from shuzhi.api.schemas import AccountIn
 from shuzhi.api.server import add_account
+from shuzhi.cli import app
 
 from .test_api import write_registry
 
@@ -38,22 +40,12 @@ PERSONS = 40
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     data = tmp_path / "data"
     write_registry(data, REGISTRY)
-    add_account(
-        ApiSettings(data_dir=data), AccountIn(username="door", password=PASSWORD, role=Role.CHECKPOINT)
-    )
-    add_account(ApiSettings(data_dir=data), AccountIn(username="ops", password=PASSWORD, role=Role.OPERATOR))
+    door = AccountIn(username="door", password=PASSWORD, role=Role.CHECKPOINT)
+    add_account(ApiSettings(data_dir=data), door)
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "shuzhi.web.server:app_from_env",
-        "--workers",
-        "2",
-    ]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    server = subprocess.Popen(command, env={**os.environ, "SHUZHI_DATA": str(data)}, start_new_session=True)
+    command = [sys.executable, "-m", "shuzhi", "serve", "--data", str(data), "--region", DEFAULT_REGION]
+    command += ["--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{url}/public/health", server, seconds=60)
@@ -83,3 +75,8 @@ def test_every_worker_counts_the_scans_every_worker_took(served: tuple[str, Path
         with httpx.Client() as fresh:
             seen.append(fresh.get(f"{url}/realtime/venues/M1", headers=door).json()["occupancy"])
     assert seen == [PERSONS] * 20
+
+
+def test_people_counters_are_taken_by_one_process() -> None:
+    refused = CliRunner().invoke(app, ["serve", "--workers", "2", "--mqtt", "mqtt://127.0.0.1:1883"])
+    assert refused.exit_code == 2 and "--workers 1" in refused.output
