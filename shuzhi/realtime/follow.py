@@ -1,6 +1,6 @@
 """Several workers, one picture: each worker's hub follows the store's passage log; one worker writes.
 
-An instance may serve with several worker processes (``uvicorn --workers N``), each taking scans and
+An instance may serve with several worker processes (``shuzhi serve --workers N``), each taking scans and
 check-ins. Every passage is committed to the store before anything else sees it, so the store's
 ``passages`` table is the one log they share: each worker's hub takes its own passages as it commits them
 and follows the log (:class:`PassageLog`) for those the other workers committed, so every worker counts
@@ -26,9 +26,7 @@ from shuzhi.store.models import Passage
 
 log = logging.getLogger(__name__)
 
-GAP_SECONDS = (
-    30.0  # how long an id skipped in the log is awaited (a transaction still open) before it is given up
-)
+GAP_SECONDS = 30.0  # how long an id skipped over is awaited (its transaction still open), then given up
 COLUMNS = (
     Passage.id,
     Passage.checkpoint_code,
