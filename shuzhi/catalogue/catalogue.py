@@ -132,7 +132,12 @@ def _day(text: str) -> dt.date | None:
 def measures(engine: Engine, edition: str = DEFAULT_EDITION) -> list[Measure]:
     """The measures the lake allows (cases counted as ``edition`` counts them); without its tables a
     measure's value is None and ``how`` says why."""
-    return [_observed(engine, edition), _onset_to_diagnosis(engine), _contacts_per_case(engine)]
+    return [
+        _observed(engine, edition),
+        _onset_to_diagnosis(engine),
+        _contacts_per_case(engine),
+        _case_to_observation(engine),
+    ]
 
 
 def _observed(engine: Engine, edition: str) -> Measure:
@@ -168,3 +173,25 @@ def _contacts_per_case(engine: Engine) -> Measure:
     per_case = close.group_by("case_key").aggregate(n=close.contact_key.nunique())
     value = engine.to_arrow(per_case.aggregate(m=per_case.n.mean()))["m"][0].as_py()
     return Measure("close contacts per case", None if value is None else round(value, 1), "persons", how)
+
+
+def _case_to_observation(engine: Engine) -> Measure:
+    how = (
+        "median days from a case's diagnosis to the home observation of its close contacts (the first order "
+        "starting on or after the diagnosis day), over the close contacts of the last trace who got one"
+    )
+    missing = [t for t in ("contacts", "diagnoses", "home_observations") if not engine.has_table(t)]
+    if missing:
+        return Measure("case to contacts under observation", None, "days", f"{how}; no {', '.join(missing)}")
+    c, d, o = (engine.table(t) for t in ("contacts", "diagnoses", "home_observations"))
+    close = c.filter(c.classification == "close").select("case_key", "contact_key").distinct()
+    cases = d.group_by(case=d.person_key).aggregate(diagnosed=d.diagnosed_at.min().date())
+    orders = o.select(observed=o.person_key, start=o.start_date)
+    pairs = close.inner_join(cases, close.case_key == cases.case).inner_join(
+        orders, [close.contact_key == orders.observed, orders.start >= cases.diagnosed]
+    )
+    first = pairs.group_by(["case_key", "contact_key"]).aggregate(
+        days=(pairs.start.min().delta(pairs.diagnosed.min(), unit="day"))
+    )
+    value = engine.to_arrow(first.aggregate(m=first.days.median()))["m"][0].as_py()
+    return Measure("case to contacts under observation", None if value is None else float(value), "days", how)
