@@ -1,4 +1,5 @@
-"""What one API instance is configured with: its data directory, store URL, token lifetimes and clock.
+"""What one API instance is configured with: its data directory, store URL, token lifetimes, login lockout
+and clock.
 
 Secrets (the token key, the pseudonym key) are read from ``<data>/secrets``; the store defaults to SQLite at
 ``<data>/shuzhi.db`` and takes any SQLAlchemy URL (PostgreSQL at scale) from ``database_url`` or
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shuzhi.accounts import Clock, TokenPolicy, utcnow
+from shuzhi.accounts.lockout import LockoutPolicy
 from shuzhi.settings import DataDir
 from shuzhi.store import sqlite_url
 
@@ -23,6 +25,7 @@ class ApiSettings:
     data_dir: Path
     database_url: str | None = None
     tokens: TokenPolicy = field(default_factory=TokenPolicy)
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     clock: Clock = utcnow
     migrate: bool = True  # bring the store to the newest schema when the app is created
 

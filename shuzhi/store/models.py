@@ -98,6 +98,18 @@ class Account(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class LoginFailure(Base):
+    """Failed logins in a row for a username (known or not), and until when it is locked; see
+    ``shuzhi.accounts.lockout``. Kept in the store so that every worker process counts every attempt."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class HealthDeclaration(Base):
     """健康申报 (GB/T 38963 health declaration) with the GB/T 38962 health fields."""
 

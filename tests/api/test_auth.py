@@ -6,10 +6,12 @@ import base64
 import json
 import stat
 
+import pytest
+
 from shuzhi.accounts import Role, TokenError, TokenSigner, load_or_create_key
 from shuzhi.api import ApiSettings
 
-from .conftest import T0, Instance
+from .conftest import PASSWORD, T0, Instance
 
 
 def _me(instance: Instance, headers: dict[str, str]) -> int:
@@ -54,6 +56,39 @@ def test_a_wrong_password_gets_no_token_and_is_audited(instance: Instance) -> No
         ("anonymous", "login_failed", "operator"),
         ("anonymous", "login_failed", "nobody"),
     ]
+
+
+def _try(instance: Instance, username: str, password: str):
+    return instance.client.post("/auth/token", data={"username": username, "password": password})
+
+
+@pytest.mark.parametrize("username", ["operator", "nobody"])
+def test_five_failed_logins_in_a_row_lock_a_username_known_or_not_for_fifteen_minutes(
+    instance: Instance, username: str
+) -> None:
+    before = instance.last_seq()
+    assert [_try(instance, username, "guess").status_code for _ in range(5)] == [401] * 5
+    locked = _try(instance, username, PASSWORD)  # the right password too: not even checked
+    assert locked.status_code == 429 and locked.headers["Retry-After"] == "900"
+    assert "try again after 2020-02-10 09:15 UTC" in locked.json()["detail"]
+    actions = [r.action for r in instance.audit_records(before)]
+    assert actions == [*["login_failed"] * 4, "login_failed", "login_locked", "login_refused_locked"]
+    assert _try(instance, "admin", PASSWORD).status_code == 200  # another username is not held up
+    instance.clock.advance(minutes=14, seconds=59)
+    assert _try(instance, username, PASSWORD).status_code == 429
+    instance.clock.advance(seconds=1)
+    assert _try(instance, username, PASSWORD).status_code == (200 if username == "operator" else 401)
+
+
+def test_a_login_clears_the_count_and_a_lock_that_ran_out_starts_a_fresh_one(instance: Instance) -> None:
+    for _ in range(4):
+        _try(instance, "operator", "guess")
+    assert _try(instance, "operator", PASSWORD).status_code == 200
+    assert [_try(instance, "operator", "guess").status_code for _ in range(5)] == [401] * 5  # counted afresh
+    assert _try(instance, "operator", "guess").status_code == 429
+    instance.clock.advance(minutes=15)
+    assert _try(instance, "operator", "guess").status_code == 401  # one failure of a fresh count
+    assert _try(instance, "operator", PASSWORD).status_code == 200
 
 
 def test_a_login_is_audited(instance: Instance) -> None:
