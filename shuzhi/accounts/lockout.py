@@ -2,8 +2,9 @@
 
 Passwords guessed online are tried at the login endpoint. After ``max_failures`` failures in a row the
 username is refused for ``lock`` — its password is not even checked — whether or not an account has that
-name, so a refusal tells nobody which usernames exist. A successful login clears the count; a failure after
-a lock has run out starts a fresh count. Each lock is audited by the endpoint.
+name, so a refusal tells nobody which usernames exist; names are counted as accounts are looked up
+(case-insensitive). A successful login, or a password reset by an administrator, clears the count; a failure
+after a lock has run out starts a fresh count. Each lock is audited by the endpoint.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from shuzhi.accounts.service import normal_username
 from shuzhi.store.models import LoginFailure
 
 USERNAME_LENGTH = 64  # the longest username an account may have: longer attempts are counted by this prefix
@@ -28,7 +30,7 @@ class LockoutPolicy:
 
 def locked_until(session: Session, username: str, now: dt.datetime) -> dt.datetime | None:
     """When the username's lock ends, if it is locked at ``now``."""
-    row = session.get(LoginFailure, username[:USERNAME_LENGTH])
+    row = session.get(LoginFailure, _key(username))
     if row is None or row.locked_until is None or row.locked_until <= now:
         return None
     return row.locked_until
@@ -39,7 +41,7 @@ def record_failure(
 ) -> dt.datetime | None:
     """Count a failed login; when it is the ``max_failures``-th in a row, lock the username and return until
     when (else None). The caller commits."""
-    key = username[:USERNAME_LENGTH]
+    key = _key(username)
     row = session.get(LoginFailure, key, with_for_update=True)
     if row is None:
         row = LoginFailure(username=key, failures=0, last_failed_at=now)
@@ -56,6 +58,11 @@ def record_failure(
 
 def clear_failures(session: Session, username: str) -> None:
     """A successful login: the count starts again from nothing."""
-    row = session.get(LoginFailure, username[:USERNAME_LENGTH])
+    row = session.get(LoginFailure, _key(username))
     if row is not None:
         session.delete(row)
+
+
+def _key(username: str) -> str:
+    """Counted as accounts are looked up: case-insensitive, by the length an account's name may have."""
+    return normal_username(username)[:USERNAME_LENGTH]

@@ -40,7 +40,7 @@ def create_account(
         raise AccountError("a resident account needs a person_key and a staff account must not have one")
     if (role is Role.ENTERPRISE) != (enterprise_code is not None):
         raise AccountError("an enterprise account needs an enterprise_code and no other account has one")
-    name = username.strip().lower()
+    name = normal_username(username)
     if find_account(session, name) is not None:
         raise AccountExists(f"username {name!r} is taken")
     if person_key is not None and session.scalar(select(Account.id).where(Account.person_key == person_key)):
@@ -59,8 +59,13 @@ def create_account(
     return account
 
 
+def normal_username(username: str) -> str:
+    """Usernames are case-insensitive: the form they are kept and looked up in."""
+    return username.strip().lower()
+
+
 def find_account(session: Session, username: str) -> Account | None:
-    return session.scalar(select(Account).where(Account.username == username.strip().lower()))
+    return session.scalar(select(Account).where(Account.username == normal_username(username)))
 
 
 def authenticate(session: Session, username: str, password: str) -> Account | None:
@@ -76,9 +81,34 @@ def authenticate(session: Session, username: str, password: str) -> Account | No
     return account
 
 
-def account_for(session: Session, claims: Claims) -> Account | None:
-    """The account a token speaks for, if it is still active and still has the token's role."""
-    account = session.get(Account, claims.account_id)
+def speaks_for(account: Account | None, claims: Claims) -> bool:
+    """Whether a token still speaks for ``account``: it is active, has the token's role, and its password
+    has not been changed (or reset) since the token was issued."""
     if account is None or not account.active or account.role != claims.role.value:
-        return None
-    return account
+        return False
+    changed = account.credentials_changed_at
+    return changed is None or claims.issued_at >= changed
+
+
+def account_for(session: Session, claims: Claims) -> Account | None:
+    """The account a token speaks for (see :func:`speaks_for`), else None."""
+    account = session.get(Account, claims.account_id)
+    return account if speaks_for(account, claims) else None
+
+
+def set_password(account: Account, password: str, now: dt.datetime) -> None:
+    """A new password for ``account``; the tokens issued before now stop speaking for it."""
+    try:
+        account.password_hash = hash_password(password)
+    except ValueError as exc:
+        raise AccountError(f"password: {exc}") from exc
+    account.credentials_changed_at = now.replace(microsecond=0)  # tokens carry whole seconds
+
+
+def change_password(account: Account, current: str, new: str, now: dt.datetime) -> None:
+    """The account holder's own change: the current password must be right, and the new one differ."""
+    if not verify_password(account.password_hash, current):
+        raise AccountError("current_password: wrong password")
+    if new == current:
+        raise AccountError("new_password: the same as the current one")
+    set_password(account, new, now)

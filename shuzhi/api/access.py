@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from shuzhi import audit
-from shuzhi.accounts import Claims, Purpose, Role, TokenError, account_for, check_declaration
+from shuzhi.accounts import Claims, Purpose, Role, TokenError, account_for, check_declaration, speaks_for
 from shuzhi.api.deps import DbSession, Services, services
 from shuzhi.store import Store
 from shuzhi.store.models import Account
@@ -176,7 +176,7 @@ class AccountCache:
         if self.clock() - read_at > self.ttl or version != self._version():
             self._entries.pop(claims.account_id, None)
             return None
-        return _if_speaks_for(account, claims)
+        return account if speaks_for(account, claims) else None
 
     def load(self, claims: Claims) -> Account | None:
         """Read the account from the store (any thread) and cache it; None if the claims do not hold."""
@@ -186,16 +186,10 @@ class AccountCache:
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()
         self._entries[claims.account_id] = (read_at, version, account)
-        return _if_speaks_for(account, claims)
+        return account if speaks_for(account, claims) else None
 
     def _version(self) -> int:
         return self.store.changes(Account.__tablename__)
-
-
-def _if_speaks_for(account: Account | None, claims: Claims) -> Account | None:
-    if account is None or not account.active or account.role != claims.role.value:
-        return None
-    return account
 
 
 def account_cache(app: FastAPI) -> AccountCache:

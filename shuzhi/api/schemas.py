@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shuzhi import regions
 from shuzhi.accounts import Role
@@ -256,7 +256,24 @@ class AccountIn(BaseModel):
 
 
 class AccountPatch(BaseModel):
-    active: bool
+    active: bool | None = Field(default=None, description="false deactivates, true reactivates")
+    password: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=256,
+        description="a new password (forgotten ones): the account's tokens end, its login lock is lifted",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> AccountPatch:
+        if self.active is None and self.password is None:
+            raise ValueError("give active, password or both")
+        return self
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=10, max_length=256)
 
 
 # the health code a resident shows (signed) and the trust list checkpoints verify it against

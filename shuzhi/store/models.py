@@ -96,6 +96,7 @@ class Account(Base):
     person_key: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     enterprise_code: Mapped[str | None] = mapped_column(String(18))  # an enterprise account's firm
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    credentials_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # older tokens end
 
 
 class LoginFailure(Base):

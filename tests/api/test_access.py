@@ -26,6 +26,7 @@ REVIEWERS = frozenset({R.OPERATOR, R.EPIDEMIOLOGIST})
 EXPECTED: dict[tuple[str, str], tuple[frozenset[Role] | None, Purpose]] = {
     ("POST", "/auth/token"): (EVERYONE, Purpose.AUTHENTICATION),
     ("GET", "/auth/me"): (STAFF_AND_RESIDENTS, Purpose.AUTHENTICATION),
+    ("POST", "/auth/password"): (STAFF_AND_RESIDENTS, Purpose.AUTHENTICATION),
     ("POST", "/resident/declarations/health"): (frozenset({R.RESIDENT}), Purpose.SELF_SERVICE),
     ("GET", "/resident/declarations/health"): (frozenset({R.RESIDENT}), Purpose.SELF_SERVICE),
     ("POST", "/resident/declarations/trip"): (frozenset({R.RESIDENT}), Purpose.SELF_SERVICE),

@@ -129,6 +129,49 @@ def test_deactivating_an_account_ends_its_tokens(instance: Instance) -> None:
     assert response.status_code == 401
 
 
+def test_changing_ones_password_ends_every_older_token_and_answers_with_a_fresh_one(
+    instance: Instance,
+) -> None:
+    phone, laptop = instance.login("operator"), instance.login("operator")
+    instance.clock.advance(seconds=5)
+    change = {"current_password": PASSWORD, "new_password": "a much longer secret"}
+
+    def post(body: dict[str, str]):
+        return instance.client.post("/auth/password", json=body, headers=phone)
+
+    wrong = post({**change, "current_password": "guess"})
+    assert wrong.status_code == 422 and "current_password: wrong password" in str(wrong.json()["detail"])
+    same = post({**change, "new_password": PASSWORD})
+    assert same.status_code == 422 and "new_password" in str(same.json()["detail"])
+    before = instance.last_seq()
+    changed = post(change)
+    assert changed.status_code == 200
+    fresh = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+    assert (_me(instance, phone), _me(instance, laptop), _me(instance, fresh)) == (401, 401, 200)
+    assert _try(instance, "operator", PASSWORD).status_code == 401
+    assert _try(instance, "operator", "a much longer secret").status_code == 200
+    assert instance.audit_records(before)[0].action == "change:password"
+
+
+def test_an_administrator_resets_a_forgotten_password_and_lifts_the_lock(instance: Instance) -> None:
+    old = instance.login("checkpoint")
+    instance.clock.advance(seconds=5)
+    for _ in range(5):
+        _try(instance, "checkpoint", "guess")
+    assert _try(instance, "checkpoint", PASSWORD).status_code == 429
+    accounts = instance.client.get("/admin/accounts", headers=instance.headers["admin"]).json()
+    account_id = next(a["id"] for a in accounts if a["username"] == "checkpoint")
+    path, admin = f"/admin/accounts/{account_id}", instance.headers["admin"]
+    assert instance.client.patch(path, json={}, headers=admin).status_code == 422  # nothing to change
+    reset = instance.client.patch(path, json={"password": "handed over in person"}, headers=admin)
+    assert reset.status_code == 200 and reset.json()["active"] is True
+    assert _me(instance, old) == 401
+    assert _try(instance, "checkpoint", "handed over in person").status_code == 200
+    record = instance.audit_records(instance.last_seq() - 3)
+    assert any(r.action == "update:accounts" and r.detail["password_reset"] for r in record)
+    assert all("handed over" not in str(r.detail) for r in record)  # the password is never audited
+
+
 def test_the_token_key_is_private_and_kept_across_restarts(instance: Instance) -> None:
     settings = ApiSettings(data_dir=instance.app.state.services.settings.data_dir)
     path = settings.data.secrets / "api-token.key"

@@ -183,6 +183,45 @@ def test_an_administrator_creates_a_resident_from_an_id_number_and_deactivates_a
     screenshot(page, "operations-accounts")
 
 
+def test_a_user_changes_their_password_and_an_administrator_resets_a_forgotten_one(
+    served: Site, open_page: OpenPage
+) -> None:
+    with served.app.state.services.store.session() as session:
+        create_account(session, "forgetful", PASSWORD, Role.OPERATOR, served.app.state.services.clock())
+    client = TestClient(served.app)
+
+    def logs_in(password: str) -> bool:
+        return client.post("/auth/token", data={"username": "forgetful", "password": password}).is_success
+
+    page = open_page()
+    log_in(page, f"{served.url}{PAGE}", "forgetful")
+    _wait(page, "s.appeals !== null")
+    page.click("#change-password")
+    page.fill("#password-current", PASSWORD)
+    page.fill("#password-new", "my own new secret")
+    page.fill("#password-again", "my own new secretX")
+    page.click("#password-form button[type=submit]")
+    assert "differ" in page.text_content("#password-status")
+    screenshot(page, "password-dialog")
+    page.fill("#password-again", "my own new secret")
+    page.click("#password-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('password-status').dataset.kind === 'ok'")
+    assert logs_in("my own new secret") and not logs_in(PASSWORD)
+    page.click("#password-cancel")
+    page.reload()  # the page kept the fresh token the change answered with
+    _wait(page, "s.appeals !== null")
+    assert page.is_visible("#app")
+
+    admin = open_page()
+    log_in(admin, f"{served.url}{PAGE}", "admin")
+    _wait(admin, "s.accounts?.some((a) => a.username === 'forgetful')")
+    row = admin.locator("#accounts-table tr", has_text="forgetful")
+    row.locator("input[type=password]").fill("handed over at the desk")
+    row.get_by_role("button", name="重设 Reset").click()
+    admin.wait_for_function("() => document.getElementById('accounts-status').dataset.kind === 'ok'")
+    assert logs_in("handed over at the desk") and not logs_in("my own new secret")
+
+
 def test_an_administrator_reads_the_exchange_log(served: Site, open_page: OpenPage) -> None:
     now = dt.datetime.now(dt.UTC)
     landed = {"landed": {"received_cases": 3, "received_contacts": 5}, "rejected_rows": [{"index": 2}]}

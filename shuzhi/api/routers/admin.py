@@ -1,4 +1,4 @@
-"""Administrators: create, list and (de)activate accounts.
+"""Administrators: create, list and (de)activate accounts, and reset a forgotten password.
 
 A resident account is created from the resident's GB 11643 ID number, which is validated, turned into the
 instance's keyed pseudonym (``shuzhi.privacy``) and dropped: only the ``person_key`` is stored.
@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi import idcard, regions
-from shuzhi.accounts import AccountError, Purpose, Role, create_account
+from shuzhi.accounts import AccountError, Purpose, Role, create_account, set_password
+from shuzhi.accounts.lockout import clear_failures
 from shuzhi.api.access import Caller, requires
 from shuzhi.api.deps import AppServices, DbSession, Services
 from shuzhi.api.schemas import AccountIn, AccountOut, AccountPatch, RowId
@@ -62,10 +63,14 @@ def accounts(caller: Admin, session: DbSession) -> list[Account]:
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut)
 def update_account(account_id: RowId, body: AccountPatch, caller: Admin, session: DbSession) -> Account:
-    """Deactivate (or reactivate) an account; a deactivated account's tokens stop working at once."""
+    """Deactivate or reactivate an account, or give it a new password (a forgotten one): either way its
+    tokens stop working at once; a new password also lifts a login lock."""
     account = get_or_raise(session, Account, account_id)
-    account.active = body.active
-    caller.record(
-        session, "update:accounts", account.person_key, username=account.username, active=body.active
-    )
+    if body.active is not None:
+        account.active = body.active
+    if body.password is not None:
+        set_password(account, body.password, caller.now)
+        clear_failures(session, account.username)
+    changed = {"active": body.active, "password_reset": body.password is not None}
+    caller.record(session, "update:accounts", account.person_key, username=account.username, **changed)
     return account

@@ -16,11 +16,11 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shuzhi.accounts import Purpose, Role, authenticate
+from shuzhi.accounts import Purpose, Role, authenticate, change_password
 from shuzhi.accounts.lockout import LockoutPolicy, clear_failures, locked_until, record_failure
 from shuzhi.api.access import ANYONE, Caller, requires
 from shuzhi.api.deps import AppServices, DbSession
-from shuzhi.api.schemas import AccountOut, TokenOut
+from shuzhi.api.schemas import AccountOut, PasswordChangeIn, TokenOut
 from shuzhi.store.models import Account
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -79,6 +79,22 @@ def _locked(until: dt.datetime, now: dt.datetime) -> HTTPException:
     seconds = max(1, math.ceil((until - now).total_seconds()))
     detail = f"too many failed logins for this username: try again after {until:%Y-%m-%d %H:%M} UTC"
     return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail, headers={"Retry-After": str(seconds)})
+
+
+@router.post("/password", response_model=TokenOut)
+def change_own_password(
+    body: PasswordChangeIn,
+    caller: Annotated[Caller, requires(roles=list(Role), purpose=Purpose.AUTHENTICATION)],
+    session: DbSession,
+    svc: AppServices,
+) -> TokenOut:
+    """Change one's own password (the current one is asked again): every token issued before ends, on every
+    device; the answer carries a fresh one for this device."""
+    account = caller.logged_in
+    change_password(account, body.current_password, body.new_password, caller.now)
+    token, claims = svc.signer.issue(account.id, Role(account.role))
+    caller.record(session, "change:password", account.person_key)
+    return TokenOut(access_token=token, role=claims.role, expires_at=claims.expires_at)
 
 
 @router.get("/me", response_model=AccountOut)

@@ -20,8 +20,15 @@ export class Api {
   get role() { return this.storage.getItem(`${this.name}.role`); }
 
   async login(username, password) {
-    const form = new URLSearchParams({username, password});
-    const answer = await this.send("POST", "/auth/token", form);
+    return this.keep(await this.send("POST", "/auth/token", new URLSearchParams({username, password})));
+  }
+
+  // a new password ends every older token: the answer's fresh one is kept for this page
+  async changePassword(current, next) {
+    return this.keep(await this.post("/auth/password", {current_password: current, new_password: next}));
+  }
+
+  keep(answer) {
     this.storage.setItem(`${this.name}.token`, answer.access_token);
     this.storage.setItem(`${this.name}.role`, answer.role);
     return answer;
@@ -122,7 +129,41 @@ export function withLogin(api, title, start) {
     }
   });
   $("#logout").addEventListener("click", () => restart(api, ""));
+  passwordDialog(api);
   if (api.token) begin();
+}
+
+// "修改密码 Password" in the header: the current password, the new one twice
+function passwordDialog(api) {
+  const field = (id, label, autocomplete) => [el("label", {for: id}, label),
+    el("input", {id, type: "password", autocomplete, required: true, minlength: id === "password-current" ? 1 : 10, maxlength: 256})];
+  const form = el("form", {id: "password-form", method: "dialog"},
+    el("h2", {}, "修改密码 Change password"),
+    ...field("password-current", "当前密码 Current password", "current-password"),
+    ...field("password-new", "新密码 New password (10 characters or more)", "new-password"),
+    ...field("password-again", "再输一次 New password again", "new-password"),
+    el("button", {class: "primary", type: "submit"}, "修改 Change"),
+    el("button", {type: "button", id: "password-cancel"}, "取消 Cancel"),
+    el("p", {id: "password-status", class: "status"}));
+  const dialog = el("dialog", {id: "password-dialog"}, form);
+  document.body.append(dialog);
+  const open = el("button", {id: "change-password", type: "button"}, "修改密码 Password");
+  $("#logout").before(open);
+  open.addEventListener("click", () => { form.reset(); say("#password-status", ""); dialog.showModal(); });
+  $("#password-cancel").addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (form["password-new"].value !== form["password-again"].value) {
+      return say("#password-status", "两次输入的新密码不同 The new passwords differ", "error");
+    }
+    try {
+      await api.changePassword(form["password-current"].value, form["password-new"].value);
+      form.reset();
+      say("#password-status", "已修改 Changed: your other logins have ended", "ok");
+    } catch (error) {
+      say("#password-status", refusal(error), "error");
+    }
+  });
 }
 
 // Run one panel's loader; a failure (not computed yet, refused) is shown in that panel's #<name>-status only.

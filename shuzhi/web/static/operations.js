@@ -188,8 +188,25 @@ async function showAccounts() {
       }));
     return el("tr", {"data-id": a.id, "data-active": String(a.active)}, el("td", {}, String(a.id)),
       el("td", {}, a.username), el("td", {}, a.role), el("td", {}, a.enterprise_code || ""),
-      el("td", {}, at(a.created_at)), el("td", {}, a.active ? "启用 active " : "停用 inactive ", toggle));
+      el("td", {}, at(a.created_at)), el("td", {}, a.active ? "启用 active " : "停用 inactive ", toggle),
+      el("td", {}, resetForm(a)));
   }));
+}
+
+// a forgotten password: the administrator sets a new one (the account's tokens end, a login lock is lifted)
+function resetForm(account) {
+  const input = el("input", {type: "password", autocomplete: "new-password", minlength: 10, maxlength: 256,
+    required: true, "aria-label": `新密码 New password for ${account.username}`});
+  const form = el("form", {class: "inline"}, input, el("button", {type: "submit"}, "重设 Reset"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    panel("accounts", async () => {
+      await api.send("PATCH", `/admin/accounts/${account.id}`, {password: input.value});
+      form.reset();
+      say("#accounts-status", `已重设 ${account.username}: a new password; their logins have ended.`, "ok");
+    });
+  });
+  return form;
 }
 
 // The exchange log: every signed message to and from other regions, with what it landed or why it was refused

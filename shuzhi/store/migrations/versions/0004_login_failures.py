@@ -1,4 +1,5 @@
-"""Login failures: failed logins in a row per username, and the lock they set
+"""Login failures (failed logins in a row per username, and the lock they set); when an account's password
+last changed (the tokens issued before end)
 
 Revision ID: 0004
 Revises: 0003
@@ -25,7 +26,11 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("username", name=op.f("pk_login_failures")),
     )
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("credentials_changed_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_column("credentials_changed_at")
     op.drop_table("login_failures")
