@@ -61,7 +61,7 @@ def test_no_server_error_and_every_response_matches_its_schema(
     @given(case=operation.as_strategy())
     @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     def call(case: Case) -> None:
-        _reactivate(site)
+        _restore_accounts(site)
         _bound_streams(case)
         statuses.add(case.call_and_validate(headers=_headers(case, site), checks=CHECKS).status_code)
 
@@ -86,6 +86,7 @@ def _bound_streams(case: Case) -> None:
         pass  # not a number: answered with 422 at once
 
 
-def _reactivate(site: Site) -> None:
+def _restore_accounts(site: Site) -> None:
+    """Undo what an example did to the accounts the tokens speak for: deactivated, or given a new password."""
     with site.app.state.services.store.session() as session:
-        session.execute(update(Account).values(active=True))
+        session.execute(update(Account).values(active=True, credentials_changed_at=None))
