@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import PG_URL
 from sqlalchemy import delete
 
 from shuzhi.accounts import Role, create_account
@@ -33,12 +34,14 @@ def _log(store: Store, *ids: int, minutes: int = 0) -> None:
     """Commit passages with these ids (explicit ids stand for the order transactions took them in)."""
     with store.session() as session:
         for i in ids:
-            session.add(
-                Passage(
-                    id=i, checkpoint_code="S1", person_key=i, passed_at=T0 + dt.timedelta(minutes=minutes),
-                    direction="in", valid=True, reason="valid", payload_sha256="0" * 64, recorded_by=1,
-                )
-            )  # fmt: skip
+            session.add(_passage(i, minutes))
+
+
+def _passage(i: int | None, minutes: int = 0) -> Passage:
+    return Passage(
+        id=i, checkpoint_code="S1", person_key=i, passed_at=T0 + dt.timedelta(minutes=minutes),
+        direction="in", valid=True, reason="valid", payload_sha256="0" * 64, recorded_by=1,
+    )  # fmt: skip
 
 
 def _ids(rows) -> list[int]:
@@ -69,6 +72,24 @@ def test_an_id_skipped_by_an_open_transaction_comes_when_it_commits(store: Store
     assert _ids(log.new()) == [6]
     monkeypatch.setattr(follow, "GAP_SECONDS", 0.0)
     assert log.new() == [] and not log._awaited
+
+
+@pytest.mark.skipif(PG_URL is None, reason="set SHUZHI_TEST_PG_URL to run on PostgreSQL")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_transaction_that_took_a_lower_id_and_commits_later_is_followed_once(store: Store) -> None:
+    """On PostgreSQL ids come from a sequence before commit: a slow transaction's passage appears behind one
+    committed after it (SQLite takes ids inside its one write lock: there, they come in order)."""
+    log = PassageLog(store)
+    log.start(T0)
+    with store.session() as slow:
+        slow.add(_passage(None))
+        slow.flush()  # the sequence hands it the lower id; committed only when this block ends
+        with store.session() as quick:
+            quick.add(_passage(None))
+        first = log.new()
+        assert len(first) == 1 and log._awaited
+    late = log.new()
+    assert len(late) == 1 and late[0].id < first[0].id and log.new() == []
 
 
 def test_ids_that_start_again_after_every_passage_was_deleted_are_followed(store: Store) -> None:
