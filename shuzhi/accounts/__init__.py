@@ -10,6 +10,7 @@ from shuzhi.accounts.roles import PURPOSES, STAFF, Purpose, Role, check_declarat
 from shuzhi.accounts.service import (
     AccountError,
     AccountExists,
+    WrongPassword,
     account_for,
     authenticate,
     change_password,
@@ -40,6 +41,7 @@ __all__ = [
     "TokenError",
     "TokenPolicy",
     "TokenSigner",
+    "WrongPassword",
     "account_for",
     "authenticate",
     "change_password",

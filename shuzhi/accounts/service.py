@@ -25,6 +25,10 @@ class AccountExists(AccountError):
     """The username, or the person's resident account, exists already."""
 
 
+class WrongPassword(AccountError):
+    """The current password given to change it is wrong (counted as a failed login)."""
+
+
 def create_account(
     session: Session,
     username: str,
@@ -108,7 +112,7 @@ def set_password(account: Account, password: str, now: dt.datetime) -> None:
 def change_password(account: Account, current: str, new: str, now: dt.datetime) -> None:
     """The account holder's own change: the current password must be right, and the new one differ."""
     if not verify_password(account.password_hash, current):
-        raise AccountError("current_password: wrong password")
+        raise WrongPassword("current_password: wrong password")
     if new == current:
         raise AccountError("new_password: the same as the current one")
     set_password(account, new, now)

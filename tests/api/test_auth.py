@@ -153,6 +153,14 @@ def test_changing_ones_password_ends_every_older_token_and_answers_with_a_fresh_
     assert instance.audit_records(before)[0].action == "change:password"
 
 
+def test_a_stolen_token_cannot_guess_the_password_either(instance: Instance) -> None:
+    stolen = instance.login("operator")
+    guess = {"current_password": "guess", "new_password": "the thief's password"}
+    answers = [instance.client.post("/auth/password", json=guess, headers=stolen) for _ in range(6)]
+    assert [a.status_code for a in answers] == [422] * 5 + [429]  # counted as failed logins
+    assert _try(instance, "operator", PASSWORD).status_code == 429
+
+
 def test_an_administrator_resets_a_forgotten_password_and_lifts_the_lock(instance: Instance) -> None:
     old = instance.login("checkpoint")
     instance.clock.advance(seconds=5)

@@ -16,7 +16,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shuzhi.accounts import Purpose, Role, authenticate, change_password
+from shuzhi.accounts import Purpose, Role, WrongPassword, authenticate, change_password
 from shuzhi.accounts.lockout import LockoutPolicy, clear_failures, locked_until, record_failure
 from shuzhi.api.access import ANYONE, Caller, requires
 from shuzhi.api.deps import AppServices, DbSession
@@ -81,7 +81,11 @@ def _locked(until: dt.datetime, now: dt.datetime) -> HTTPException:
     return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail, headers={"Retry-After": str(seconds)})
 
 
-@router.post("/password", response_model=TokenOut)
+@router.post(
+    "/password",
+    response_model=TokenOut,
+    responses={429: {"description": "too many failed logins for this username: locked for a while"}},
+)
 def change_own_password(
     body: PasswordChangeIn,
     caller: Annotated[Caller, requires(roles=list(Role), purpose=Purpose.AUTHENTICATION)],
@@ -89,9 +93,17 @@ def change_own_password(
     svc: AppServices,
 ) -> TokenOut:
     """Change one's own password (the current one is asked again): every token issued before ends, on every
-    device; the answer carries a fresh one for this device."""
+    device; the answer carries a fresh one for this device. A wrong current password counts as a failed
+    login: a stolen token cannot guess the password either."""
     account = caller.logged_in
-    change_password(account, body.current_password, body.new_password, caller.now)
+    until = locked_until(session, account.username, caller.now)
+    if until is not None:
+        raise _locked(until, caller.now)
+    try:
+        change_password(account, body.current_password, body.new_password, caller.now)
+    except WrongPassword:
+        _fail(session, caller, account.username, svc.settings.lockout)
+        raise
     token, claims = svc.signer.issue(account.id, Role(account.role))
     caller.record(session, "change:password", account.person_key)
     return TokenOut(access_token=token, role=claims.role, expires_at=claims.expires_at)
