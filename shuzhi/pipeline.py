@@ -125,6 +125,9 @@ def _rate_areas(engine: Engine, data: DataDir, edition: str, result: Analysis) -
         five_colour.five_colour(engine, edition, result.start, result.end),
         "day",
     )
+    rated = area_risk_policy(edition).compound is not None  # the 9th edition rates compounds too
+    compounds = area.compound_risk(engine, edition, result.start, result.end) if rated else None
+    _replace(engine, data, result, "compound_risk", compounds, "day")
 
 
 def _index(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
@@ -204,6 +207,8 @@ STEPS: dict[str, Step] = {
         {
             "area_risk": "Every county's risk level per day, with the reason.",
             "five_colour": "Zhejiang's five-colour rating of every county per day, with the reason.",
+            "compound_risk": "The compounds (小区/楼栋) at medium or high risk per day, with the reason "
+            "(editions that rate compounds, as the 9th does).",
         },
     ),
     "index": Step(
@@ -286,10 +291,13 @@ def _record_runs(
 
 
 def _replace(
-    engine: Engine, data: DataDir, result: Analysis, name: str, table: pa.Table, day_column: str
+    engine: Engine, data: DataDir, result: Analysis, name: str, table: pa.Table | None, day_column: str
 ) -> None:
-    """Swap the derived table ``name`` for ``table``, one part per day, and register it with the engine."""
+    """Swap the derived table ``name`` for ``table``, one part per day, and register it with the engine
+    (None: the edition does not compute it; an earlier run's table is removed)."""
     shutil.rmtree(data.lake / name, ignore_errors=True)
+    if table is None:
+        return
     Lake(data.lake).write_days(name, RESULT_PART, table, day_column)
     engine.register(name, table)
     result.tables[name] = table.num_rows

@@ -84,6 +84,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[Role] | None, Purpose]] = {
     ("GET", "/public/trust-list"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("GET", "/public/open-statistics"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("GET", "/public/same-trip"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
+    ("GET", "/public/risk-areas"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("GET", "/public/catalogue"): (EVERYONE, Purpose.PUBLIC_INFORMATION),
     ("POST", "/federation/messages"): (EVERYONE, Purpose.FEDERATION),
     ("GET", "/federation/log"): (frozenset({R.ADMIN}), Purpose.FEDERATION),

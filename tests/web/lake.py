@@ -27,7 +27,7 @@ from shuzhi.lake import Lake
 from shuzhi.model import TABLES
 from shuzhi.pipeline import GRAPH_FILE, RESULT_PART
 from shuzhi.public import ITINERARY_SCHEMA, OPEN_STATISTICS_SCHEMA
-from shuzhi.risk.area import AREA_RISK_SCHEMA
+from shuzhi.risk.area import AREA_RISK_SCHEMA, COMPOUND_RISK_SCHEMA
 from shuzhi.risk.five_colour import FIVE_COLOUR_SCHEMA
 from shuzhi.risk.flows import ARRIVALS_SCHEMA, OD_SCHEMA
 from shuzhi.risk.index import INDEX_SCHEMA, INDICATORS
@@ -108,6 +108,7 @@ def tables(counties: list[str]) -> dict[str, pa.Table]:
         "received_contacts": received_contacts(),
         "epi": epi(),
         "open_statistics": open_statistics(counties),
+        "compound_risk": compound_risk(),
         "regional_statistics": regional_statistics(counties),
         "published_itineraries": published_itineraries(),
         "risk_arrivals": risk_arrivals(),
@@ -193,6 +194,24 @@ def open_statistics(counties: list[str]) -> pa.Table:
         for code in sorted({c[:4] + "00" for c in counties}) + ["330000"]:
             rows.append(_open_row("province" if code == "330000" else "city", code, day, None, 15))
     return pa.Table.from_pylist(rows, schema=OPEN_STATISTICS_SCHEMA)
+
+
+RISK_AREAS = [  # (county, compound, level, last case day) on the last day: two high, one medium
+    ("330106", "330106:330106000012", "high", LAST),
+    ("330302", "330302:330302000004", "high", LAST - dt.timedelta(days=3)),
+    ("330102", "330102:330102000001", "medium", LAST - dt.timedelta(days=8)),
+]
+
+
+def compound_risk() -> pa.Table:
+    """The compounds at risk on the last day (the 9th edition's chain: high to day 7, medium to day 10)."""
+    rows = [
+        {"county_code": county, "compound": compound, "day": LAST, "level": level, "last_case_day": last,
+         "days_since_last": (LAST - last).days,
+         "reason": f"last case {(LAST - last).days} day(s) ago (high until day 7, medium until day 10)"}
+        for county, compound, level, last in RISK_AREAS
+    ]  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=COMPOUND_RISK_SCHEMA)
 
 
 NATIONAL_VIEW = {"330000": 15, "320000": 7}  # the cumulative count each province sent; Jiangsu withholds new

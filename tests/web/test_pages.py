@@ -181,6 +181,15 @@ def test_anyone_sees_the_risk_map_cases_with_small_counts_withheld_and_can_look_
     )
     rows = page.locator("#public-table tbody tr")
     assert rows.count() == 11 and rows.nth(0).locator("td").nth(1).inner_text() == "15"
+    page.wait_for_function("() => window.publicPage.riskAreas?.day === '" + str(LAST) + "'")
+    areas = page.locator("#risk-areas-table tbody tr")
+    assert [areas.nth(i).get_attribute("data-level") for i in range(areas.count())] == [
+        "high",
+        "high",
+        "medium",
+    ]
+    assert areas.nth(0).locator("td").nth(1).inner_text() == "西湖区"  # county 330106, by name
+    assert "高风险 high 2 · 中风险 medium 1" in page.text_content("#risk-areas-summary")
     assert "withheld" in page.locator("#public-rule").inner_text()
     page.wait_for_function("() => window.publicPage.catalogue !== null")
     assert page.locator("#catalogue-held tbody tr").count() == len(

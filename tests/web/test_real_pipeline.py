@@ -5,6 +5,7 @@ then served with demo logins. Slow (about a minute): marked ``slow``; the map ch
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,20 @@ def test_the_map_draws_the_pipeline_levels(province: tuple[DataDir, Any], open_p
         assert page.locator("#supplies-items tbody tr").count() == 3
         assert page.locator("#supplies-shipments tbody tr").count() > 0
         assert "residents" in page.locator("#supplies-shipments").inner_text()  # each need says why
+
+
+def test_the_public_risk_areas_come_with_an_edition_that_draws_them_and_go_without(
+    province: tuple[DataDir, Any], tmp_path: Path
+) -> None:
+    data = DataDir(tmp_path / "data")
+    shutil.copytree(province[0].root, data.root)
+    with TestClient(dashboard_app(data.root)) as client:
+        assert client.get("/public/risk-areas").status_code == 404  # the 2020 county rule draws no compounds
+        analyse(data, "2022-9th", steps=("risk",))
+        drawn = client.get("/public/risk-areas")
+        assert drawn.status_code == 200
+        body = drawn.json()
+        assert body["high"] + body["medium"] == len(body["areas"]) > 0
+        assert {a["level"] for a in body["areas"]} <= {"high", "medium"}
+        analyse(data, "2020-5th", steps=("risk",))
+        assert client.get("/public/risk-areas").status_code == 404  # an earlier edition's areas are gone

@@ -4,6 +4,7 @@
 * ``/open-statistics`` — cases and risk level per county, city and the province per day, as the pipeline's
   ``publish`` step wrote them: small counts withheld and the rest rounded (``shuzhi.public``);
 * ``/catalogue`` — what data is held, which algorithms ran (policy files' SHA-256), what they achieved;
+* ``/risk-areas`` — the day's high- and medium-risk areas at compound level, where the edition draws them;
 * ``/same-trip`` — the same-trip query over the published case itineraries (trip and carriage, never a
   person).
 
@@ -164,12 +165,7 @@ def open_statistics(
     level: Annotated[Literal["county", "city", "province"], Query()] = "county",
 ) -> OpenStatistics:
     """New, 14-day and cumulative cases and the risk level of every county (or city, or the province)."""
-    days = [
-        r["day"] for r in found.rows("open_statistics", lambda t: t.select("day").distinct().order_by("day"))
-    ]
-    chosen = day or (days[-1] if days else None)
-    if chosen not in days:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no open statistics were published for {day}")
+    days, chosen = _day_of(found, "open_statistics", day, "no open statistics were published")
     rows = found.rows(
         "open_statistics",
         lambda t: t.filter((t.day == chosen) & (t.area_level == level)).order_by("area_code"),
@@ -183,6 +179,57 @@ def open_statistics(
         edition=edition,
         areas=[OpenArea(name=regions.name_of(r["area_code"]), **r) for r in rows],
     )
+
+
+class RiskArea(BaseModel):
+    county_code: str
+    county: str
+    compound: str = Field(description="the compound (小区/楼栋) as the edition draws it")
+    level: Literal["medium", "high"]
+    reason: str
+    last_case_day: dt.date
+
+
+class RiskAreas(BaseModel):
+    day: dt.date
+    days: list[dt.date]
+    high: int
+    medium: int
+    areas: list[RiskArea]
+
+
+@router.get("/risk-areas", response_model=RiskAreas)
+def risk_areas(
+    caller: Public,
+    found: Found,
+    day: Annotated[dt.date | None, Query(description="the day (default: the latest)")] = None,
+) -> RiskAreas:
+    """The high- and medium-risk areas of a day, at compound level (editions that draw them, as the 9th
+    does), as governments published them: where, the level, since when, why. 404 where none are drawn."""
+    days, chosen = _day_of(found, "compound_risk", day, "no risk areas were drawn")
+
+    def of_the_day(t: Any) -> Any:
+        high_first = (t.level == "high").ifelse(0, 1)
+        return t.filter(t.day == chosen).order_by([high_first, "county_code", "compound"])
+
+    rows = found.rows("compound_risk", of_the_day)
+    levels = [r["level"] for r in rows]
+    return RiskAreas(
+        day=chosen,
+        days=days,
+        high=levels.count("high"),
+        medium=levels.count("medium"),
+        areas=[RiskArea(county=regions.name_of(r["county_code"]), **r) for r in rows],
+    )
+
+
+def _day_of(found: Any, table: str, day: dt.date | None, missing: str) -> tuple[list[dt.date], dt.date]:
+    """The days ``table`` holds, and ``day`` (default: the latest) if it is one of them (else 404)."""
+    days = [r["day"] for r in found.rows(table, lambda t: t.select("day").distinct().order_by("day"))]
+    chosen = day or (days[-1] if days else None)
+    if chosen not in days:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{missing} for {day}")
+    return days, chosen
 
 
 def _rule(edition: str) -> str:

@@ -7,7 +7,7 @@ const api = new Api(sessionStorage, "shuzhi.public");
 const LEVELS = {low: ["低风险 low", "#5cb85c"], medium: ["中风险 medium", "#f0ad4e"], high: ["高风险 high", "#d9534f"]};
 const NO_DATA = "#d9d9d9";
 const NATION = "100000";
-const state = {statistics: null, trip: null, catalogue: null, national: null};
+const state = {statistics: null, trip: null, catalogue: null, national: null, riskAreas: null};
 window.publicPage = state; // for the browser tests and the console
 
 const shown = (count, rule) => (count === null ? `≤ ${rule.withheldUpTo}` : String(count));
@@ -27,6 +27,23 @@ async function showDay(day) {
   select.value = counties.day;
   drawMap(counties);
   drawTable(cities);
+  await showRiskAreas(counties.day);
+}
+
+// the day's high- and medium-risk areas (compounds), where the edition draws them (the 9th does)
+async function showRiskAreas(day) {
+  try {
+    state.riskAreas = await api.get(`/public/risk-areas?day=${day}`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    state.riskAreas = {day, high: 0, medium: 0, areas: []};
+  }
+  const found = state.riskAreas;
+  $("#risk-areas").hidden = !found.areas.length;
+  $("#risk-areas-summary").textContent = `${found.day} · 高风险 high ${found.high} · 中风险 medium ${found.medium}`;
+  $("#risk-areas-table").tBodies[0].replaceChildren(...found.areas.map((a) => el("tr", {"data-level": a.level},
+    el("td", {}, LEVELS[a.level][0]), el("td", {}, a.county), el("td", {title: a.reason}, a.compound),
+    el("td", {}, a.last_case_day))));
 }
 
 function drawMap(counties) {
