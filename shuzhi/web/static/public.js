@@ -42,7 +42,7 @@ async function showRiskAreas(day) {
   $("#risk-areas").hidden = !found.areas.length;
   $("#risk-areas-summary").textContent = `${found.day} · 高风险 high ${found.high} · 中风险 medium ${found.medium}`;
   $("#risk-areas-table").tBodies[0].replaceChildren(...found.areas.map((a) => el("tr", {"data-level": a.level},
-    el("td", {}, LEVELS[a.level][0]), el("td", {}, a.county), el("td", {title: a.reason}, a.compound),
+    el("td", {}, LEVELS[a.level][0]), el("td", {}, a.county), el("td", {title: a.reason}, a.compound.split(":").at(-1)), // the county is its own column
     el("td", {}, a.last_case_day))));
 }
 
