@@ -10,14 +10,16 @@ derived tables as a whole), so a running server always shows the newest run.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import ibis
 import pyarrow as pa
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi import Query as QueryParameter
 
 from shuzhi.engine import Engine, connect
 from shuzhi.lake import table_stamp
@@ -64,6 +66,15 @@ class Results:
         with self._lock:
             return work(self._fresh_engine(after))
 
+    def day_of(self, name: str, day: dt.date | None, missing: str) -> tuple[list[dt.date], dt.date]:
+        """The days of the derived table ``name``, and ``day`` (default: the latest) if it is one of them;
+        :class:`NotComputed` (``missing`` for that day) if not."""
+        days = [r["day"] for r in self.rows(name, lambda t: t.select("day").distinct().order_by("day"))]
+        chosen = day or (days[-1] if days else None)
+        if chosen is None or chosen not in days:
+            raise NotComputed(f"{missing} for {day}")
+        return days, chosen
+
     def output(self, file_name: str) -> Any:
         """A JSON output of the pipeline or the replay; :class:`NotComputed` when absent."""
         path = self.data.outputs / file_name
@@ -86,3 +97,7 @@ class Results:
 def results(request: Request) -> Results:
     """The app's :class:`Results` (a FastAPI dependency)."""
     return request.app.state.results
+
+
+Found = Annotated[Results, Depends(results)]
+LatestDay = Annotated[dt.date | None, QueryParameter(description="the day (default: the latest)")]

@@ -28,14 +28,14 @@ from collections import Counter
 from typing import Annotated, Any, Literal
 
 import ibis
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from shuzhi import regions
 from shuzhi.accounts import Purpose, Role
 from shuzhi.api.access import Caller, requires
 from shuzhi.api.deps import DbSession
-from shuzhi.api.results import Results, results
+from shuzhi.api.results import Found, LatestDay, Results
 from shuzhi.api.schemas import Colour
 from shuzhi.pipeline import GRAPH_FILE
 from shuzhi.risk.index import INDICATORS
@@ -48,7 +48,6 @@ router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 Staff = Annotated[
     Caller, requires(roles=[Role.OPERATOR, Role.EPIDEMIOLOGIST], purpose=Purpose.EPIDEMIC_CONTROL)
 ]
-Found = Annotated[Results, Depends(results)]
 FIVE_COLOURS = ("green", "blue", "yellow", "orange", "red")
 CODE_COLOURS: tuple[Colour, ...] = ("green", "yellow", "red")
 Level = Literal["low", "medium", "high"]
@@ -216,14 +215,11 @@ class IndexHistory(BaseModel):
 def index_day(
     caller: Staff,
     found: Found,
-    day: Annotated[dt.date | None, Query(description="the day (default: the latest)")] = None,
+    day: LatestDay = None,
     level: Annotated[Literal["county", "city"], Query()] = "county",
 ) -> IndexDay:
     """Index, control and flow sub-indices and every sub-indicator of each county (or city) on one day."""
-    days = [r["day"] for r in found.rows("index", lambda t: t.select("day").distinct().order_by("day"))]
-    chosen = day or (days[-1] if days else None)
-    if chosen not in days:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no index was computed for {day}")
+    days, chosen = found.day_of("index", day, "no index was computed")
     rows = found.rows(
         "index",
         lambda t: t.filter((t.day == chosen) & (t.area_level == level)).order_by(ibis.desc("index")),
@@ -710,14 +706,11 @@ class FlowsDay(BaseModel):
 def flows_day(
     caller: Staff,
     found: Found,
-    day: Annotated[dt.date | None, Query(description="the day (default: the latest)")] = None,
+    day: LatestDay = None,
 ) -> FlowsDay:
     """Residents whose recent places show a medium or high-risk area, per county, and the largest movements
     between cities (trips and telecom itineraries together) on one day."""
-    days = [r["day"] for r in found.rows("od_flows", lambda t: t.select("day").distinct().order_by("day"))]
-    chosen = day or (days[-1] if days else None)
-    if chosen not in days:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no flows were computed for {day}")
+    days, chosen = found.day_of("od_flows", day, "no flows were computed")
 
     def per_county(t: ibis.Table) -> ibis.Table:
         on_day = t.filter(t.day == chosen)

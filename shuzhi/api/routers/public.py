@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ from shuzhi.accounts import Purpose
 from shuzhi.api.access import ANYONE, Caller, requires
 from shuzhi.api.deps import DbSession
 from shuzhi.api.issuer import InstanceCredentials, instance_credentials
-from shuzhi.api.results import Results, results
+from shuzhi.api.results import Found, LatestDay
 from shuzhi.api.schemas import Boundaries, HealthOut, StatisticsOut, TrustedKeyOut, TrustListOut
 from shuzhi.catalogue import catalogue
 from shuzhi.credentials.trustlist import TrustedKey
@@ -42,7 +42,6 @@ from shuzhi.store.models import Appeal, HealthDeclaration, ManualChange, Passage
 
 router = APIRouter(prefix="/public", tags=["public"])
 Public = Annotated[Caller, requires(roles=ANYONE, purpose=Purpose.PUBLIC_INFORMATION)]
-Found = Annotated[Results, Depends(results)]
 
 
 @router.get("/health", response_model=HealthOut)
@@ -161,11 +160,11 @@ class OpenStatistics(BaseModel):
 def open_statistics(
     caller: Public,
     found: Found,
-    day: Annotated[dt.date | None, Query(description="the day (default: the latest)")] = None,
+    day: LatestDay = None,
     level: Annotated[Literal["county", "city", "province"], Query()] = "county",
 ) -> OpenStatistics:
     """New, 14-day and cumulative cases and the risk level of every county (or city, or the province)."""
-    days, chosen = _day_of(found, "open_statistics", day, "no open statistics were published")
+    days, chosen = found.day_of("open_statistics", day, "no open statistics were published")
     rows = found.rows(
         "open_statistics",
         lambda t: t.filter((t.day == chosen) & (t.area_level == level)).order_by("area_code"),
@@ -202,11 +201,11 @@ class RiskAreas(BaseModel):
 def risk_areas(
     caller: Public,
     found: Found,
-    day: Annotated[dt.date | None, Query(description="the day (default: the latest)")] = None,
+    day: LatestDay = None,
 ) -> RiskAreas:
     """The high- and medium-risk areas of a day, at compound level (editions that draw them, as the 9th
     does), as governments published them: where, the level, since when, why. 404 where none are drawn."""
-    days, chosen = _day_of(found, "compound_risk", day, "no risk areas were drawn")
+    days, chosen = found.day_of("compound_risk", day, "no risk areas were drawn")
 
     def of_the_day(t: Any) -> Any:
         high_first = (t.level == "high").ifelse(0, 1)
@@ -221,15 +220,6 @@ def risk_areas(
         medium=levels.count("medium"),
         areas=[RiskArea(county=regions.name_of(r["county_code"]), **r) for r in rows],
     )
-
-
-def _day_of(found: Any, table: str, day: dt.date | None, missing: str) -> tuple[list[dt.date], dt.date]:
-    """The days ``table`` holds, and ``day`` (default: the latest) if it is one of them (else 404)."""
-    days = [r["day"] for r in found.rows(table, lambda t: t.select("day").distinct().order_by("day"))]
-    chosen = day or (days[-1] if days else None)
-    if chosen not in days:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{missing} for {day}")
-    return days, chosen
 
 
 def _rule(edition: str) -> str:

@@ -20,7 +20,7 @@ from shuzhi.api.access import Caller, requires
 from shuzhi.api.deps import DbSession
 from shuzhi.api.healthcode import health_code
 from shuzhi.api.issuer import InstanceCredentials, instance_credentials
-from shuzhi.api.results import Results, results
+from shuzhi.api.results import Found
 from shuzhi.api.schemas import (
     AccessLogEntry,
     AppealIn,
@@ -107,7 +107,7 @@ def my_code(caller: Resident, session: DbSession) -> CodeView:
 def my_signed_code(
     caller: Resident,
     session: DbSession,
-    found: Annotated[Results, Depends(results)],
+    found: Found,
     credentials: Annotated[InstanceCredentials, Depends(instance_credentials)],
 ) -> HealthCodeOut:
     """健康码生成: my code, freshly signed (QR): colour, rule, reasons, valid-until, what turns it green."""
