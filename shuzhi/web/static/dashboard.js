@@ -26,7 +26,7 @@ const INDICATORS = {
 const state = {
   risk: null, dayIndex: 0, mode: "level", details: null, detailsDay: null, county: null, graph: null, replay: null,
   replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS}, epi: null, supplies: null, flows: null,
-  applications: null, received: null,
+  applications: null, received: null, riskAreas: null,
 };
 window.dashboard = state;
 const charts = {};
@@ -88,8 +88,24 @@ async function showDay() {
   state.details = Object.fromEntries((await api.get(`/dashboard/area-risk/${day}`)).counties.map((c) => [c.code, c]));
   state.detailsDay = day;
   drawMap();
+  await showRiskAreas(day);
   await panel("index", showIndex);
   if (state.county) showCounty(state.county);
+}
+
+// the day's compounds at high or medium risk, where the edition draws them (the 9th does; 404 otherwise)
+async function showRiskAreas(day) {
+  let found = {day, high: 0, medium: 0, areas: []};
+  try {
+    found = await api.get(`/public/risk-areas?day=${day}`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+  state.riskAreas = found;
+  $("#map-areas").hidden = !found.areas.length;
+  $("#map-areas-count").textContent = `high ${found.high} · medium ${found.medium}`;
+  $("#map-areas-list").replaceChildren(...found.areas.map((a) => el("li", {"data-level": a.level},
+    `${LEVEL_NAMES[a.level] ?? a.level} · ${a.county} ${a.compound.split(":").at(-1)} · ${a.reason}`)));
 }
 
 function mapColouring() {
