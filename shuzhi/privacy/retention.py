@@ -37,6 +37,7 @@ from shuzhi.store import (
     Appeal,
     FederationMessage,
     HealthDeclaration,
+    LoginFailure,
     ManualChange,
     Passage,
     Store,
@@ -53,11 +54,14 @@ STORE_TABLES = {  # operational tables with personal rows: the model, the column
     "trip_declarations": (TripDeclaration, TripDeclaration.declared_at, true()),
     "passages": (Passage, Passage.passed_at, true()),
     "federation_handovers": (FederationMessage, FederationMessage.logged_at, HANDOVERS),
+    "login_failures": (LoginFailure, LoginFailure.last_failed_at, true()),  # usernames typed: maybe personal
 }
 SYSTEM = "shuzhi-retention"
 
 
-StoreTable = Literal["health_declarations", "trip_declarations", "passages", "federation_handovers"]
+StoreTable = Literal[
+    "health_declarations", "trip_declarations", "passages", "federation_handovers", "login_failures"
+]
 
 
 class RetentionPolicy(Strict):
@@ -145,6 +149,7 @@ def sunset(data: DataDir, store: Store, confirm: str, now: dt.datetime | None = 
             ("appeals", Appeal),
             ("manual_changes", ManualChange),
             ("passages", Passage),
+            ("login_failures", LoginFailure),
         ):
             deleted.store_rows[name] = session.execute(delete(model)).rowcount or 0
         handovers = delete(FederationMessage).where(HANDOVERS)

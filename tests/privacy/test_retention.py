@@ -17,7 +17,7 @@ from shuzhi.policy import PolicyError
 from shuzhi.privacy.pseudonym import KEY_FILE_NAME
 from shuzhi.privacy.retention import apply_retention, retention_policy, sunset
 from shuzhi.settings import DataDir
-from shuzhi.store import Account, AuditRecord, FederationMessage, HealthDeclaration, Passage
+from shuzhi.store import Account, AuditRecord, FederationMessage, HealthDeclaration, LoginFailure, Passage
 
 TODAY = dt.date(2020, 3, 1)
 POLICY = retention_policy("2020-5th")  # 30 days for personal tables
@@ -74,6 +74,9 @@ def _add_rows(store) -> None:
             )
             for kind in ("handover", "statistics"):  # only a handover carries persons
                 session.add(_message(kind, at, seq=next(numbers)))
+        for username, days in (("330102199001011234", 2), ("op", 0)):  # an ID number typed as a username
+            failed_at = now - dt.timedelta(days=days)
+            session.add(LoginFailure(username=username, failures=2, last_failed_at=failed_at))
 
 
 def _message(kind: str, at: dt.datetime, seq: int) -> FederationMessage:
@@ -102,6 +105,7 @@ def test_retention_deletes_only_what_is_past_its_limit_and_audits_it(tmp_path, s
         "health_declarations": 1,
         "passages": 1,
         "federation_handovers": 1,
+        "login_failures": 1,
     }
     assert len(list((data.lake / "venue_stays").iterdir())) == 5  # a dry run deletes nothing
     done = apply_retention(data, store, POLICY, TODAY)
@@ -112,6 +116,7 @@ def test_retention_deletes_only_what_is_past_its_limit_and_audits_it(tmp_path, s
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(HealthDeclaration)) == 1
         assert session.scalar(select(func.count()).select_from(Passage)) == 1
+        assert session.scalars(select(LoginFailure.username)).all() == ["op"]  # a day's counts are kept
         assert sorted(session.scalars(select(FederationMessage.kind))) == [
             "handover",
             "statistics",
@@ -135,7 +140,7 @@ def test_the_sunset_leaves_nothing_that_can_name_a_person(tmp_path, store):
     assert not (data.secrets / KEY_FILE_NAME).exists()
     assert len(list((data.lake / "area_risk").iterdir())) == 5
     with store.session() as session:
-        for model in (HealthDeclaration, Passage):
+        for model in (HealthDeclaration, Passage, LoginFailure):
             assert session.scalar(select(func.count()).select_from(model)) == 0
         assert session.scalars(select(Account.username)).all() == ["op"]
         assert set(session.scalars(select(FederationMessage.kind))) == {"statistics"}
