@@ -263,6 +263,20 @@ TELECOM_STAYS = _table(
     "Telecom itinerary: the cities where a phone was seen, from first to last sighting of the day.",
 )
 
+PROXIMITY = _table(
+    "proximity",
+    [
+        ("person_key_a", PERSON),
+        ("person_key_b", PERSON),
+        ("start_at", TS),
+        ("duration_seconds", pa.int64()),
+    ],
+    ("person_key_a", "person_key_b", "start_at"),
+    "start_at",
+    "Proximity records (Bluetooth exposure logs, wearable sensors): persons a and b were within range from "
+    "start_at for duration_seconds. Either side may report a record; the order of the pair means nothing.",
+)
+
 PERSON_REGIONS = _table(
     "person_regions",
     [
@@ -310,6 +324,7 @@ TABLES: dict[str, Table] = {
         FEVER_VISITS,
         DECLARATIONS,
         TELECOM_STAYS,
+        PROXIMITY,
         PERSON_REGIONS,
         QUARANTINE,
     )
@@ -332,7 +347,16 @@ VENUE_CATEGORIES = (
 )
 
 
+def raw_id_column(column: str) -> str:
+    """The raw-ID column a person column stands for: ``person_key`` → ``id_number``, ``person_key_a`` →
+    ``id_number_a``; other columns are themselves."""
+    return column.replace("person_key", "id_number", 1) if column.startswith("person_key") else column
+
+
 def with_raw_ids(table: Table) -> pa.Schema:
     """The schema of ``table`` as the simulator holds it: raw ID numbers (``id_number``), not pseudonyms."""
-    fields = [pa.field("id_number", pa.string()) if f.name == "person_key" else f for f in table.schema]
-    return pa.schema(fields)
+    raw = [
+        pa.field(raw_id_column(f.name), pa.string()) if f.name != raw_id_column(f.name) else f
+        for f in table.schema
+    ]
+    return pa.schema(raw)

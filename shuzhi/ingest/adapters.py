@@ -87,6 +87,7 @@ class Feed:
     table: model.Table
     fields: tuple[Field, ...]
     time_order: tuple[tuple[str, str], ...] = ()  # (earlier, later) canonical columns
+    pair: tuple[str, str] | None = None  # two person columns that must name two different persons
     derived: tuple[str, ...] = ()  # columns derived from the ID number: "sex", "birth_year"
     registry: bool = False
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -100,6 +101,7 @@ class Feed:
 
     @property
     def id_field(self) -> Field | None:
+        """The (first) ID number field: the person a duplicate is named by."""
         return next((f for f in self.fields if f.kind is Kind.ID), None)
 
 
@@ -121,8 +123,8 @@ HEALTH_TIME = "YYYY-MM-DD hh:mm:ss"
 SCAN_TIME = "YYYY/MM/DD hh:mm"
 
 
-def _id(source: str) -> Field:
-    return Field(source, "person_key", Kind.ID)
+def _id(source: str, target: str = "person_key") -> Field:
+    return Field(source, target, Kind.ID)
 
 
 def _text(source: str, target: str, required: bool = True) -> Field:
@@ -357,6 +359,20 @@ ELECTRICITY = Feed(
     (_text("credit_code", "enterprise_code"), _date("date", "day"), _number("kwh", "kwh", 0.0)),
 )
 
+PROXIMITY = Feed(
+    "proximity.encounters",
+    "proximity/encounters_YYYYMMDD.csv",
+    PLAIN_CSV,
+    model.PROXIMITY,
+    (
+        _id("id_number_a", "person_key_a"),
+        _id("id_number_b", "person_key_b"),
+        _time("start", "start_at", HEALTH_TIME),
+        _count("seconds", "duration_seconds", 1),
+    ),
+    pair=("person_key_a", "person_key_b"),
+)
+
 FEEDS: tuple[Feed, ...] = (
     RESIDENTS,
     OBSERVATIONS,
@@ -372,6 +388,7 @@ FEEDS: tuple[Feed, ...] = (
     TELECOM,
     DECLARATIONS,
     ELECTRICITY,
+    PROXIMITY,
 )
 BY_NAME: dict[str, Feed] = {f.name: f for f in FEEDS}
 

@@ -57,21 +57,21 @@ def validate(feed: Feed, batch: RawBatch, ctx: Context) -> Outcome:
     schema = feed.table.schema
     if len(batch) == 0:
         return Outcome(schema.empty_table(), batch.rejects)
-    values, problems, distinct_ids = _convert(feed, batch, ctx)
+    values, problems, ids = _convert(feed, batch, ctx)
     ok = np.ones(len(batch), dtype=bool)
     dup_step = R.step(R.DUPLICATE)
     for problem in (p for step, _, p in problems if step < dup_step):
         _apply(problem, ok, batch)
-    ids = values.pop("person_key", None)
-    keys_of_distinct = None
-    if distinct_ids is not None:
-        keys_of_distinct = _keys_of_distinct(distinct_ids, ctx.pseudonymiser)
-        values["person_key"] = _person_keys(distinct_ids, keys_of_distinct, ok)
+    raw_ids = [values.pop(target) for target in ids]
+    keys = {target: _keys_of_distinct(converted, ctx.pseudonymiser) for target, converted in ids.items()}
+    for target, converted in ids.items():
+        values[target] = _person_keys(converted, keys[target], ok)
     _apply(_duplicates(feed, values, ok, batch.lines, ctx), ok, batch)
     for problem in (p for step, _, p in problems if step > dup_step):
         _apply(problem, ok, batch)
-    regions = None if keys_of_distinct is None else _home_regions(distinct_ids, keys_of_distinct, ok)
-    return Outcome(_landed(feed, values, ids, ok), batch.rejects, regions)
+    regions = [_home_regions(converted, keys[target], ok) for target, converted in ids.items()]
+    first_ids = raw_ids[0] if raw_ids else None
+    return Outcome(_landed(feed, values, first_ids, ok), batch.rejects, _distinct_rows(regions))
 
 
 Found = list[tuple[int, int, Problem]]  # (check step, field order, problem)
@@ -79,24 +79,39 @@ Found = list[tuple[int, int, Problem]]  # (check step, field order, problem)
 
 def _convert(
     feed: Feed, batch: RawBatch, ctx: Context
-) -> tuple[dict[str, pa.Array], Found, fields.Converted | None]:
-    """Typed canonical columns, every problem sorted by (check, field), and the converted ID field."""
+) -> tuple[dict[str, pa.Array], Found, dict[str, fields.Converted]]:
+    """Typed canonical columns, every problem sorted by (check, field), the converted ID fields by target."""
     schema = feed.table.schema
     values: dict[str, pa.Array] = {}
     problems: Found = []
-    distinct_ids = None
+    ids: dict[str, fields.Converted] = {}
     for order, spec in enumerate(feed.fields):
         target = pa.string() if spec.kind is Kind.ID else schema.field(spec.target).type
         converted = fields.convert(spec, batch.columns[spec.source], target, ctx.lookups)
         values[spec.target] = converted.values
         problems += [(R.step(p.reason), order, p) for p in converted.problems]
         if spec.kind is Kind.ID:
-            distinct_ids = converted
+            ids[spec.target] = converted
     for earlier, later in feed.time_order:
         order = next(i for i, f in enumerate(feed.fields) if f.target == later)
         problems.append((R.step(R.TIME_ORDER), order, _time_order(feed, values, earlier, later)))
+    if feed.pair is not None:
+        problems.append((R.step(R.BAD_VALUE), len(feed.fields), _same_person(feed, values)))
     problems.sort(key=lambda item: (item[0], item[1]))
-    return values, problems, distinct_ids
+    return values, problems, ids
+
+
+def _same_person(feed: Feed, values: dict[str, pa.Array]) -> Problem:
+    """A pair naming one person twice (the same ID number on both sides) is no encounter."""
+    assert feed.pair is not None
+    one, other = feed.pair
+    source = {f.target: f.source for f in feed.fields}
+    same = pc.fill_null(pc.equal(values[one], values[other]), False).to_numpy(zero_copy_only=False)
+
+    def explain(idx: np.ndarray) -> list[str]:
+        return [f"{source[other]} names the same person as {source[one]}"] * len(idx)
+
+    return Problem(R.BAD_VALUE, source[other], np.asarray(same, dtype=bool), explain)
 
 
 def _time_order(feed: Feed, values: dict[str, pa.Array], earlier: str, later: str) -> Problem:
@@ -156,6 +171,16 @@ def _home_regions(converted: fields.Converted, keys_of_distinct: np.ndarray, ok:
     )
 
 
+def _distinct_rows(tables: list[pa.Table]) -> pa.Table | None:
+    """The rows of ``tables`` together, each once (a person named in two ID columns is one person)."""
+    if not tables:
+        return None
+    if len(tables) == 1:
+        return tables[0]
+    together = pa.concat_tables(tables)
+    return together.group_by(together.column_names, use_threads=False).aggregate([])
+
+
 def _distinct_index(converted: fields.Converted) -> np.ndarray:
     """For each row, the index of its ID among the batch's distinct IDs."""
     return pc.fill_null(converted.distinct.indices, 0).to_numpy(zero_copy_only=False)
@@ -185,7 +210,7 @@ def _duplicates(
 
 
 def _key_field(feed: Feed) -> str:
-    """The source field named for a duplicate: the feed's ID field, else the first key field."""
+    """The source field named for a duplicate: the feed's (first) ID field, else the first key field."""
     id_field = feed.id_field
     if id_field is not None:
         return id_field.source

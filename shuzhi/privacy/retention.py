@@ -45,7 +45,9 @@ from shuzhi.store import (
 )
 
 SECTION = "retention"
-PERSON_COLUMNS = frozenset({"person_key", "case_key", "contact_key", "via_key"})
+PERSON_COLUMNS = frozenset(
+    {"person_key", "person_key_a", "person_key_b", "case_key", "contact_key", "via_key"}
+)
 QUARANTINE = "quarantine"  # raw lines of rejected rows: personal however masked
 SUNSET_PHRASE = "the emergency is over"
 HANDOVERS = FederationMessage.kind == "handover"  # messages that carry cases and contacts

@@ -134,7 +134,7 @@ class Feed:
     @property
     def key(self) -> tuple[str, ...]:
         """The natural key in raw-ID column names."""
-        return tuple("id_number" if c == "person_key" else c for c in model.TABLES[self.table].key)
+        return tuple(model.raw_id_column(c) for c in model.TABLES[self.table].key)
 
     @property
     def header(self) -> str:

@@ -1,37 +1,28 @@
 """Proximity records (Bluetooth-style exposure notification, wearable sensors): who was near whom, how long.
 
-A record says persons *a* and *b* were within range from ``start_at`` for ``duration_seconds``. Short
-encounters add up: a pair is a close contact when the cumulative time of its records starting inside the
-window reaches the policy's minutes on one calendar day. Records are symmetric; either person may be the
-traced one.
-
-The ``proximity`` table is not (yet) part of the canonical model; :data:`PROXIMITY_SCHEMA` is its contract.
+A record says persons *a* and *b* were within range from ``start_at`` for ``duration_seconds`` (the
+canonical ``proximity`` table, :data:`shuzhi.model.PROXIMITY`, landed from the ``proximity.encounters`` feed).
+Short encounters add up: a pair is a close contact when the cumulative time of its records starting inside
+the window reaches the policy's minutes on one calendar day. Records are symmetric: either person may be the
+traced one, and an encounter both phones reported (the same pair and start, either way round) counts once,
+for its longer duration.
 """
 
 from __future__ import annotations
 
 import ibis
-import pyarrow as pa
 
 from shuzhi.engine import Engine
-from shuzhi.model import PERSON, TS
+from shuzhi.model import PROXIMITY
 from shuzhi.tracing.cases import Exposures
 from shuzhi.tracing.contacts import matches, minutes
 from shuzhi.tracing.policy import ProximityRule
 
-TABLE = "proximity"
-PROXIMITY_SCHEMA = pa.schema(
-    [
-        ("person_key_a", PERSON),
-        ("person_key_b", PERSON),
-        ("start_at", TS),
-        ("duration_seconds", pa.int64()),
-    ]
-)
+TABLE = PROXIMITY.name
 
 
 def directed(records: ibis.Table) -> ibis.Table:
-    """Each record twice, once from each side: me, other, start_at, duration_seconds."""
+    """Each encounter from each side: me, other, start_at, duration_seconds (the longest report of it)."""
     forward = records.select(
         me=records.person_key_a,
         other=records.person_key_b,
@@ -44,7 +35,8 @@ def directed(records: ibis.Table) -> ibis.Table:
         start_at=records.start_at,
         duration_seconds=records.duration_seconds,
     )
-    return forward.union(backward)
+    both = forward.union(backward)
+    return both.group_by(["me", "other", "start_at"]).aggregate(duration_seconds=both.duration_seconds.max())
 
 
 def proximity_matches(engine: Engine, rule: ProximityRule, exposures: Exposures) -> ibis.Table:

@@ -19,9 +19,8 @@ import numpy as np
 import pyarrow as pa
 
 from shuzhi.engine import Engine
-from shuzhi.model import DIAGNOSES
+from shuzhi.model import DIAGNOSES, PROXIMITY
 from shuzhi.tracing.policy import ContactPolicy
-from shuzhi.tracing.proximity import PROXIMITY_SCHEMA, TABLE
 from shuzhi.tracing.trace import TraceResult, trace
 
 RESOLUTION_SECONDS = 20  # the sensors' sampling interval, fixed by the data format
@@ -63,11 +62,11 @@ def proximity_records(tij: np.ndarray, origin: dt.datetime = ORIGIN) -> pa.Table
             "person_key_a": a[starts],
             "person_key_b": b[starts],
             "start_at": pa.array(
-                base + begin.astype("timedelta64[s]"), PROXIMITY_SCHEMA.field("start_at").type
+                base + begin.astype("timedelta64[s]"), PROXIMITY.schema.field("start_at").type
             ),
             "duration_seconds": t[ends] - begin,
         },
-        schema=PROXIMITY_SCHEMA,
+        schema=PROXIMITY.schema,
     )
 
 
@@ -116,7 +115,7 @@ def demo(engine: Engine, dataset: str, persons: list[int], policy: ContactPolicy
     cumulative-duration rule is the only thing that decides.
     """
     records = proximity_records(read_tij(path(dataset)))
-    engine.register(TABLE, records)
+    engine.register(PROXIMITY.name, records)
     engine.register("diagnoses", index_diagnoses(persons, records))
     span = (max(records["start_at"].to_pylist()) - min(records["start_at"].to_pylist())).days + 2
     window = policy.window.model_copy(update={"days_before_onset": span})

@@ -1,7 +1,7 @@
 """Hand-built feed files for the ingest tests, written exactly as docs/feeds.md describes each department's
 format.
 
-``good_feeds(root)`` writes one small, clean file for each of the 14 feeds and returns what it wrote, so a
+``good_feeds(root)`` writes one small, clean file for each of the 15 feeds and returns what it wrote, so a
 test can add a fault to one line and check what happens to it and to its neighbours.
 """
 
@@ -104,6 +104,7 @@ TESTS_HEADER = ["身份证号", "采样时间", "报告时间", "检测方法", 
 DIAGNOSES_HEADER = ["身份证号", "诊断类型", "发病日期", "诊断时间", "报告地区"]
 VACCINATIONS_HEADER = ["身份证号", "接种日期", "疫苗名称", "剂次"]
 FEVER_HEADER = ["身份证号", "就诊时间", "医院", "所在地区", "体温"]
+PROXIMITY_HEADER = ["id_number_a", "id_number_b", "start", "seconds"]
 CREDIT = ["91330100MA27XXXX1A", "91330100MA27YYYY2B"]
 VENUES = ["V330102000001", "V330102000002", "V330106000003"]
 
@@ -123,6 +124,14 @@ def lab_test_rows(ids: list[str]) -> list[list[str]]:
     return [
         [pid, f"2020-01-20 08:{i % 60:02d}:00", "2020-01-20 20:00:00", "核酸", "阴性", "杭州市第一人民医院"]
         for i, pid in enumerate(ids)
+    ]
+
+
+def encounter_rows(ids: list[str]) -> list[list[str]]:
+    """Each person near the next for a few minutes (first one for 10 minutes)."""
+    return [
+        [a, b, f"2020-01-20 12:{i % 60:02d}:00", str(600 if i == 0 else 60 * (i + 1))]
+        for i, (a, b) in enumerate(zip(ids, ids[1:], strict=False))
     ]
 
 
@@ -236,6 +245,7 @@ def good_feeds(root: Path) -> Feeds:
         ELECTRICITY_HEADER,
         [[CREDIT[0], "2020-01-20", "1234.5"], [CREDIT[1], "2020-01-20", "88"]],
     )
+    f.csv("proximity/encounters_20200120.csv", PROXIMITY_HEADER, encounter_rows(people[:5]))
     return f
 
 
@@ -254,6 +264,7 @@ GOOD_COUNTS = {
     "telecom_stays": 6,
     "declarations": 10,
     "electricity": 2,
+    "proximity": 4,
 }
 
 

@@ -14,10 +14,11 @@ import pytest
 
 from shuzhi import model
 from shuzhi.ingest import SimulatedCrash
+from shuzhi.ingest.adapters import FEEDS
 from shuzhi.lake import Lake
 from shuzhi.privacy import Pseudonymiser
 
-from .builders import TESTS_HEADER, Feeds, Landing, good_feeds, lab_test_rows, with_check
+from .builders import GOOD_COUNTS, TESTS_HEADER, Feeds, Landing, good_feeds, lab_test_rows, with_check
 
 TESTS = "health/tests_20200120.csv"
 
@@ -69,7 +70,7 @@ def test_reingest_adds_nothing(feeds: Feeds, landing: Landing) -> None:
     before = lake_content(landing.lake_dir)
     assert first.totals.rows_quarantined == 1
     second = landing.run()
-    assert second.totals.files == 14 and second.totals.files_skipped == 14
+    assert second.totals.files == len(FEEDS) and second.totals.files_skipped == len(FEEDS)
     assert second.totals.rows_read == second.totals.rows_landed == second.totals.rows_quarantined == 0
     assert all("already ingested" in f.note for f in second.files)
     assert lake_content(landing.lake_dir) == before
@@ -193,7 +194,7 @@ def test_report_json_and_table(feeds: Feeds, landing: Landing) -> None:
     (feeds.root / "venue" / "notes.txt").write_text("hello")
     report = landing.run()
     data = json.loads(report.to_json())
-    assert data["totals"]["rows_landed"] == 79 - 2
+    assert data["totals"]["rows_landed"] == sum(GOOD_COUNTS.values())
     assert data["feeds"]["venue.scans"]["rows_read"] == 10
     assert data["unrecognised"] == ["venue/notes.txt"]
     saved = list((landing.lake_dir / "_reports").glob("ingest-*.json"))

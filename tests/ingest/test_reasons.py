@@ -61,6 +61,7 @@ TESTS = "health/tests_20200120.csv"
 TRIPS = "transport/trips_20200120.jsonl"
 RESIDENTS = "community/residents.csv"
 DECL = "declaration/declarations_20200120.jsonl"
+NEAR = "proximity/encounters_20200120.csv"
 
 CASES = [
     Case("field dropped", SCANS, 3, lambda s: s.rsplit(",", 1)[0], "malformed", None),
@@ -120,6 +121,23 @@ CASES = [
     Case("unknown symptom", DECL, 4, set_json("zz", ["头痛"]), "bad_value", "zz"),
     Case("dose zero", "health/vaccinations_20200120.csv", 2, set_field(3, "0"), "bad_value", "剂次", "gbk"),
     Case("unknown category", "venue/registry.csv", 4, set_field(2, "casino"), "bad_value", "category"),
+    Case(
+        "second ID's check digit",
+        NEAR,
+        3,
+        lambda s: set_field(1, with_check(s.split(",")[1]))(s),
+        "id_check_digit",
+        "id_number_b",
+    ),
+    Case(
+        "one person near themself",
+        NEAR,
+        2,
+        lambda s: set_field(1, s.split(",")[0])(s),
+        "bad_value",
+        "id_number_b",
+    ),
+    Case("no time in range", NEAR, 4, set_field(3, "0"), "bad_value", "seconds"),
 ]
 
 

@@ -30,6 +30,8 @@ def _data(tmp_path) -> DataDir:
     for day in DAYS:
         stays = pa.table({"person_key": [1, 2], "venue_code": ["V1", "V1"]})
         lake.write_part("venue_stays", day, "part-0.parquet", stays)
+        near = pa.table({"person_key_a": [1], "person_key_b": [2], "duration_seconds": [60]})
+        lake.write_part("proximity", day, "part-0.parquet", near)  # persons in two columns
         lake.write_part(
             "area_risk", day, "part-0.parquet", pa.table({"county_code": ["330102"], "level": ["low"]})
         )
@@ -101,7 +103,7 @@ def test_retention_deletes_only_what_is_past_its_limit_and_audits_it(tmp_path, s
     data = _data(tmp_path)
     _add_rows(store)
     dry = apply_retention(data, store, POLICY, TODAY, dry_run=True)
-    assert dry.partitions == {"venue_stays": 2} and dry.store_rows == {
+    assert dry.partitions == {"venue_stays": 2, "proximity": 2} and dry.store_rows == {
         "health_declarations": 1,
         "passages": 1,
         "federation_handovers": 1,
@@ -109,7 +111,8 @@ def test_retention_deletes_only_what_is_past_its_limit_and_audits_it(tmp_path, s
     }
     assert len(list((data.lake / "venue_stays").iterdir())) == 5  # a dry run deletes nothing
     done = apply_retention(data, store, POLICY, TODAY)
-    assert done.partitions == {"venue_stays": 2} and done.lake_rows == {"venue_stays": 4}
+    assert done.partitions == {"venue_stays": 2, "proximity": 2}
+    assert done.lake_rows == {"venue_stays": 4, "proximity": 2}
     kept = sorted(p.name for p in (data.lake / "venue_stays").iterdir())
     assert kept == [f"day={d.isoformat()}" for d in sorted(DAYS[2:])]
     assert len(list((data.lake / "area_risk").iterdir())) == 5  # aggregates are not personal
@@ -135,8 +138,9 @@ def test_the_sunset_leaves_nothing_that_can_name_a_person(tmp_path, store):
         sunset(data, store, "yes")
     assert (data.lake / "venue_stays").exists()
     done = sunset(data, store, "The emergency is over")
-    assert done.partitions["venue_stays"] == 5
+    assert done.partitions["venue_stays"] == done.partitions["proximity"] == 5
     assert not (data.lake / "venue_stays").exists() and not data.feeds.exists()
+    assert not (data.lake / "proximity").exists()
     assert not (data.secrets / KEY_FILE_NAME).exists()
     assert len(list((data.lake / "area_risk").iterdir())) == 5
     with store.session() as session:

@@ -18,12 +18,9 @@ import spec_tables
 from shuzhi.model import TABLES
 from shuzhi.tracing import ContactPolicy, TraceResult, load_policy, trace
 from shuzhi.tracing.contacts import CONTACTS_SCHEMA
-from shuzhi.tracing.proximity import PROXIMITY_SCHEMA
-from shuzhi.tracing.proximity import TABLE as PROXIMITY
 from shuzhi.tracing.trace import CASES_SCHEMA
 
 SCHEMAS: dict[str, pa.Schema] = {name: t.schema for name, t in TABLES.items()}
-SCHEMAS[PROXIMITY] = PROXIMITY_SCHEMA
 SCHEMAS["contacts"] = CONTACTS_SCHEMA
 SCHEMAS["cases"] = CASES_SCHEMA
 

@@ -11,6 +11,7 @@ CASE = """
 
 
 def test_short_encounters_add_up_within_a_day_and_either_side_may_be_the_case(given, engine):
+    """Person 6's encounter was reported by both phones: one encounter of 10 minutes, not 18."""
     given("diagnoses", CASE)
     given(
         "proximity",
@@ -24,6 +25,8 @@ def test_short_encounters_add_up_within_a_day_and_either_side_may_be_the_case(gi
         | 1            | 4            | 2022-03-04 09:00:00 | 899              |
         | 1            | 5            | 2022-03-06 09:50:00 | 600              |
         | 5            | 1            | 2022-03-06 10:00:01 | 600              |
+        | 1            | 6            | 2022-03-04 09:00:00 | 600              |
+        | 6            | 1            | 2022-03-04 09:00:00 | 500              |
         """,
     )
     result = trace_with(engine, "2022-9th")
