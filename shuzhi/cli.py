@@ -71,21 +71,43 @@ def sim(
     start: StartOption = dt.datetime(2020, 1, 20),
     seed: SeedOption = 1,
     dirt: DirtOption = 0.0,
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            help="A parameter file in place of the shipped params.yaml (copy it and change a number: e.g. "
+            "proximity.app_share to simulate an exposure-notification app).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Simulate a province on Zhejiang's real geography and write each department's feed in its own format.
 
     Writes the feeds, a manifest of what was written (and every injected fault by class) and the ground truth
     (who infected whom, who truly had close contact) under OUT/truth.
     """
-    manifest = _simulate(out, persons, days, start.date(), seed, dirt)
+    manifest = _simulate(out, persons, days, start.date(), seed, dirt, params)
     console.print(f"[green]Wrote[/] {len(manifest.files)} feed files for {persons:,} persons to {out}")
 
 
-def _simulate(out: Path, persons: int, days: int, start: dt.date, seed: int, dirt: float):
+def _simulate(
+    out: Path,
+    persons: int,
+    days: int,
+    start: dt.date,
+    seed: int,
+    dirt: float,
+    params_file: Path | None = None,
+):
     from shuzhi.sim import run
-    from shuzhi.sim.world import SimParams
+    from shuzhi.sim.world import ParamsError, SimParams, load_params
 
-    params = SimParams(persons=persons, days=days, start=start, seed=seed)
+    if params_file is not None:
+        try:
+            load_params(params_file)
+        except ParamsError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--params") from exc
+    params = SimParams(persons=persons, days=days, start=start, seed=seed, params_file=params_file)
     with step_progress() as progress:
         return run(out, params, dirt_rate=dirt, progress=progress)
 

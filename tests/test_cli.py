@@ -132,3 +132,21 @@ def test_supplies_plans_the_week_and_names_a_bad_day(demo_data, tmp_path):
     for day, reason in (("0001-01-01", "day: 0001-01-01 is outside"), ("not-a-day", "Invalid isoformat")):
         refused = runner.invoke(app, [*command, "--day", day])
         assert refused.exit_code == 2 and reason in refused.output, refused.output
+
+
+def test_sim_takes_a_parameter_file_and_names_a_bad_key(tmp_path):
+    from sim_params import params_file
+
+    app_users = params_file(tmp_path, **{"proximity.app_share": 0.5})
+    out = tmp_path / "feeds"
+    args = ["sim", str(out), "--persons", "1000", "--days", "2", "--params", str(app_users)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "proximity").iterdir()) == [
+        "encounters_20200120.csv",
+        "encounters_20200121.csv",
+    ]
+    (tmp_path / "bad").mkdir()
+    bad = params_file(tmp_path / "bad", **{"proximity.app_share": 2})
+    result = runner.invoke(app, ["sim", str(tmp_path / "other"), "--params", str(bad)])
+    assert result.exit_code == 2 and "proximity.app_share" in result.output

@@ -137,6 +137,8 @@ def _write_days(
     for done, batch in enumerate(world.days(), 1):
         for name in feeds.DAILY:
             feed = FEEDS[name]
+            if name in feeds.OPTIONAL and feed.table not in batch.tables:
+                continue  # no empty files for a feed this world does not have
             writer.write(feed, batch.tables.get(feed.table), day=batch.day, last=batch.day >= last_day)
         references.note(batch.tables)
         if batch.tables.get("home_observations") is not None:
@@ -483,6 +485,13 @@ class ExampleWorld:
                 start_date=np.full(k // 100 + 1, day),
                 end_date=np.full(k // 100 + 1, day + 14),
                 reason=rng.choice(list(feeds.OBSERVATION_REASONS), k // 100 + 1),
+            ),
+            "proximity": self._table(
+                "proximity",
+                id_number_a=self.ids[(near := rng.choice(n, k // 4))],
+                id_number_b=self.ids[(near + rng.integers(1, n, k // 4)) % n],  # never the same person
+                start_at=moments(k // 4),
+                duration_seconds=rng.integers(1, 3600, k // 4),
             ),
         }
 

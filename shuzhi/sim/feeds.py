@@ -256,12 +256,18 @@ FEEDS: dict[str, Feed] = {
              F("xzqh", "county_code", K.REGION), F("tw", "temperature", K.NUMBER),
              F("zz", "symptoms", K.LIST, values=SYMPTOMS), F("tjdq", "visited_regions", K.LIST)),
         ),
+        Feed(
+            "proximity.encounters", "proximity", "proximity/encounters_{day}.csv", PLAIN,
+            (F("id_number_a", "id_number_a", K.ID), F("id_number_b", "id_number_b", K.ID),
+             F("start", "start_at", K.TIME, HEALTH_TIME), F("seconds", "duration_seconds", K.NUMBER)),
+        ),
     )
 }  # fmt: skip
 del F, K
 
 REGISTRIES = ("community.residents", "enterprise.registry", "enterprise.staff", "venue.registry")
 ACCUMULATED = ("community.observations",)  # written once, at the end, from every day's rows
+OPTIONAL = ("proximity.encounters",)  # only where the world has them (an exposure-notification app)
 DAILY = tuple(name for name, feed in FEEDS.items() if feed.daily)
 FEED_OF_TABLE = {feed.table: feed for feed in FEEDS.values()}
 

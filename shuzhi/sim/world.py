@@ -23,9 +23,10 @@ import pyarrow as pa
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from shuzhi.sim.life import Life, LifeParams
+from shuzhi.sim.life import DayLife, Life, LifeParams
 from shuzhi.sim.outbreak import Outbreak, OutbreakParams, VaccinationParams
 from shuzhi.sim.population import PopulationParams, Strict, build_population
+from shuzhi.sim.proximity import ProximityParams, records, users
 
 REGISTRIES = ("residents", "enterprises", "employments", "venues")
 EVENTS = (
@@ -54,6 +55,7 @@ class Params(Strict):
     life: LifeParams
     outbreak: OutbreakParams
     vaccination: VaccinationParams
+    proximity: ProximityParams
 
     @model_validator(mode="after")
     def _seed_region_is_a_destination(self) -> Params:
@@ -121,6 +123,7 @@ class World:
         self.life = Life(self.model.life, self.population, p.days, seed)
         self.outbreak = Outbreak(self.model.outbreak, self.model.vaccination, self.population, seed)
         self.outbreak.import_seeds(self.life)
+        self.app = users(self.model.proximity, p.persons, np.random.default_rng([seed, 5]))
         self._progress("population", 1, 1)
         self._state = "ready"
 
@@ -135,9 +138,20 @@ class World:
             life = self.life.day(d, status)
             health = self.outbreak.evening(d, life)
             tables = {**life.tables, **health}
-            yield DayBatch(self.params.start + dt.timedelta(days=d), {name: tables[name] for name in EVENTS})
+            batch = {name: tables[name] for name in EVENTS}
+            if self.app.any():
+                batch["proximity"] = self._proximity(d, life)
+            yield DayBatch(self.params.start + dt.timedelta(days=d), batch)
             self._progress("days", d + 1, total)
         self._state = "done"
+
+    def _proximity(self, d: int, life: DayLife) -> pa.Table:
+        day_base = int((np.datetime64(self.params.start, "s") - np.datetime64(0, "s")).astype(np.int64))
+        rng = np.random.default_rng([self.params.seed, 6, d])
+        ids = self.population.persons.ids
+        return records(
+            self.model.proximity, self.app, life.gatherings, life.mixing, ids, day_base + d * 86_400, rng
+        )
 
     @property
     def truth(self) -> dict[str, pa.Table]:

@@ -89,6 +89,7 @@ DOCUMENTED = {
     ],
     "telecom.itinerary": ["cert_no", "city_adcode", "first_seen_ms", "last_seen_ms"],
     "declaration.declarations": ["zjhm", "sbsj", "xzqh", "tw", "zz", "tjdq"],
+    "proximity.encounters": ["id_number_a", "id_number_b", "start", "seconds"],
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sim_params import params_file
 
 from shuzhi.engine import connect
 from shuzhi.policy import edition_dir
@@ -23,25 +24,32 @@ from shuzhi.tracing.evaluate import Truth, evaluate
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def province(tmp_path_factory) -> Path:
+def _province(root: Path, params: Path | None = None) -> Path:
     from shuzhi.ingest import ingest
     from shuzhi.sim import run
     from shuzhi.sim.world import SimParams
 
-    root = tmp_path_factory.mktemp("province")
-    run(root / "feeds", SimParams(persons=200_000, days=14, start=dt.date(2020, 1, 20), seed=1))
+    days = SimParams(persons=200_000, days=14, start=dt.date(2020, 1, 20), seed=1, params_file=params)
+    run(root / "feeds", days)
     ingest(root / "feeds", root / "lake", secrets_dir=root / "secrets")
     return root
 
 
-@pytest.fixture(scope="module")
-def truth(province) -> Truth:
+def _truth(province: Path) -> Truth:
     from shuzhi.privacy.pseudonym import Pseudonymiser
 
-    return Truth.read(
-        province / "feeds" / "truth", Pseudonymiser.from_file(province / "secrets" / "pseudonym.key").keys
-    )
+    keys = Pseudonymiser.from_file(province / "secrets" / "pseudonym.key").keys
+    return Truth.read(province / "feeds" / "truth", keys)
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory) -> Path:
+    return _province(tmp_path_factory.mktemp("province"))
+
+
+@pytest.fixture(scope="module")
+def truth(province) -> Truth:
+    return _truth(province)
 
 
 def _trace(province: Path, policy):
@@ -58,11 +66,7 @@ def test_the_9th_edition_finds_the_true_close_contacts_in_its_window(province, t
 def test_with_a_longer_look_back_for_asymptomatic_cases_recall_is_at_least_95_percent(
     province, truth, tmp_path
 ):
-    folder = tmp_path / "edition"
-    shutil.copytree(edition_dir("2022-9th"), folder)
-    data = yaml.safe_load((folder / "contact.yaml").read_text(encoding="utf-8"))
-    data["window"]["days_before_first_positive_sample"] = 10
-    (folder / "contact.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    folder = _edition_copy(tmp_path / "edition", _ten_days_back_for_asymptomatic_cases)
     e = evaluate(_trace(province, load_policy(folder)), truth)
     assert e.recall >= 0.95, e.as_dict()
     assert e.precision >= 0.1, e.as_dict()
@@ -73,3 +77,35 @@ def test_contacts_of_contacts_find_infections_before_onset_that_close_contacts_a
     eleventh = evaluate(_trace(province, load_policy("2022-11th")), truth)
     assert ninth.traced_before_onset > eleventh.traced_before_onset
     assert ninth.persons["secondary"] > 0 and "secondary" not in eleventh.persons
+
+
+def _edition_copy(folder: Path, change) -> Path:  # noqa: ANN001 - a function of the contact section's data
+    shutil.copytree(edition_dir("2022-9th"), folder)
+    data = yaml.safe_load((folder / "contact.yaml").read_text(encoding="utf-8"))
+    change(data)
+    (folder / "contact.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def _ten_days_back_for_asymptomatic_cases(data: dict) -> None:
+    data["window"]["days_before_first_positive_sample"] = 10
+
+
+def _without_party_rules(data: dict) -> None:
+    data["venues"] = [rule for rule in data["venues"] if "max_arrival_gap_minutes" not in rule]
+    data["secondary"]["via_rules"].remove("shared_table")
+
+
+def test_an_app_everyone_uses_can_replace_the_party_rules_at_the_same_recall(province, truth, tmp_path):
+    """The same world with every phone logging encounters: the 9th edition without its party proxies
+    (strangers arriving in one quarter hour) finds what the full edition finds, listing far fewer people."""
+    app = _province(tmp_path / "app", params_file(tmp_path, **{"proximity.app_share": 1.0}))
+    with_app = _truth(app)
+    full = evaluate(_trace(province, load_policy("2022-9th")), truth)
+    lean = load_policy(_edition_copy(tmp_path / "lean", _without_party_rules))
+    without_app = evaluate(_trace(province, lean), truth)
+    replaced = evaluate(_trace(app, lean), with_app)
+    assert replaced.recall >= full.recall - 0.01 > without_app.recall, replaced.as_dict()
+    assert replaced.precision > full.precision + 0.05, replaced.as_dict()
+    assert replaced.persons["close"] < 0.8 * full.persons["close"], replaced.as_dict()
+    assert replaced.precision_by_rule["proximity"] > 0.3, replaced.as_dict()
