@@ -120,3 +120,67 @@ def demo(engine: Engine, dataset: str, persons: list[int], policy: ContactPolicy
     span = (max(records["start_at"].to_pylist()) - min(records["start_at"].to_pylist())).days + 2
     window = policy.window.model_copy(update={"days_before_onset": span})
     return Demo(records, trace(engine, policy.model_copy(update={"window": window})))
+
+
+def index_persons(dataset: str, count: int = 20, seed: int = 4) -> list[int]:
+    """``count`` badges of ``dataset`` drawn at random (the index persons of docs/tracing.md)."""
+    everyone = np.unique(read_tij(path(dataset))[:, 1:])
+    return sorted(np.random.default_rng(seed).choice(everyone, count, replace=False).tolist())
+
+
+def close_contacts_by_threshold(
+    engine: Engine, dataset: str, persons: list[int], policy: ContactPolicy, thresholds: list[float]
+) -> dict[float, list[int]]:
+    """Close contacts per index person (in ``persons``' order) at each minutes-a-day threshold."""
+    found = {}
+    for minutes in thresholds:
+        counts = demo(engine, dataset, persons, with_minutes(policy, minutes)).close_contacts_per_case()
+        found[minutes] = [counts[p] for p in persons]
+    return found
+
+
+def same_department_share(engine: Engine, policy: ContactPolicy) -> tuple[float, float]:
+    """Of the office's close-contact pairs, the share within one department, and the share by chance."""
+    team = departments()
+    close = demo(engine, "office", sorted(team), policy).result.close
+    pairs = zip(close["case_key"].to_pylist(), close["contact_key"].to_pylist(), strict=True)
+    same = sum(team[case] == team[contact] for case, contact in pairs)
+    sizes = np.array([list(team.values()).count(d) for d in set(team.values())])
+    by_chance = (sizes * (sizes - 1)).sum() / (len(team) * (len(team) - 1))
+    return same / max(close.num_rows, 1), float(by_chance)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m shuzhi.tracing.sociopatterns [EDITION]``: the table of docs/tracing.md."""
+    import argparse
+
+    from shuzhi.engine import connect
+    from shuzhi.tracing.policy import load_policy
+
+    parser = argparse.ArgumentParser(description="The proximity rule on SocioPatterns' real sensor data.")
+    parser.add_argument("edition", nargs="?", default="2022-9th", help="edition name or folder")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[5, 15, 30, 60])
+    args = parser.parse_args(argv)
+    policy, thresholds = load_policy(args.edition), args.minutes
+    engine = connect()
+    columns = {
+        name: close_contacts_by_threshold(engine, name, index_persons(name), policy, thresholds)
+        for name in DATASETS
+    }
+    heads = [f"{name}: close contacts per index person, mean (median, max)" for name in DATASETS]
+    print("| minutes a day | " + " | ".join(heads) + " |")
+    print("|---" * (len(DATASETS) + 1) + "|")
+    for minutes in thresholds:
+        cells = [_summary(columns[name][minutes]) for name in DATASETS]
+        print(f"| {minutes:g} | " + " | ".join(cells) + " |")
+    share, by_chance = same_department_share(engine, with_minutes(policy, 15))
+    together = "of the pairs together 15 minutes a day share a department"
+    print(f"\nOffice: {share:.0%} {together} ({by_chance:.0%} by chance).")
+
+
+def _summary(counts: list[int]) -> str:
+    return f"{np.mean(counts):.2f} ({np.median(counts):g}, {max(counts)})"
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from shuzhi.tracing import load_policy
-from shuzhi.tracing.sociopatterns import demo, departments, path, proximity_records, read_tij, with_minutes
+from shuzhi.tracing.sociopatterns import (
+    close_contacts_by_threshold,
+    index_persons,
+    main,
+    path,
+    proximity_records,
+    read_tij,
+    same_department_share,
+    with_minutes,
+)
 
 THRESHOLDS = (5, 15, 30, 60)
 
@@ -39,16 +48,10 @@ def test_the_real_files_merge_without_losing_a_window(dataset):
 def test_close_contacts_per_index_person_are_plausible_and_fall_as_the_threshold_rises(
     engine, dataset, people
 ):
-    tij = read_tij(path(dataset))
-    everyone = np.unique(tij[:, 1:])
-    assert len(everyone) == people
-    persons = sorted(np.random.default_rng(4).choice(everyone, 20, replace=False).tolist())
-    policy = load_policy("2022-9th")
-    means = []
-    for minutes in THRESHOLDS:
-        counts = demo(engine, dataset, persons, with_minutes(policy, minutes)).close_contacts_per_case()
-        assert set(counts) == set(persons)
-        means.append(np.mean(list(counts.values())))
+    assert len(np.unique(read_tij(path(dataset))[:, 1:])) == people
+    persons = index_persons(dataset)
+    found = close_contacts_by_threshold(engine, dataset, persons, load_policy("2022-9th"), list(THRESHOLDS))
+    means = [np.mean(found[minutes]) for minutes in THRESHOLDS]
     at_15 = means[THRESHOLDS.index(15)]
     assert 0.2 <= at_15 <= 20, f"{at_15} close contacts per index person at 15 min/day in the {dataset}"
     assert all(a > b for a, b in zip(means, means[1:], strict=False)), means
@@ -56,13 +59,12 @@ def test_close_contacts_per_index_person_are_plausible_and_fall_as_the_threshold
 
 def test_most_close_contacts_in_the_office_share_a_department(engine):
     """What the shared-workspace rule assumes: 15 minutes a day together happens mostly within a team."""
-    team = departments()
-    everyone = sorted(team)
-    close = demo(
-        engine, "office", everyone, with_minutes(load_policy("2022-9th"), 15)
-    ).result.close.to_pylist()
-    same = sum(team[r["case_key"]] == team[r["contact_key"]] for r in close)
-    sizes = np.array([list(team.values()).count(d) for d in set(team.values())])
-    by_chance = (sizes * (sizes - 1)).sum() / (len(team) * (len(team) - 1))
-    assert len(close) > 100
-    assert same / len(close) > 0.6 > 3 * by_chance
+    share, by_chance = same_department_share(engine, with_minutes(load_policy("2022-9th"), 15))
+    assert share > 0.6 > 3 * by_chance
+
+
+def test_the_docs_table_prints(capsys):
+    main(["--minutes", "15"])
+    table = capsys.readouterr().out
+    assert "| 15 | 2.85 (2, 7) | 0.75 (1, 2) |" in table  # docs/tracing.md, the editions' bound
+    assert "76% of the pairs" in table
