@@ -128,6 +128,7 @@ class _Run:
         self.ledger = lake.ledger()
         self.current_part = ""
         self._venues: pa.Array | None = None
+        self._recorded_today: pa.Array | None = None  # persons whose home region today's partition holds
         lookups = Lookups(
             regions=pa.array(sorted(regions.divisions()), pa.string()),
             provinces=regions.province_prefixes(),
@@ -231,6 +232,8 @@ class _Run:
         name = self.current_part
         # parts of an interrupted attempt at this very file: rewritten below, or removed if not
         leftovers = set(self.lake.parts_named(name)) if self.lake.interrupted(sha) else set()
+        if leftovers:
+            self._recorded_today = None  # it counted the persons of the parts about to be rewritten
         self.lake.begin(sha, relative)
         written = [
             self._write(feed.table.name, day, rows) for day, rows in _by_day(outcome.landed, feed.table)
@@ -238,9 +241,10 @@ class _Run:
         if len(outcome.rejects):
             quarantine = outcome.rejects.table(feed.name, relative, self.today)
             written.append(self._write(model.QUARANTINE.name, self.today, quarantine))
-        if outcome.home_regions is not None and outcome.home_regions.num_rows:
-            seen = pa.array([self.today] * outcome.home_regions.num_rows, pa.date32())
-            regions = outcome.home_regions.append_column("seen_on", seen).cast(model.PERSON_REGIONS.schema)
+        regions = self._not_recorded_today(outcome.home_regions)
+        if regions.num_rows:
+            seen = pa.array([self.today] * regions.num_rows, pa.date32())
+            regions = regions.append_column("seen_on", seen).cast(model.PERSON_REGIONS.schema)
             written.append(self._write(model.PERSON_REGIONS.name, self.today, regions))
         for stale in leftovers - set(written):
             stale.unlink(missing_ok=True)
@@ -268,6 +272,19 @@ class _Run:
         }
         self.lake.record(entry)
         self.ledger[result.sha256] = entry
+
+    def _not_recorded_today(self, regions: pa.Table | None) -> pa.Table:
+        """The home regions of persons today's partition does not hold yet: a person named by every feed
+        is recorded once a day (the retention limit counts from that day), not once per file. Worker
+        processes each keep their own record, so a person may be recorded once per worker."""
+        if regions is None:
+            return pa.table({"person_key": pa.array([], pa.int64())})
+        if self._recorded_today is None:
+            held = self.lake.read(model.PERSON_REGIONS.name, ["person_key"], [self.today], self.current_part)
+            self._recorded_today = held.column("person_key").combine_chunks()
+        new = regions.filter(pc.invert(pc.is_in(regions["person_key"], value_set=self._recorded_today)))
+        self._recorded_today = pa.concat_arrays([self._recorded_today, new["person_key"].combine_chunks()])
+        return new
 
     # ---- lookups -------------------------------------------------------------------------------------------
     def _venue_codes(self) -> pa.Array:

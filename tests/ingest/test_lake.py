@@ -18,14 +18,16 @@ DAY = dt.date(2020, 1, 20)
 
 def test_part_names_places_and_content(feeds: Feeds, landing: Landing) -> None:
     landing.run()
+    residents = feeds.root / "community/residents.csv"
+    regions, _ = landing.lake.parts_named(part_name(hashlib.sha256(residents.read_bytes()).hexdigest()))
+    assert regions.relative_to(landing.lake_dir).parts[0] == "person_regions"  # of the first file naming them
+    homes = pq.read_table(regions)
+    assert homes.num_rows == len(set(homes["person_key"].to_pylist())) == 10  # one row per person
+    assert all(len(r) == 6 and r.isdigit() for r in homes["home_region"].to_pylist())
     scans = feeds.root / "venue/scans_20200120.csv"
     name = part_name(hashlib.sha256(scans.read_bytes()).hexdigest())
-    regions, part = landing.lake.parts_named(name)  # (sorted) their persons' home regions, the stays
+    [part] = landing.lake.parts_named(name)  # the same persons: their home regions are recorded today
     assert part.relative_to(landing.lake_dir).as_posix() == f"venue_stays/day=2020-01-20/{name}"
-    assert regions.relative_to(landing.lake_dir).parts[0] == "person_regions"
-    homes = pq.read_table(regions)
-    assert homes.num_rows == len(set(homes["person_key"].to_pylist())) > 0  # one row per person
-    assert all(len(r) == 6 and r.isdigit() for r in homes["home_region"].to_pylist())
     stored = pq.read_table(part)
     assert (
         stored.schema.names == model.VENUE_STAYS.schema.names

@@ -3,12 +3,14 @@ same lake as an uninterrupted run, and no raw ID number reaches the lake or the 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
 import stat
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -18,7 +20,7 @@ from shuzhi.ingest.adapters import FEEDS
 from shuzhi.lake import Lake
 from shuzhi.privacy import Pseudonymiser
 
-from .builders import GOOD_COUNTS, TESTS_HEADER, Feeds, Landing, good_feeds, lab_test_rows, with_check
+from .builders import GOOD_COUNTS, TESTS_HEADER, TODAY, Feeds, Landing, good_feeds, lab_test_rows, with_check
 
 TESTS = "health/tests_20200120.csv"
 
@@ -224,8 +226,9 @@ def test_redo_on_another_day_removes_the_interrupted_attempts_parts(tmp_path) ->
     f = good_feeds(land.feeds_dir)
     _dirty(f)
     with pytest.raises(SimulatedCrash):
-        # 6 registry parts and 3 of their persons' home regions; then the scans: stays, quarantine
-        land.run(crash_after_parts=11, today=dt.date(2020, 2, 1))
+        # 6 registry parts and the residents' home regions (the other files name the same persons, recorded
+        # once a day); then the scans: stays, quarantine
+        land.run(crash_after_parts=9, today=dt.date(2020, 2, 1))
     stale = {p.parent.name for p in land.lake.parts("quarantine")}
     assert stale == {"day=2020-02-01"}
     land.run(today=dt.date(2020, 2, 2))
@@ -253,3 +256,18 @@ def test_pseudonymiser_remembers_and_agrees(feeds: Feeds) -> None:
     assert first == [None if i is None else p.key(i) for i in ids.to_pylist()]
     assert again == list(reversed(first))
     assert remembered == len(p._memo.codes) == 21  # well-formed IDs only
+
+
+def test_each_person_s_home_region_is_recorded_once_a_day(feeds: Feeds, landing: Landing) -> None:
+    """Every feed names the same ten persons: one row each today, not one per file; a later day's file
+    records them again for that day (the retention limit counts from the last day a person was named)."""
+    landing.run()
+    first = landing.table("person_regions")
+    assert first.num_rows == len(set(first["person_key"].to_pylist())) == 10
+    later = [row.replace("2020-01-20", "2020-01-21") for row in map(",".join, lab_test_rows(feeds.ids[:3]))]
+    feeds.csv("health/tests_20200121.csv", TESTS_HEADER, later, encoding="gbk")
+    tomorrow = TODAY + dt.timedelta(days=1)
+    landing.run(today=tomorrow)
+    assert landing.table("tests").num_rows == 13
+    regions = landing.table("person_regions")
+    assert pc.sum(pc.equal(regions["seen_on"], tomorrow)).as_py() == 3
