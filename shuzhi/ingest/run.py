@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -128,7 +129,6 @@ class _Run:
         self.ledger = lake.ledger()
         self.current_part = ""
         self._venues: pa.Array | None = None
-        self._recorded_today: pa.Array | None = None  # persons whose home region today's partition holds
         lookups = Lookups(
             regions=pa.array(sorted(regions.divisions()), pa.string()),
             provinces=regions.province_prefixes(),
@@ -141,6 +141,7 @@ class _Run:
         self, feed_dir: Path, progress: Progress | None, workers: int | None, key_file: Path
     ) -> Report:
         report = Report(str(feed_dir), str(self.lake.root), dt.datetime.now(dt.UTC))
+        _RECORDED.pop(self._recorded_key, None)  # the lake may have changed since (a sunset, retention)
         files, report.unrecognised = discover(feed_dir)
         for name in report.unrecognised:
             log.warning("no adapter reads %s; left alone", name)
@@ -233,7 +234,7 @@ class _Run:
         # parts of an interrupted attempt at this very file: rewritten below, or removed if not
         leftovers = set(self.lake.parts_named(name)) if self.lake.interrupted(sha) else set()
         if leftovers:
-            self._recorded_today = None  # it counted the persons of the parts about to be rewritten
+            _RECORDED.pop(self._recorded_key, None)  # it counted the persons of the parts to be rewritten
         self.lake.begin(sha, relative)
         written = [
             self._write(feed.table.name, day, rows) for day, rows in _by_day(outcome.landed, feed.table)
@@ -279,12 +280,16 @@ class _Run:
         processes each keep their own record, so a person may be recorded once per worker."""
         if regions is None:
             return pa.table({"person_key": pa.array([], pa.int64())})
-        if self._recorded_today is None:
+        recorded = _RECORDED.get(self._recorded_key)
+        if recorded is None:
             held = self.lake.read(model.PERSON_REGIONS.name, ["person_key"], [self.today], self.current_part)
-            self._recorded_today = held.column("person_key").combine_chunks()
-        new = regions.filter(pc.invert(pc.is_in(regions["person_key"], value_set=self._recorded_today)))
-        self._recorded_today = pa.concat_arrays([self._recorded_today, new["person_key"].combine_chunks()])
-        return new
+            recorded = _KeySet(np.unique(held.column("person_key").to_numpy()))  # workers' twice
+            _RECORDED[self._recorded_key] = recorded
+        return regions.filter(pa.array(recorded.add_new(regions["person_key"].to_numpy())))
+
+    @property
+    def _recorded_key(self) -> tuple[Path, dt.date]:
+        return self.lake.root, self.today
 
     # ---- lookups -------------------------------------------------------------------------------------------
     def _venue_codes(self) -> pa.Array:
@@ -298,6 +303,39 @@ class _Run:
     ) -> pa.Table:
         """Natural keys in the lake, leaving out the parts of the file being ingested (a redo)."""
         return self.lake.read(table.name, list(table.key), days, exclude=self.current_part, where=where)
+
+
+# Persons recorded in a lake's person_regions for a day, during one ingestion by this process: a worker
+# process ingests several feeds in turn (one run each), and each would otherwise read the day's partition
+# again. Worker processes start with each ingestion; the parent forgets its record when one begins.
+_RECORDED: dict[tuple[Path, dt.date], _KeySet] = {}
+
+
+class _KeySet:
+    """A growing set of distinct int64 keys, asked about a batch of distinct keys at a time.
+
+    A hashed index answers most of a batch (pandas builds its hash table once per index); keys added since
+    it was built are looked up apart and folded into it when they pass ``REBUILD_AFTER``, so a day of
+    files costs a rebuild per 65,536 new persons, not one per file.
+    """
+
+    REBUILD_AFTER = 65_536
+
+    def __init__(self, keys: np.ndarray) -> None:
+        """``keys``: distinct."""
+        self._index = pd.Index(keys)
+        self._recent = np.empty(0, np.int64)
+
+    def add_new(self, keys: np.ndarray) -> np.ndarray:
+        """Which of ``keys`` (distinct) are not in the set; those are added."""
+        known = self._index.get_indexer(keys) >= 0
+        if len(self._recent):
+            known |= np.isin(keys, self._recent)
+        self._recent = np.concatenate([self._recent, keys[~known]])
+        if len(self._recent) > self.REBUILD_AFTER:
+            self._index = self._index.append(pd.Index(self._recent))
+            self._recent = np.empty(0, np.int64)
+        return ~known
 
 
 def _workers_worth_it(files: list[tuple[Feed, Path, str]]) -> int:

@@ -9,6 +9,7 @@ import os
 import re
 import stat
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -271,3 +272,20 @@ def test_each_person_s_home_region_is_recorded_once_a_day(feeds: Feeds, landing:
     assert landing.table("tests").num_rows == 13
     regions = landing.table("person_regions")
     assert pc.sum(pc.equal(regions["seen_on"], tomorrow)).as_py() == 3
+
+
+def test_a_second_run_the_same_day_records_only_persons_not_yet_recorded(tmp_path) -> None:  # noqa: ANN001
+    """Today's partition may hold a person twice (two worker processes); a later run reads it once."""
+    from shuzhi.ingest.run import _KeySet
+
+    keys = _KeySet(np.array([5, 7], np.int64))
+    assert keys.add_new(np.array([7, 9, 11], np.int64)).tolist() == [False, True, True]
+    assert keys.add_new(np.array([11, 13], np.int64)).tolist() == [False, True]
+    land = Landing(tmp_path)
+    feeds = good_feeds(land.feeds_dir)
+    land.run()
+    twice = land.table("person_regions")
+    land.lake.write_part("person_regions", TODAY, "part-another-worker.parquet", twice)
+    feeds.csv("health/tests_20200121.csv", TESTS_HEADER, lab_test_rows(feeds.ids[10:12]), encoding="gbk")
+    land.run()
+    assert land.table("person_regions").num_rows == 2 * 10 + 2
