@@ -242,7 +242,9 @@ def _bad_date(feed: Feed, rec: dict, rng: np.random.Generator, venues: frozenset
 
 
 def _id_check_digit(feed: Feed, rec: dict, rng: np.random.Generator, venues: frozenset[str]) -> None:
-    name = feed.id_field.name if feed.id_field else ""
+    """A wrong check character, in one of the row's ID numbers (a proximity record has two)."""
+    ids = feed.of_kind(Kind.ID)
+    name = (ids[0] if len(ids) == 1 else _pick(rng, list(ids))).name
     rec[name] = rec[name][:17] + _pick(rng, [c for c in idcard.CHECK_CHARS if c != rec[name][17]])
 
 
