@@ -63,6 +63,18 @@ def version() -> None:
     console.print(f"shuzhi {__version__}")
 
 
+SimParamsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--params",
+        help="A simulator parameter file in place of the shipped params.yaml (copy it and change a number: "
+        "e.g. proximity.app_share to simulate an exposure-notification app).",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
 @app.command()
 def sim(
     out: Annotated[Path, typer.Argument(help="Directory to write the department feeds into.")],
@@ -71,15 +83,7 @@ def sim(
     start: StartOption = dt.datetime(2020, 1, 20),
     seed: SeedOption = 1,
     dirt: DirtOption = 0.0,
-    params: Annotated[
-        Path | None,
-        typer.Option(
-            help="A parameter file in place of the shipped params.yaml (copy it and change a number: e.g. "
-            "proximity.app_share to simulate an exposure-notification app).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
+    params: SimParamsOption = None,
 ) -> None:
     """Simulate a province on Zhejiang's real geography and write each department's feed in its own format.
 
@@ -616,6 +620,8 @@ def demo(
     days: DaysOption = 14,
     seed: SeedOption = 1,
     dirt: DirtOption = 0.02,
+    params: SimParamsOption = None,
+    edition: EditionOption = "2020-5th",
     serve: Annotated[bool, typer.Option(help="End by serving the dashboard (Ctrl-C stops it).")] = True,
     port: PortOption = 8000,
     engine: EngineOption = EngineName.duckdb,
@@ -628,11 +634,11 @@ def demo(
     console.print(
         f"Simulating {persons:,} residents of Zhejiang over {days} days (seed {seed}, dirt {dirt:.0%})"
     )
-    _simulate(where.feeds, persons, days, dt.date(2020, 1, 20), seed, dirt)
+    _simulate(where.feeds, persons, days, dt.date(2020, 1, 20), seed, dirt, params)
     report = _ingest(where.feeds, where)
     console.print(report.rich_table())
     _print_lake_summary(where)
-    _print_analysis(_analyse(where, "2020-5th", None, engine, spark_master))
+    _print_analysis(_analyse(where, edition, None, engine, spark_master))
     _replay("2020-5th", where.outputs)  # the dashboard's panel of the real 2020 epidemic
     _print_logins(where)
     if serve:

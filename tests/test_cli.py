@@ -150,3 +150,16 @@ def test_sim_takes_a_parameter_file_and_names_a_bad_key(tmp_path):
     bad = params_file(tmp_path / "bad", **{"proximity.app_share": 2})
     result = runner.invoke(app, ["sim", str(tmp_path / "other"), "--params", str(bad)])
     assert result.exit_code == 2 and "proximity.app_share" in result.output
+
+
+def test_demo_of_a_what_if_traces_an_app_s_records_under_another_edition(tmp_path):
+    from sim_params import params_file
+
+    everyone = params_file(tmp_path, **{"proximity.app_share": 1.0, "outbreak.seeds.per_100k": 1500})
+    data = tmp_path / "data"
+    args = ["demo", "--data", str(data), "--persons", "2000", "--days", "4", "--no-serve"]
+    result = runner.invoke(app, [*args, "--params", str(everyone), "--edition", "2022-9th"])
+    assert result.exit_code == 0, result.output
+    assert "2022-9th edition" in " ".join(result.output.split())
+    contacts = connect(lake=DataDir(data).lake).table("contacts")
+    assert contacts.filter(contacts.rule == "proximity").count().execute() > 0
