@@ -200,8 +200,18 @@ def journal_size(state: Path) -> int:
         return 0
 
 
+def _recent_daytime(now: dt.datetime) -> dt.datetime:
+    """The latest start, at least 2 hours ago, of 90 minutes within Beijing's opening hours (9:00-20:00):
+    the replayed readings stay within the subscriber's day of replay, and the venues are open."""
+    latest = (now - dt.timedelta(hours=2)).astimezone(START.tzinfo)
+    last_start = latest.replace(hour=18, minute=30, second=0)  # its 90 minutes end at 20:00
+    if last_start <= latest:
+        return last_start
+    return latest if latest.hour >= 9 else last_start - dt.timedelta(days=1)
+
+
 def test_a_subscriber_process_killed_mid_stream_rebuilds_its_sink_exactly_once(broker, tmp_path):  # noqa: F811
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
+    now = _recent_daytime(dt.datetime.now(dt.UTC).replace(microsecond=0))
     sim, readings = simulate(90, start=now, duplicates=0.05, reorder=0.05)
     unique = sum(sim.sequence.values())
     state, out = tmp_path / "counters.sqlite", tmp_path / "taken.json"
