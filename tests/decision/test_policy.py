@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import numpy as np
 import pytest
 
 from shuzhi.decision import epi_policy
 from shuzhi.decision.rt import estimate
-from shuzhi.policy import PolicyError
+from shuzhi.policy import PolicyError, edition_dir
 
 CASES = np.array([3, 5, 8, 6, 9, 12, 10, 14, 13, 17, 15, 20, 18, 22, 25, 21, 19, 16, 14, 12])
 
@@ -19,9 +20,22 @@ def test_the_2020_edition_ships_the_section():
     assert policy.serial_interval.mean_days == 4.7 and policy.window_days == 7
 
 
-def test_an_edition_without_the_section_says_so():
+def test_the_2022_editions_ship_omicron_s_shorter_serial_interval():
+    for name in ("2022-9th", "2022-11th"):
+        interval = epi_policy(name).serial_interval
+        assert (interval.mean_days, interval.sd_days) == (3.3, 2.2)
+    growing = np.round(5 * 1.15 ** np.arange(20))  # 15% more cases a day
+    omicron = estimate(growing, epi_policy("2022-9th"))
+    wild_type = estimate(growing, epi_policy("2020-5th"))
+    assert 1 < omicron.mean[-1] < wild_type.mean[-1]  # the same growth, over shorter generations
+
+
+def test_an_edition_without_the_section_says_so(tmp_path):
+    folder = tmp_path / "edition"
+    shutil.copytree(edition_dir("2022-11th"), folder)
+    (folder / "epi.yaml").unlink()
     with pytest.raises(PolicyError, match="policy section 'epi' is missing"):
-        epi_policy("2022-11th")
+        epi_policy(folder)
 
 
 @pytest.mark.parametrize(
