@@ -11,7 +11,7 @@ from shuzhi.engine import connect
 from shuzhi.privacy import Pseudonymiser
 from shuzhi.tracing import load_policy, trace
 
-from .builders import COUNTY, DIAGNOSES_HEADER, PROXIMITY_HEADER, Feeds, Landing
+from .builders import COUNTY, DIAGNOSES_HEADER, PROXIMITY_HEADER, Feeds, Landing, make_ids
 
 NEAR = "proximity/encounters_20200120.csv"
 
@@ -64,3 +64,46 @@ def test_a_record_sent_again_is_a_duplicate(feeds: Feeds, landing: Landing) -> N
     assert [(q["line"], q["reason"], q["field"]) for q in landing.quarantine(late)] == [
         (2, "duplicate", "id_number_a")
     ]
+
+
+def test_the_real_office_sensor_data_traces_the_same_through_the_feed(tmp_path) -> None:
+    """SocioPatterns' office encounters written as a department would send them (each badge given an ID
+    number), ingested and traced from the lake: the same close contacts as traced from the data directly."""
+    from shuzhi.tracing.sociopatterns import (
+        demo,
+        index_persons,
+        path,
+        proximity_records,
+        read_tij,
+        with_minutes,
+    )
+
+    records = proximity_records(read_tij(path("office")))
+    badges = sorted(set(records["person_key_a"].to_pylist()) | set(records["person_key_b"].to_pylist()))
+    landing = Landing(tmp_path)
+    feeds = Feeds(landing.feeds_dir, ids=make_ids(len(badges), seed=3))
+    id_of = dict(zip(badges, feeds.ids, strict=True))
+    rows = [
+        [id_of[a], id_of[b], at.strftime("%Y-%m-%d %H:%M:%S"), str(seconds)]
+        for a, b, at, seconds in zip(*(records[c].to_pylist() for c in records.column_names), strict=True)
+    ]
+    feeds.csv(NEAR, PROXIMITY_HEADER, rows)
+    persons = index_persons("office")
+    last = max(records["start_at"].to_pylist()) + dt.timedelta(days=1)
+    diagnosed = [[id_of[p], "确诊", f"{last:%Y-%m-%d}", f"{last:%Y-%m-%d %H:%M:%S}", COUNTY] for p in persons]
+    feeds.csv(f"health/diagnoses_{last:%Y%m%d}.csv", DIAGNOSES_HEADER, diagnosed, encoding="gbk")
+    report = landing.run(today=last.date())
+    assert report.totals.rows_quarantined == 0 and landing.table("proximity").num_rows == records.num_rows
+
+    policy = with_minutes(load_policy("2022-9th"), 15)
+    direct = demo(connect(), "office", persons, policy).close_contacts_per_case()
+    span = (last - min(records["start_at"].to_pylist())).days + 2  # the demo's window: the whole recording
+    widened = policy.model_copy(
+        update={"window": policy.window.model_copy(update={"days_before_onset": span})}
+    )
+    close = trace(connect(lake=landing.lake_dir), widened).close
+    badge_of = {Pseudonymiser.from_file(landing.key_file).key(i): b for b, i in id_of.items()}
+    through_feed = {p: 0 for p in persons}
+    for case in close["case_key"].to_pylist():
+        through_feed[badge_of[case]] += 1
+    assert through_feed == direct and sum(direct.values()) > 20
