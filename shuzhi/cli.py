@@ -390,6 +390,9 @@ def _print_analysis(result) -> None:
     for what, count in rows:
         table.add_row(what, f"{count:,}")
     console.print(table)
+    if result.close_by_setting:
+        settings = " · ".join(f"{k} {v:,}" for k, v in result.close_by_setting.items())
+        console.print(f"Close contacts by setting: {settings}")
     if result.latest_rt:
         r = result.latest_rt
         console.print(

@@ -52,6 +52,7 @@ class Analysis:
     tables: dict[str, int] = field(default_factory=dict)  # rows written per derived table
     cases: int = 0
     contacts_by_class: dict[str, int] = field(default_factory=dict)
+    close_by_setting: dict[str, int] = field(default_factory=dict)  # household, workplace, meal, ...
     codes_by_colour: dict[str, int] = field(default_factory=dict)
     counties_by_level: dict[str, int] = field(default_factory=dict)
     latest_rt: dict[str, Any] | None = None  # the province's last R estimate
@@ -107,6 +108,7 @@ def _trace(engine: Engine, data: DataDir, edition: str, result: Analysis) -> Non
     _replace(engine, data, result, "contacts", contacts, "first_contact_at")
     result.cases = traced.cases.num_rows
     result.contacts_by_class = _count_by(contacts, "classification")
+    result.close_by_setting = _count_by(traced.close, "setting")
     data.outputs.mkdir(parents=True, exist_ok=True)
     result.graph = data.outputs / GRAPH_FILE
     result.graph.write_text(json.dumps(traced.graph(), ensure_ascii=False, default=str), encoding="utf-8")

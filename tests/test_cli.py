@@ -161,5 +161,6 @@ def test_demo_of_a_what_if_traces_an_app_s_records_under_another_edition(tmp_pat
     result = runner.invoke(app, [*args, "--params", str(everyone), "--edition", "2022-9th"])
     assert result.exit_code == 0, result.output
     assert "2022-9th edition" in " ".join(result.output.split())
+    assert "Close contacts by setting:" in result.output and "proximity" in result.output
     contacts = connect(lake=DataDir(data).lake).table("contacts")
     assert contacts.filter(contacts.rule == "proximity").count().execute() > 0
