@@ -4,8 +4,8 @@ A record says persons *a* and *b* were within range from ``start_at`` for ``dura
 canonical ``proximity`` table, :data:`shuzhi.model.PROXIMITY`, landed from the ``proximity.encounters`` feed).
 Short encounters add up: a pair is a close contact when the cumulative time of its records starting inside
 the window reaches the policy's minutes on one calendar day. Records are symmetric: either person may be the
-traced one, and an encounter both phones reported (the same pair and start, either way round) counts once,
-for its longer duration.
+traced one, and time in range counts once however many records cover it — an encounter both phones reported
+(either way round, whether or not their clocks agree to the second) adds its time once.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import ibis
 from shuzhi.engine import Engine
 from shuzhi.model import PROXIMITY
 from shuzhi.tracing.cases import Exposures
-from shuzhi.tracing.contacts import matches, minutes
+from shuzhi.tracing.contacts import matches, minutes, seconds
 from shuzhi.tracing.policy import ProximityRule
 
 TABLE = PROXIMITY.name
 
 
 def directed(records: ibis.Table) -> ibis.Table:
-    """Each encounter from each side: me, other, start_at, duration_seconds (the longest report of it)."""
+    """Each record from each side: me, other, start_at, duration_seconds."""
     forward = records.select(
         me=records.person_key_a,
         other=records.person_key_b,
@@ -35,8 +35,16 @@ def directed(records: ibis.Table) -> ibis.Table:
         start_at=records.start_at,
         duration_seconds=records.duration_seconds,
     )
-    both = forward.union(backward)
-    return both.group_by(["me", "other", "start_at"]).aggregate(duration_seconds=both.duration_seconds.max())
+    return forward.union(backward)
+
+
+def _time_added(t: ibis.Table, group: list[str]) -> ibis.Value:
+    """Seconds a record adds to its pair's day beyond the records that started before it: time in range
+    counts once however many records cover it (phones' logs overlap), so the day's sum is the union."""
+    begin, end = seconds(t.start_at), seconds(t.ends_at)
+    earlier = ibis.window(group_by=group, order_by=[t.start_at, t.ends_at], rows=(None, -1))
+    covered_until = end.max().over(earlier)
+    return ibis.greatest(end - ibis.greatest(begin, ibis.coalesce(covered_until, begin)), 0)
 
 
 def proximity_matches(engine: Engine, rule: ProximityRule, exposures: Exposures) -> ibis.Table:
@@ -54,13 +62,15 @@ def proximity_matches(engine: Engine, rule: ProximityRule, exposures: Exposures)
             records.other != e.source_key,
         ],
     )
+    pair_day = ["case_key", "via_key", "source_key", "other", "day"]
     mine = mine.mutate(
         day=mine.start_at.date(), ends_at=mine.start_at + mine.duration_seconds.as_interval("s")
     )
-    daily = mine.group_by(["case_key", "via_key", "source_key", "other", "day"]).aggregate(
+    mine = mine.mutate(time_added=_time_added(mine, pair_day))
+    daily = mine.group_by(pair_day).aggregate(
         first_contact_at=mine.start_at.min(),
         last_contact_at=mine.ends_at.max(),
-        overlap_seconds=mine.duration_seconds.sum(),
+        overlap_seconds=mine.time_added.sum(),
         records=mine.count(),
     )
     close = daily.filter(daily.overlap_seconds >= minutes(rule.min_cumulative_minutes_per_day))

@@ -11,7 +11,8 @@ CASE = """
 
 
 def test_short_encounters_add_up_within_a_day_and_either_side_may_be_the_case(given, engine):
-    """Person 6's encounter was reported by both phones: one encounter of 10 minutes, not 18."""
+    """Persons 6, 7 and 8 were logged by both phones: time in range counts once — 10 minutes, not 18, for
+    6 (the same start); 14 minutes, not 20, for 7 (clocks 4 minutes apart); 15 minutes for 8."""
     given("diagnoses", CASE)
     given(
         "proximity",
@@ -27,6 +28,10 @@ def test_short_encounters_add_up_within_a_day_and_either_side_may_be_the_case(gi
         | 5            | 1            | 2022-03-06 10:00:01 | 600              |
         | 1            | 6            | 2022-03-04 09:00:00 | 600              |
         | 6            | 1            | 2022-03-04 09:00:00 | 500              |
+        | 1            | 7            | 2022-03-04 09:00:00 | 600              |
+        | 7            | 1            | 2022-03-04 09:04:00 | 600              |
+        | 1            | 8            | 2022-03-04 10:00:00 | 600              |
+        | 8            | 1            | 2022-03-04 10:05:00 | 600              |
         """,
     )
     result = trace_with(engine, "2022-9th")
@@ -35,7 +40,11 @@ def test_short_encounters_add_up_within_a_day_and_either_side_may_be_the_case(gi
         """
         | contact_key | rule      | setting   | place      | first_contact_at    | last_contact_at     |
         | 2           | proximity | proximity | 2022-03-04 | 2022-03-04 09:00:00 | 2022-03-04 15:05:00 |
+        | 8           | proximity | proximity | 2022-03-04 | 2022-03-04 10:00:00 | 2022-03-04 10:15:00 |
         """,
+    )
+    assert evidence_of(result, 8).endswith(
+        "(2 records in range that day): 2022-03-04 10:00 to 2022-03-04 10:15, 15 min"
     )
     assert evidence_of(result, 2).endswith(
         "(3 records in range that day): 2022-03-04 09:00 to 2022-03-04 15:05, 15 min"
