@@ -206,6 +206,70 @@ def codes(
 
 
 @app.command()
+def followup(
+    data: DataOption = None,
+    edition: EditionOption = "2020-5th",
+    day: Annotated[
+        str | None, typer.Option(help="The day (YYYY-MM-DD; default: the last day of the lake).")
+    ] = None,
+    shown: Annotated[
+        int, typer.Option("--show", min=0, help="List this many people, most urgent first.")
+    ] = 20,
+    csv: Annotated[Path | None, typer.Option(help="Write the whole worklist to this CSV file.")] = None,
+) -> None:
+    """The follow-up worklist of a day: everyone under a management measure (isolation, home monitoring),
+    which day of it, the tests taken, missed and next, and positive tests to refer (after analyse)."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    from shuzhi.engine import connect
+    from shuzhi.followup import STATUSES
+    from shuzhi.followup import followup as worklist_of
+    from shuzhi.pipeline import period
+
+    engine = connect(lake=DataDir.resolve(data).lake)
+    try:
+        on = dt.date.fromisoformat(day) if day else period(engine)[1]
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--day") from error
+    worklist = worklist_of(engine, edition, on, allow_missing=True)
+    counts = Counter(zip(worklist["measure"].to_pylist(), worklist["status"].to_pylist(), strict=True))
+    summary = Table(title=f"Follow-up on {on} ({edition}): {worklist.num_rows:,} people under a measure")
+    summary.add_column("measure")
+    for status in STATUSES:
+        summary.add_column(status, justify="right")
+    for measure in sorted({m for m, _ in counts}):
+        summary.add_row(measure, *[f"{counts[measure, status]:,}" for status in STATUSES])
+    console.print(summary)
+    people = Table(title=f"The {min(shown, worklist.num_rows)} most urgent")
+    for column in ("person", "status", "reason"):
+        people.add_column(column)
+    for row in worklist.slice(0, shown).to_pylist():
+        people.add_row(str(row["person_key"]), row["status"], row["reason"])
+    if shown:
+        console.print(people)
+    if csv:
+        _write_csv(worklist, csv)
+        console.print(f"Worklist: {csv}")
+
+
+def _write_csv(table, path: Path) -> None:
+    """``table`` as CSV (UTF-8); list columns as their items separated by spaces."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    flat = {
+        name: pc.binary_join(pc.cast(column, pa.list_(pa.string())), " ")
+        if pa.types.is_list(column.type)
+        else column
+        for name, column in zip(table.column_names, table.columns, strict=True)
+    }
+    pacsv.write_csv(pa.table(flat), path)
+
+
+@app.command()
 def catalogue(
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False,
@@ -393,6 +457,9 @@ def _print_analysis(result) -> None:
     if result.close_by_setting:
         settings = " · ".join(f"{k} {v:,}" for k, v in result.close_by_setting.items())
         console.print(f"Close contacts by setting: {settings}")
+    if result.followup_by_status:
+        statuses = " · ".join(f"{k} {v:,}" for k, v in result.followup_by_status.items())
+        console.print(f"Follow-up on {result.end} (under a measure): {statuses}")
     if result.latest_rt:
         r = result.latest_rt
         console.print(

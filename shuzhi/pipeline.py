@@ -3,7 +3,7 @@
 ``analyse`` traces contacts, rates every county, computes the index and every resident's health code for the
 period the lake covers, under one policy edition, and writes the results back into the lake as derived tables
 (``contacts``, ``area_risk``, ``five_colour``, ``index``, ``codes``, ``code_changes``, ``code_counts``,
-``risk_arrivals``, ``od_flows``, ``epi``, and the published ``open_statistics`` and
+``followup``, ``risk_arrivals``, ``od_flows``, ``epi``, and the published ``open_statistics`` and
 ``published_itineraries``) plus the transmission graph as JSON. Derived tables are replaced as a whole
 on every run (recomputable).
 """
@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shuzhi import codes as health_codes
-from shuzhi import decision, public, tracing
+from shuzhi import decision, followup, public, tracing
 from shuzhi.engine import Engine, connect
 from shuzhi.lake import Lake
 from shuzhi.policy import PolicyError, edition_dir
@@ -54,6 +54,7 @@ class Analysis:
     contacts_by_class: dict[str, int] = field(default_factory=dict)
     close_by_setting: dict[str, int] = field(default_factory=dict)  # household, workplace, meal, ...
     codes_by_colour: dict[str, int] = field(default_factory=dict)
+    followup_by_status: dict[str, int] = field(default_factory=dict)  # on the last day: positive, missed...
     counties_by_level: dict[str, int] = field(default_factory=dict)
     latest_rt: dict[str, Any] | None = None  # the province's last R estimate
     graph: Path | None = None
@@ -145,6 +146,9 @@ def _codes(engine: Engine, data: DataDir, edition: str, result: Analysis) -> Non
     history = health_codes.code_history(engine, edition, result.start, result.end, allow_missing=True)
     _replace(engine, data, result, "code_changes", history.changes, "day")
     _replace(engine, data, result, "code_counts", history.daily, "day")
+    worklist = followup.followup(engine, edition, result.end, allow_missing=True)
+    _replace(engine, data, result, "followup", worklist, "day")
+    result.followup_by_status = _count_by(worklist, "status")
 
 
 def _flows(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
@@ -227,6 +231,8 @@ STEPS: dict[str, Step] = {
             "codes": "Every resident's health code on the last day: colour, rule, reasons, valid-until.",
             "code_changes": "Each resident's changes of colour, day by day.",
             "code_counts": "Residents by colour per day.",
+            "followup": "Everyone under a management measure on the last day: which day of it, the tests "
+            "taken, missed and next, a positive test (the follow-up worklist).",
         },
     ),
     "flows": Step(

@@ -63,7 +63,8 @@ def value(cell: str, kind: pa.DataType) -> Any:
     if cell == "":
         return None
     if pa.types.is_list(kind):
-        return [part.strip() for part in cell.strip("[]").split(",") if part.strip()]
+        parts = [part.strip() for part in cell.strip("[]").split(",") if part.strip()]
+        return [value(part, kind.value_type) for part in parts]
     if pa.types.is_integer(kind):
         return int(cell)
     if pa.types.is_floating(kind):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pyarrow.csv as pa_csv
 import pytest
 from typer.testing import CliRunner
 
@@ -113,6 +114,7 @@ def test_help_names_every_command():
         "analyse",
         "trace",
         "codes",
+        "followup",
         "replay",
         "catalogue",
         "serve",
@@ -132,6 +134,22 @@ def test_supplies_plans_the_week_and_names_a_bad_day(demo_data, tmp_path):
     for day, reason in (("0001-01-01", "day: 0001-01-01 is outside"), ("not-a-day", "Invalid isoformat")):
         refused = runner.invoke(app, [*command, "--day", day])
         assert refused.exit_code == 2 and reason in refused.output, refused.output
+
+
+def test_followup_lists_the_worklist_the_analysis_wrote_and_exports_it(demo_data, tmp_path):
+    where, output = demo_data
+    engine = connect(lake=where.lake)
+    stored = engine.to_arrow(engine.table("followup").drop("day")).sort_by("person_key")
+    assert stored.num_rows and "Follow-up on" in output
+    csv = tmp_path / "worklist.csv"
+    listed = runner.invoke(app, ["followup", "--data", str(where.root), "--show", "3", "--csv", str(csv)])
+    assert listed.exit_code == 0, listed.output
+    assert f"{stored.num_rows:,} people under a measure" in listed.output
+    exported = pa_csv.read_csv(csv).sort_by("person_key")
+    assert exported["person_key"].to_pylist() == stored["person_key"].to_pylist()
+    assert exported["reason"].to_pylist() == stored["reason"].to_pylist()
+    refused = runner.invoke(app, ["followup", "--data", str(where.root), "--day", "tomorrow"])
+    assert refused.exit_code == 2 and "Invalid isoformat" in refused.output
 
 
 def test_sim_takes_a_parameter_file_and_names_a_bad_key(tmp_path):

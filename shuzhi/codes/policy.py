@@ -61,6 +61,22 @@ class Phase(Strict):
 
     colour: str
     days: int | None = Field(default=None, ge=1)
+    measure: str | None = None  # where the person is managed meanwhile (a key of ``labels.measures``)
+
+
+class TestSchedule(Strict):
+    """The nucleic-acid tests a management measure prescribes: on ``days`` counted from the evidence day
+    (day 0, as the phases), by one of ``methods``."""
+
+    days: list[int] = Field(min_length=1)
+    methods: list[str] = Field(min_length=1)
+
+    @field_validator("days")
+    @classmethod
+    def _ascending(cls, value: list[int]) -> list[int]:
+        if any(day < 1 for day in value) or value != sorted(set(value)):
+            raise ValueError("days after the evidence day (1 or more), ascending, each once")
+        return value
 
 
 class DiagnosesWhen(Strict):
@@ -151,6 +167,7 @@ class Rule(Strict):
     when: When
     phases: list[Phase] = Field(min_length=1)
     cleared_by: list[Literal["checkin", "negative_tests"]] = []
+    tests: TestSchedule | None = None  # tests due while under the phases' measures (follow-up)
     reason: Text
     release: Text | None = None  # what turns an open-ended phase green (shown as turns_green)
     description: str = ""
@@ -175,6 +192,12 @@ class Rule(Strict):
             end = None if phase.days is None else end + phase.days
             bounds.append((first, end))
         return bounds
+
+    def measured_days(self) -> int | None:
+        """The last day (from the evidence day) of the last phase with a measure; None if none has one or it
+        is open-ended."""
+        measured = [end for phase, (_, end) in zip(self.phases, self.offsets(), strict=True) if phase.measure]
+        return measured[-1] if measured else None
 
 
 class Default(Strict):
@@ -253,6 +276,7 @@ class Labels(Strict):
     settings: dict[str, Text] = {}
     levels: dict[str, Text] = {}
     symptoms: dict[str, Text] = {}
+    measures: dict[str, Text] = {}  # centralised isolation, home isolation, home health monitoring...
 
 
 class Texts(Strict):
@@ -290,6 +314,8 @@ class CodePolicy(Strict):
             _check_open_end(rule, f"rules.{i}")
             for j, phase in enumerate(rule.phases):
                 _check_colour(phase.colour, self.colours, f"rules.{i}.phases.{j}.colour")
+                _check_measure(phase.measure, self.labels.measures, f"rules.{i}.phases.{j}.measure")
+            _check_tests(rule, f"rules.{i}.tests")
             for mechanism in rule.cleared_by:
                 if getattr(self.clearing, mechanism) is None:
                     raise ValueError(f"rules.{i}.cleared_by: {mechanism!r} is not configured under clearing")
@@ -312,6 +338,23 @@ def _check_open_end(rule: Rule, key: str) -> None:
             raise ValueError(f"{key}.phases.{i}.days: only the last phase may be open-ended (null)")
     if rule.phases[-1].days is None and rule.release is None:
         raise ValueError(f"{key}.release: an open-ended last phase needs a text saying what releases it")
+
+
+def _check_measure(measure: str | None, known: dict[str, Text], key: str) -> None:
+    if measure is not None and measure not in known:
+        raise ValueError(f"{key}: unknown measure {measure!r}; labels.measures: {', '.join(known) or 'none'}")
+
+
+def _check_tests(rule: Rule, key: str) -> None:
+    """Tests fall on days of the measured phases."""
+    if rule.tests is None:
+        return
+    last = rule.measured_days()
+    if last is None:
+        raise ValueError(f"{key}: tests need phases with a measure and a number of days")
+    late = [day for day in rule.tests.days if day > last]
+    if late:
+        raise ValueError(f"{key}.days: {late} after the last measured day ({last})")
 
 
 def _check_colour(colour: str, colours: list[str], key: str) -> None:

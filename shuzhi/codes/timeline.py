@@ -8,7 +8,8 @@ with its dates. Days are counted from the evidence day, which belongs to the fir
 Columns added to the evidence: ``rule_order``, ``phase``, ``colour``, ``severity`` (0 = most severe),
 ``s`` (evidence day), ``phase_start``, ``phase_end`` (null: open-ended), ``green_on`` (the first green day by
 lapse; null: open-ended), ``checkin_days`` (consecutive normal check-in days that clear this colour; null: not
-cleared by check-in), ``tests_apply`` (negative tests clear this colour), ``release_zh``/``release_en``.
+cleared by check-in), ``tests_apply`` (negative tests clear this colour), ``release_zh``/``release_en``,
+``measure`` (where the person is managed during the phase; null: no measure).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ PHASES = pa.schema(
         ("tests_apply", pa.bool_()),
         ("release_zh", pa.string()),
         ("release_en", pa.string()),
+        ("measure", pa.string()),
     ]
 )
 
@@ -64,6 +66,7 @@ def _phase_row(policy: CodePolicy, order: int, rule: Rule, index: int) -> dict:
         "tests_apply": "negative_tests" in rule.cleared_by and colour in tests.colours,
         "release_zh": rule.release.zh if rule.release else None,
         "release_en": rule.release.en if rule.release else None,
+        "measure": rule.phases[index].measure,
     }
 
 

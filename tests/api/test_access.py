@@ -59,6 +59,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[Role] | None, Purpose]] = {
     ("GET", "/dashboard/tracing/funnel"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/tracing/cases"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/tracing/graph/{case_key}"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
+    ("GET", "/dashboard/followup"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/received"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/replay"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/epi"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),

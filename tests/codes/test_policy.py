@@ -141,6 +141,12 @@ DELETE = object()
         ("2022-9th", "clearing.negative_tests.colours", ["amber"], "clearing.negative_tests.colours"),
         ("2022-9th", "arrivals.match_digits", 5, "arrivals.match_digits"),
         ("2022-9th", "default.colour", "white", "default.colour"),
+        ("2022-9th", "rules.1.phases.0.measure", "hotel", "rules.1.phases.0.measure"),
+        ("2022-9th", "rules.1.tests.days", [1, 11], "rules.1.tests.days"),
+        ("2022-9th", "rules.1.tests.days", [3, 1], "rules.1.tests.days"),
+        ("2022-9th", "rules.1.tests.days", [0, 1], "rules.1.tests.days"),
+        ("2022-9th", "rules.1.tests.methods", [], "rules.1.tests.methods"),
+        ("2022-9th", "rules.0.tests", {"days": [1], "methods": ["pcr"]}, "rules.0.tests"),
     ],
 )
 def test_a_malformed_policy_names_the_key(tmp_path, edition, path, value, key):

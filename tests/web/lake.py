@@ -23,6 +23,8 @@ import pyarrow.compute as pc
 from shuzhi import regions
 from shuzhi.codes import CHANGES, CODES, DAILY
 from shuzhi.decision import epi_policy, series_table
+from shuzhi.engine import connect
+from shuzhi.followup import followup
 from shuzhi.lake import Lake
 from shuzhi.model import TABLES
 from shuzhi.pipeline import GRAPH_FILE, RESULT_PART
@@ -104,6 +106,7 @@ def tables(counties: list[str]) -> dict[str, pa.Table]:
         "code_changes": code_changes(),
         "code_counts": code_counts(),
         "contacts": contacts(),
+        "followup": followup_worklist(),
         "received_cases": received_cases(),
         "received_contacts": received_contacts(),
         "epi": epi(),
@@ -425,6 +428,20 @@ def _contact(
         "overlap_seconds": 3600,
         "evidence": f"{setting}-1, 2020-02-03 08:00-09:00 (fixture)",
     }
+
+
+FOLLOWUP_EDITION = "2022-9th"  # tests on days 1, 2, 3...: the resident tested on day 1 only
+
+
+def followup_worklist() -> pa.Table:
+    """The worklist of the last day, by ``shuzhi.followup`` itself from the fixture's contacts and a test."""
+    engine = connect()
+    engine.register("contacts", contacts())
+    test = {"person_key": RESIDENT_KEY, "sampled_at": dt.datetime(2020, 2, 4, 9), "method": "pcr"}
+    engine.register(
+        "tests", pa.Table.from_pylist([{**test, "result": "negative"}], schema=TABLES["tests"].schema)
+    )
+    return followup(engine, FOLLOWUP_EDITION, LAST, allow_missing=True)
 
 
 HANDED_OVER_BY = "320100"  # Nanjing traced two of this region's people, and one of them fell ill

@@ -109,6 +109,27 @@ def test_the_funnel_counts_each_person_once_under_their_strongest_classification
     assert funnel["by_setting"]["close"] == {"household": 1, "workplace": 1, "meal": 1}
 
 
+def test_the_followup_worklist_puts_the_most_urgent_first_and_audits_its_reads(fresh: Site) -> None:
+    client = TestClient(fresh.app)
+    worklist = get(client, fresh, "/dashboard/followup")
+    assert worklist["day"] == LAST.isoformat()
+    assert worklist["by_status"] == {"missed": 3, "due": 1}
+    assert worklist["by_measure"] == {"centralised_isolation": 3, "home_isolation": 1}
+    assert [p["status"] for p in worklist["persons"]] == ["missed", "missed", "missed", "due"]
+    [resident] = get(client, fresh, "/dashboard/followup?status=due")["persons"]
+    assert resident["person_key"] == str(RESIDENT_KEY)
+    assert (resident["observation_day"], resident["taken_days"], resident["next_test_on"]) == (
+        2,
+        [1],
+        "2020-02-05",
+    )
+    assert resident["reason"].endswith("tests on days 1, 2, 3, 5, 7, 10; taken 1; next 2020-02-05")
+    assert client.get("/dashboard/followup?status=lost", headers=fresh.headers("operator")).status_code == 422
+    with fresh.app.state.services.store.session() as session:
+        read = session.scalars(select(AuditRecord.person_key).where(AuditRecord.action == "read:followup"))
+        assert set(read) == {int(p["person_key"]) for p in worklist["persons"]}
+
+
 def test_what_other_regions_handed_over_is_counted_per_region_and_its_reads_audited(fresh: Site) -> None:
     client = TestClient(fresh.app)
     received = get(client, fresh, "/dashboard/received")
@@ -230,6 +251,7 @@ def test_panels_answer_404_before_the_pipeline_has_run(tmp_path: Path, site: Sit
         "/dashboard/replay",
         "/dashboard/epi",
         "/dashboard/flows",
+        "/dashboard/followup",
         "/public/open-statistics",
         "/public/same-trip?trip_no=G7",
     ):

@@ -7,6 +7,8 @@
   ``/index/{area_code}`` (its history);
 * **tracing** — ``/tracing/funnel`` (cases → close contacts → contacts of contacts → companions),
   ``/tracing/cases`` and ``/tracing/graph/{case_key}`` (the transmission graph of one case);
+* **follow-up** — ``/followup`` (everyone under a management measure on the last analysed day: which day of
+  it, the tests taken, missed and next, a positive test; most urgent first);
 * **handovers** — ``/received`` (the cases and contacts other regions handed over: per region, and the
   latest contacts with the sender's evidence);
 * **the 2020 replay** — ``/replay`` (every Chinese city's level on every day of the real 2020 epidemic);
@@ -37,6 +39,7 @@ from shuzhi.api.access import Caller, requires
 from shuzhi.api.deps import DbSession
 from shuzhi.api.results import Found, LatestDay, Results
 from shuzhi.api.schemas import Colour
+from shuzhi.followup import STATUSES as FOLLOWUP_STATUSES
 from shuzhi.pipeline import GRAPH_FILE
 from shuzhi.risk.index import INDICATORS
 from shuzhi.risk.policy import LEVELS
@@ -379,6 +382,76 @@ def _cases(found: Results) -> dict[str, dict[str, Any]]:
     """The graph's case nodes by key."""
     case = CATEGORIES.index("case")
     return {n["id"]: n for n in found.output(GRAPH_FILE)["nodes"] if n["category"] == case}
+
+
+# follow-up (shuzhi.followup): the worklist of people under a management measure
+
+FollowupStatus = Literal["positive", "missed", "due", "on_schedule"]  # shuzhi.followup.STATUSES
+
+
+class FollowupPerson(BaseModel):
+    person_key: str
+    rule: str = Field(description="the health-code rule whose phase sets the measure")
+    measure: str
+    since: dt.date = Field(description="the evidence day (day 0): last contact, stay in a risk area...")
+    observation_day: int
+    measure_until: dt.date | None
+    test_days: list[int] = Field(description="the rule's test days, counted from the evidence day")
+    taken_days: list[int]
+    missed_days: list[int]
+    next_test_on: dt.date | None
+    positive_at: str | None = Field(description="first positive sample; local wall-clock time (no offset)")
+    status: FollowupStatus
+    reason: str
+
+
+class Followup(BaseModel):
+    """The follow-up worklist of the last analysed day: counts, and the people most urgent first."""
+
+    day: dt.date
+    by_status: dict[str, int]
+    by_measure: dict[str, int]
+    persons: list[FollowupPerson]
+
+
+@router.get("/followup", response_model=Followup)
+def followup_worklist(
+    caller: Staff,
+    session: DbSession,
+    found: Found,
+    only: Annotated[FollowupStatus | None, Query(alias="status", description="only this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Followup:
+    """Who is under a measure, which day of it, and which tests are taken, missed and due."""
+    counts = found.rows("followup", lambda t: t.group_by(["day", "status", "measure"]).aggregate(n=t.count()))
+    persons = found.rows("followup", lambda t: _most_urgent(t, only, limit))
+    caller.record_reads(session, "followup", [r["person_key"] for r in persons])
+    by_status: Counter[str] = Counter()
+    by_measure: Counter[str] = Counter()
+    for row in counts:
+        by_status[row["status"]] += row["n"]
+        by_measure[row["measure"]] += row["n"]
+    return Followup(
+        day=counts[0]["day"],
+        by_status=dict(by_status),
+        by_measure=dict(by_measure),
+        persons=[
+            FollowupPerson(
+                **{k: v for k, v in r.items() if k not in ("person_key", "day", "positive_at")},
+                person_key=str(r["person_key"]),
+                positive_at=_wall_clock(r["positive_at"]),
+            )
+            for r in persons
+        ],
+    )
+
+
+def _most_urgent(t: ibis.Table, only: str | None, limit: int) -> ibis.Table:
+    chosen = t if only is None else t.filter(t.status == only)
+    urgency = chosen.status.cases(
+        *[(s, i) for i, s in enumerate(FOLLOWUP_STATUSES)], else_=len(FOLLOWUP_STATUSES)
+    )
+    return chosen.order_by([urgency, chosen.since, chosen.person_key]).limit(limit)
 
 
 # handovers from other regions (shuzhi.federation): their cases and traced contacts of this region's people

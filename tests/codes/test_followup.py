@@ -1,0 +1,124 @@
+"""Spec tests of the follow-up worklist: who is under which measure, and their scheduled tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shuzhi.codes import load_policy
+from shuzhi.followup import followup
+
+from .spec import expect, register
+from .test_policy import _edition_copy, _set
+
+RESIDENTS = "\n".join(["person_key | county_code", *[f"{p} | 330102" for p in range(1, 8)]])
+JULY_5 = dt.date(2022, 7, 5)
+
+# 1: close contact, last contact 1 July: tested days 1 and 3 (by PCR; day 2 only by antigen);
+# 2: contact of a close contact, 4 July: day 1 is today; 3: close contact who tested positive;
+# 4: close contact long ago (released); 5: a case who was also a close contact (followed as a case);
+# 6: close contact of 3 July, tested on days 1 and 2
+CONTACTS = """
+case_key | contact_key | degree | classification | setting   | last_contact_at
+9        | 1           | 1      | close          | household | 2022-07-01 08:00
+1        | 2           | 2      | secondary      | household | 2022-07-04 20:00
+9        | 3           | 1      | close          | meal      | 2022-07-02 12:00
+9        | 4           | 1      | close          | meal      | 2022-06-20 12:00
+9        | 5           | 1      | close          | meal      | 2022-07-02 12:00
+9        | 6           | 1      | close          | workplace | 2022-07-03 09:00
+"""
+TESTS = """
+person_key | sampled_at       | method  | result
+1          | 2022-07-02 09:00 | pcr     | negative
+1          | 2022-07-03 09:00 | antigen | negative
+1          | 2022-07-04 09:00 | pcr     | negative
+3          | 2022-07-03 10:00 | pcr     | positive
+6          | 2022-07-04 08:00 | pcr     | negative
+6          | 2022-07-05 08:00 | pcr     | negative
+6          | 2022-07-06 08:00 | pcr     | positive
+"""
+DIAGNOSES = """
+person_key | status    | diagnosed_at     | county_code
+5          | confirmed | 2022-07-04 10:00 | 330102
+"""
+
+
+def test_the_ninth_editions_measures_and_test_days(engine):
+    register(engine, residents=RESIDENTS, contacts=CONTACTS, tests=TESTS, diagnoses=DIAGNOSES)
+    worklist = followup(engine, "2022-9th", JULY_5)
+    expect(
+        worklist,
+        """
+        person_key | rule              | measure               | since      | observation_day | measure_until
+        3          | close_contact     | centralised_isolation | 2022-07-02 | 3               | 2022-07-12
+        1          | close_contact     | centralised_isolation | 2022-07-01 | 4               | 2022-07-11
+        2          | secondary_contact | home_isolation        | 2022-07-04 | 1               | 2022-07-11
+        6          | close_contact     | centralised_isolation | 2022-07-03 | 2               | 2022-07-13
+        """,
+    )
+    expect(
+        worklist,
+        """
+        person_key | taken_days | missed_days | next_test_on | positive_at      | status
+        3          | [1]        | [2]         | 2022-07-05   | 2022-07-03 10:00 | positive
+        1          | [1, 3]     | [2]         | 2022-07-06   |                  | missed
+        2          | []         | []          | 2022-07-05   |                  | due
+        6          | [1, 2]     | []          | 2022-07-06   |                  | on_schedule
+        """,
+    )
+    assert worklist["status"].to_pylist() == ["positive", "missed", "due", "on_schedule"]  # most urgent first
+    reason = worklist.filter(pc.equal(worklist["person_key"], 1))["reason"][0].as_py()
+    assert reason == (
+        "集中隔离医学观察 第4天（共10天，自2022-07-01）；核酸检测日 1、2、3、5、7、10；已检 1、3；漏检 2；"
+        "下次 2022-07-06 / centralised isolation, day 4 of 10 (since 2022-07-01); "
+        "tests on days 1, 2, 3, 5, 7, 10; taken 1, 3; missed 2; next 2022-07-06"
+    )
+
+
+def test_medical_observation_without_tests_in_2020(engine):
+    register(
+        engine,
+        residents=RESIDENTS,
+        contacts="""
+        case_key | contact_key | degree | classification | setting | last_contact_at
+        9        | 1           | 1      | close          | meal    | 2020-01-23 19:30
+        """,
+    )
+    expect(
+        followup(engine, "2020-5th", dt.date(2020, 2, 6)),
+        """
+        person_key | measure             | observation_day | measure_until | test_days | status
+        1          | medical_observation | 14              | 2020-02-06    | []        | on_schedule
+        """,
+    )
+    assert followup(engine, "2020-5th", dt.date(2020, 2, 7)).num_rows == 0  # the yellow week has no measure
+    [reason] = followup(engine, "2020-5th", dt.date(2020, 2, 6))["reason"].to_pylist()
+    assert (
+        reason
+        == "医学观察 第14天（共14天，自2020-01-23） / medical observation, day 14 of 14 (since 2020-01-23)"
+    )
+
+
+def test_changing_the_test_days_changes_the_worklist(engine, tmp_path):
+    register(engine, residents=RESIDENTS, contacts=CONTACTS, tests=TESTS, diagnoses=DIAGNOSES)
+    fewer = _edition_copy(tmp_path, "2022-9th", _set("rules.1.tests.days", [1, 3, 7]))
+    expect(
+        followup(engine, fewer, JULY_5).filter(pc.is_in(pc.field("person_key"), pa.array([1, 2]))),
+        """
+        person_key | taken_days | missed_days | next_test_on | status
+        1          | [1, 3]     | []          | 2022-07-08   | on_schedule
+        2          | []         | []          | 2022-07-05   | due
+        """,
+    )
+    pcr_or_antigen = _edition_copy(
+        tmp_path / "b", "2022-9th", _set("rules.1.tests.methods", ["pcr", "antigen"])
+    )
+    [row] = followup(engine, pcr_or_antigen, JULY_5).filter(pc.equal(pc.field("person_key"), 1)).to_pylist()
+    assert (row["taken_days"], row["missed_days"], row["status"]) == ([1, 2, 3], [], "on_schedule")
+
+
+def test_no_one_under_a_measure_is_an_empty_worklist(engine):
+    register(engine, residents=RESIDENTS)
+    assert followup(engine, load_policy("2022-9th"), JULY_5).num_rows == 0
