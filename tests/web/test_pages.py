@@ -111,6 +111,12 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     cells = page.locator("#received-regions tbody tr td").all_text_contents()
     assert cells == ["南京市 320100", "1", "2", "1", "1", "2020-02-03 08:00"]
     assert page.locator("#received-contacts tbody tr").count() == 2
+    page.wait_for_function("() => window.dashboard.followup !== null")
+    statuses = page.locator("#followup-table tbody tr td:nth-child(2)").all_text_contents()
+    assert statuses == ["missed", "missed", "missed", "due"]  # the most urgent first
+    page.select_option("#followup-filter", "due")
+    page.wait_for_function("() => window.dashboard.followup.persons.length === 1")
+    assert page.locator("#followup-table tbody tr td").first.text_content() == str(RESIDENT_KEY)
     replay = _option(page, "replay-map")["series"][0]["data"]
     assert len(replay) == 11
     assert page.locator("#replay-table tbody tr").count() == 12

@@ -35,6 +35,7 @@ PANELS = (
     "/dashboard/replay",
     "/dashboard/epi",
     "/dashboard/flows",
+    "/dashboard/followup",
     "/public/open-statistics",
     "/public/open-statistics?level=province",
     "/public/same-trip?trip_no=G7",

@@ -26,7 +26,7 @@ const INDICATORS = {
 const state = {
   risk: null, dayIndex: 0, mode: "level", details: null, detailsDay: null, county: null, graph: null, replay: null,
   replayIndex: 0, palette: {level: LEVEL_COLOURS, five: FIVE_COLOURS}, epi: null, supplies: null, flows: null,
-  applications: null, received: null, riskAreas: null,
+  applications: null, received: null, riskAreas: null, followup: null,
 };
 window.dashboard = state;
 const charts = {};
@@ -56,6 +56,7 @@ async function start() {
     panel("flows", showFlows),
     panel("applications", showApplications),
     panel("received", showReceived),
+    panel("followup", () => showFollowup()),
     setupSupplies(),
     live,
   ]);
@@ -77,6 +78,8 @@ function setupDaySlider() {
     drawMap();
   });
   $("#index-level").addEventListener("change", () => panel("index", showIndex));
+  $("#followup-filter").addEventListener("change", (event) =>
+    panel("followup", () => showFollowup(event.target.value)));
   chart("map").on("click", (event) => event.data && panel("map", () => showCounty(event.data.name)));
 }
 
@@ -277,6 +280,20 @@ async function showReceived() {
     el("td", {}, c.person_key), el("td", {}, c.from_region), el("td", {}, c.classification), el("td", {}, c.setting),
     el("td", {}, when(c.first_contact_at)), el("td", {}, c.evidence))));
   if (!received.regions.length) say("#received-status", "尚无其他地区移交 No region has handed anyone over yet.");
+}
+
+// Follow-up: who is under a measure, which day of it, the tests missed and next (most urgent first)
+
+async function showFollowup(only = "") {
+  const worklist = await api.get(`/dashboard/followup?limit=200${only ? `&status=${only}` : ""}`);
+  state.followup = worklist;
+  const counts = Object.entries(worklist.by_status).map(([status, n]) => `${status} ${n}`).join(" · ");
+  $("#followup-counts").textContent = `${worklist.day}: ${counts}`;
+  $("#followup-table").tBodies[0].replaceChildren(...worklist.persons.map((p) => el("tr", {class: p.status},
+    el("td", {}, p.person_key), el("td", {}, p.status), el("td", {}, p.measure),
+    el("td", {}, String(p.observation_day)), el("td", {}, p.missed_days.join(", ")),
+    el("td", {}, p.next_test_on ?? "—"), el("td", {}, p.reason))));
+  if (!worklist.persons.length) say("#followup-status", "无 None with this status.");
 }
 
 // Decision support: daily cases (local, imported), R(t) with its credible interval, the projected week
