@@ -6,7 +6,8 @@ observations, diagnoses, contacts and county risk levels, in the proportions a c
 over a month.
 Each step runs in its own process so that its peak memory (max RSS, DuckDB included) is its own. The baseline,
 measured in the same run on the same lake, is a plain scan of the residents table into Arrow through the same
-engine: the ratio codes/scan says what the rules cost on top of reading who lives here.
+engine: the ratio codes/scan says what the rules cost on top of reading who lives here. The follow-up worklist
+of the same day (everyone under a measure, their scheduled tests) is timed against the codes.
 
     python benchmarks/codes.py --persons 10000000
 """
@@ -338,6 +339,22 @@ def _codes(lake: str, edition: str) -> dict:
     }
 
 
+def _followup(lake: str, edition: str) -> dict:
+    from shuzhi.engine import connect
+    from shuzhi.followup import followup
+
+    engine = connect(lake=lake)
+    started = time.perf_counter()
+    result = followup(engine, edition, DAY)
+    seconds = time.perf_counter() - started
+    counts = result.group_by("status").aggregate([("person_key", "count")]).to_pylist()
+    return {
+        "seconds": seconds,
+        "rows": result.num_rows,
+        "statuses": {r["status"]: r["person_key_count"] for r in counts},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=10_000_000)
@@ -351,13 +368,18 @@ def main() -> None:
         gen = in_child(_generate, lake, args.persons, args.seed)
         scan = in_child(_scan, lake)
         runs = {edition: in_child(_codes, lake, edition) for edition in EDITIONS}
+        worklists = {edition: in_child(_followup, lake, edition) for edition in EDITIONS}
     print(f"city: {args.persons:,} residents; lake {gen['rows']:,} rows, generated in {gen['seconds']:.1f} s")
     print(f"{'step':28s} {'rows':>12s} {'seconds':>8s} {'peak MiB':>9s}  colours")
     _line("scan residents (baseline)", scan)
     for edition, run in runs.items():
         _line(f"codes {edition}", run, ", ".join(f"{c} {n:,}" for c, n in sorted(run["colours"].items())))
+    for edition, run in worklists.items():
+        _line(f"followup {edition}", run, ", ".join(f"{c} {n:,}" for c, n in sorted(run["statuses"].items())))
     for edition, run in runs.items():
         print(f"codes {edition} / residents scan: {run['seconds'] / scan['seconds']:.1f}x")
+    for edition, run in worklists.items():
+        print(f"followup {edition} / codes {edition}: {run['seconds'] / runs[edition]['seconds']:.1f}x")
 
 
 def _line(step: str, run: dict, note: str = "") -> None:

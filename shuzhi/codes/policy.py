@@ -4,9 +4,12 @@ it.
 This module owns the pydantic model of ``<edition>/codes.yaml``. A rule is a condition on one evidence source
 (``when``), a sequence of colour phases counted in days from the evidence (``phases``: red 14 days, then
 yellow 7 days; ``days: null`` for a phase that lasts until released), the clearing mechanisms that end it
-early (``cleared_by``: normal daily check-in, negative tests) and the reason shown to the resident. Every
-number, list and text a colour depends on lives in that file; the code hard-wires none. A malformed file fails
-with :class:`shuzhi.policy.PolicyError` naming the file and the key.
+early (``cleared_by``: normal daily check-in, negative tests) and the reason shown to the resident. A
+phase may name the measure the person is under meanwhile (``measure``: centralised isolation, home
+monitoring...) and a rule the tests those measures prescribe (``tests``); they drive the follow-up worklist
+(:mod:`shuzhi.followup`), not the colour. Every number, list and text a colour depends on lives in that file;
+the code hard-wires none. A malformed file fails with :class:`shuzhi.policy.PolicyError` naming the file and
+the key.
 """
 
 from __future__ import annotations

@@ -7,25 +7,27 @@ the day after the last contact). A scheduled test is *taken* when a test by one 
 sampled on that date; *missed* when its date has passed without one; *due* on its date until taken. A positive
 test (any method) sampled from the evidence day on marks the person for referral.
 
-The engine computes the people, the scheduled tests up to the day with whether each was taken, and the
-positives (Ibis, on every engine); the few rows per person are then assembled into the worklist here.
+Two queries through the engine layer (Ibis, on every engine): the people, fetched (a small table even in a
+large outbreak), then the worklist itself — each person's scheduled tests joined with the tests sampled on
+their dates, the first positive, the status and the reason, most urgent first.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shuzhi.codes.colour import as_policy, candidates, winners
 from shuzhi.codes.evidence import Window
 from shuzhi.codes.inputs import Sources
-from shuzhi.codes.policy import CodePolicy, Rule
-from shuzhi.codes.text import BETWEEN_LANGUAGES
+from shuzhi.codes.policy import CodePolicy
+from shuzhi.codes.text import BETWEEN_LANGUAGES, join_present
 from shuzhi.codes.timeline import holds, plus_days
 from shuzhi.engine import Engine
 
@@ -65,11 +67,19 @@ def followup(
     persons = engine.to_arrow(_measured(sources, policy, day))
     if persons.num_rows == 0:
         return FOLLOWUP.empty_table()
-    known = ibis.memtable(persons)
+    since_days = pc.days_between(persons["since"], pa.scalar(day, pa.date32())).cast(pa.int32())
+    people = ibis.memtable(persons.append_column("observation_day", since_days))
+    rules = ibis.memtable(_rules(policy))
+    joined = people.inner_join(rules, ["rule", "measure"])
+    known = joined.select(*joined.columns)  # a finished join: joined again below
     tests = _tests_by(sources.table("tests"), day)
-    slots = engine.to_arrow(_slots(known, tests, policy, day))
-    positives = engine.to_arrow(_positives(known, tests))
-    return _worklist(policy, day, persons, slots, positives)
+    on = ibis.literal(day, type="date")
+    tested = _per_person(known, tests, policy, on)
+    positive = _positives(known, tests)
+    rows = known.left_join(tested, known.person_key == tested.f_key).left_join(
+        positive, known.person_key == positive.p_key
+    )
+    return _with_empty_lists(engine.to_arrow(_worklist(rows, on)))
 
 
 def _measured(sources: Sources, policy: CodePolicy, day: dt.date) -> ir.Table:
@@ -78,6 +88,34 @@ def _measured(sources: Sources, policy: CodePolicy, day: dt.date) -> ir.Table:
     phases = candidates(sources, policy, Window(day, day))
     top = winners(phases.filter(*holds(phases, on)).mutate(day=on))
     return top.filter(top.measure.notnull()).select("person_key", "rule", "measure", since=top.s)
+
+
+def _rules(policy: CodePolicy) -> pa.Table:
+    """Per rule and measure: the last measured day, the test days (as a list and as text) and the measure's
+    words: what the worklist repeats for everyone under it."""
+    rows = {
+        (rule.id, phase.measure): {
+            "rule": rule.id,
+            "measure": phase.measure,
+            "last_day": rule.measured_days(),
+            "test_days": rule.tests.days if rule.tests else [],
+            **{f"days_{lang}": _joined(rule.tests.days, lang) if rule.tests else None for lang in WORDS},
+            **{f"measure_{lang}": getattr(policy.labels.measures[phase.measure], lang) for lang in WORDS},
+        }
+        for rule in policy.rules
+        for phase in rule.phases
+        if phase.measure
+    }
+    texts = [f"{what}_{lang}" for what in ("days", "measure") for lang in WORDS]
+    schema = pa.schema(
+        [("rule", pa.string()), ("measure", pa.string()), ("last_day", pa.int32()), ("test_days", DAYS)]
+        + [(name, pa.string()) for name in texts]
+    )
+    return pa.Table.from_pylist(list(rows.values()), schema=schema)
+
+
+def _joined(days: list[int], lang: str) -> str:
+    return WORDS[lang].listed.join(map(str, days))
 
 
 def _tests_by(tests: ir.Table, day: dt.date) -> ir.Table:
@@ -106,110 +144,129 @@ def _schedule(policy: CodePolicy) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def _slots(known: ir.Table, tests: ir.Table, policy: CodePolicy, day: dt.date) -> ir.Table:
-    """person_key, test_day, taken: each scheduled test up to ``day``; taken if sampled on its date."""
+def _per_person(known: ir.Table, tests: ir.Table, policy: CodePolicy, on: ir.DateValue) -> ir.Table:
+    """f_key (the person), taken_days, missed_days, due, next_test_on: each scheduled test, taken if sampled
+    on its date by the end of the day ``on``."""
     schedule = ibis.memtable(_schedule(policy))
-    due = known.inner_join(schedule, "rule")
+    due = known.select("person_key", "rule", "since").inner_join(schedule, "rule")
     due = due.mutate(test_on=plus_days(due.since, due.test_day))
-    due = due.filter(due.test_on <= ibis.literal(day, type="date"))
     met = due.left_join(
         tests, [due.person_key == tests.t_key, due.test_on == tests.t_on, due.method == tests.t_method]
     )
-    return met.group_by(["person_key", "test_day"]).aggregate(taken=met.t_key.notnull().any())
+    slots = met.group_by(["person_key", "test_day", "test_on"]).aggregate(taken=met.t_key.notnull().any())
+    open_today = ~slots.taken & (slots.test_on == on)
+    return slots.group_by(f_key=slots.person_key).aggregate(
+        taken_days=slots.test_day.collect(where=slots.taken).sort(),
+        missed_days=slots.test_day.collect(where=~slots.taken & (slots.test_on < on)).sort(),
+        due=open_today.any(),
+        next_test_on=slots.test_on.min(where=(slots.test_on > on) | open_today),
+    )
 
 
 def _positives(known: ir.Table, tests: ir.Table) -> ir.Table:
-    """person_key, positive_at: the first positive sample from each person's evidence day on."""
+    """p_key (the person), positive_at: the first positive sample from each person's evidence day on."""
     met = known.inner_join(
         tests,
         [known.person_key == tests.t_key, tests.t_result == POSITIVE, tests.t_on >= known.since],
     )
-    return met.group_by("person_key").aggregate(positive_at=met.t_at.min())
+    return met.group_by(p_key=met.person_key).aggregate(positive_at=met.t_at.min())
 
 
-def _worklist(
-    policy: CodePolicy, day: dt.date, persons: pa.Table, slots: pa.Table, positives: pa.Table
-) -> pa.Table:
-    taken: dict[int, set[int]] = defaultdict(set)
-    for slot in slots.to_pylist():
-        if slot["taken"]:
-            taken[slot["person_key"]].add(slot["test_day"])
-    first_positive = {p["person_key"]: p["positive_at"] for p in positives.to_pylist()}
-    rules = {rule.id: rule for rule in policy.rules}
-    rows = [
-        _row(policy, rules[p["rule"]], day, p, taken[p["person_key"]], first_positive.get(p["person_key"]))
-        for p in persons.to_pylist()
-    ]
-    rows.sort(key=lambda r: (STATUSES.index(r["status"]), r["since"], r["person_key"]))
-    return pa.Table.from_pylist(rows, schema=FOLLOWUP)
+def _worklist(t: ir.Table, on: ir.DateValue) -> ir.Table:
+    """The rows of :data:`FOLLOWUP`, most urgent first."""
+    missed = _present(t.missed_days)
+    status = ibis.cases(
+        (t.positive_at.notnull(), STATUSES[0]),
+        (missed, STATUSES[1]),
+        (t.due.fill_null(False), STATUSES[2]),
+        else_=STATUSES[3],
+    )
+    t = t.mutate(status=status, measure_until=plus_days(t.since, t.last_day))
+    urgency = t.status.cases(*[(s, i) for i, s in enumerate(STATUSES)])
+    return t.select(
+        "person_key",
+        day=on,
+        rule=t.rule,
+        measure=t.measure,
+        since=t.since,
+        observation_day=t.observation_day,
+        measure_until=t.measure_until,
+        test_days=t.test_days,
+        taken_days=t.taken_days,
+        missed_days=t.missed_days,
+        next_test_on=t.next_test_on,
+        positive_at=t.positive_at,
+        status=t.status,
+        reason=_reason(t, "zh") + BETWEEN_LANGUAGES + _reason(t, "en"),
+    ).order_by([urgency, t.since, t.person_key])
 
 
-def _row(
-    policy: CodePolicy,
-    rule: Rule,
-    day: dt.date,
-    person: dict,
-    taken: set[int],
-    positive_at: dt.datetime | None,
-) -> dict:
-    since: dt.date = person["since"]
-    today = (day - since).days
-    scheduled = rule.tests.days if rule.tests else []
-    missed = [d for d in scheduled if d < today and d not in taken]
-    upcoming = [d for d in scheduled if d > today or (d == today and d not in taken)]
-    last = rule.measured_days()
-    row = {
-        "person_key": person["person_key"],
-        "day": day,
-        "rule": rule.id,
-        "measure": person["measure"],
-        "since": since,
-        "observation_day": today,
-        "measure_until": None if last is None else since + dt.timedelta(days=last),
-        "test_days": scheduled,
-        "taken_days": sorted(taken),
-        "missed_days": missed,
-        "next_test_on": since + dt.timedelta(days=upcoming[0]) if upcoming else None,
-        "positive_at": positive_at,
+@dataclass(frozen=True)
+class Words:
+    """The reason's words in one language."""
+
+    between: str  # between the parts
+    listed: str  # between the days of a list
+    tests: str
+    taken: str
+    missed: str
+    upcoming: str
+    positive: tuple[str, str]  # before and after the time of the positive sample
+
+
+WORDS = {
+    "zh": Words("；", "、", "核酸检测日 ", "已检 ", "漏检 ", "下次 ", ("", " 采样阳性，转诊")),
+    "en": Words(
+        "; ",
+        ", ",
+        "tests on days ",
+        "taken ",
+        "missed ",
+        "next ",
+        ("positive sample ", ": refer for diagnosis"),
+    ),
+}
+
+
+def _reason(t: ir.Table, lang: str) -> ir.StringValue:
+    """'集中隔离医学观察 第4天（共10天，自2022-07-01）；核酸检测日 1、2、3…' or its English."""
+    words = WORDS[lang]
+    day, since, last = t.observation_day.cast("string"), t.since.cast("string"), t.last_day.cast("string")
+    if lang == "zh":
+        head = t.measure_zh + " 第" + day + "天（" + t.last_day.isnull().ifelse("", "共" + last + "天，")
+        head = head + "自" + since + "）"
+    else:
+        head = t.measure_en + ", day " + day + t.last_day.isnull().ifelse("", " of " + last)
+        head = head + " (since " + since + ")"
+    before, after = words.positive
+    return join_present(
+        words.between,
+        [
+            head,
+            words.tests + t[f"days_{lang}"],
+            _listed(words.taken, t.taken_days, words.listed),
+            _listed(words.missed, t.missed_days, words.listed),
+            words.upcoming + t.next_test_on.cast("string"),
+            before + t.positive_at.strftime("%Y-%m-%d %H:%M") + after,
+        ],
+    )
+
+
+def _present(days: ir.ArrayValue) -> ir.BooleanValue:
+    """Whether a list has items (an empty collection is null on some engines, empty on others)."""
+    return (days.length() > 0).fill_null(False)
+
+
+def _listed(label: str, days: ir.ArrayValue, separator: str) -> ir.StringValue:
+    return _present(days).ifelse(label + days.cast("array<string>").join(separator), ibis.null("string"))
+
+
+def _with_empty_lists(table: pa.Table) -> pa.Table:
+    """The engine's rows as :data:`FOLLOWUP`, a missing list as an empty one (engines differ)."""
+    columns = {
+        name: pc.if_else(pc.is_null(column), pa.scalar([], DAYS), column)
+        if name.endswith("_days")
+        else column
+        for name, column in zip(table.column_names, table.columns, strict=True)
     }
-    row["status"] = _status(row, today)
-    row["reason"] = _reason(policy, row, last)
-    return row
-
-
-def _status(row: dict, today: int) -> str:
-    if row["positive_at"] is not None:
-        return "positive"
-    if row["missed_days"]:
-        return "missed"
-    due_today = today in row["test_days"] and today not in row["taken_days"]
-    return "due" if due_today else "on_schedule"
-
-
-def _reason(policy: CodePolicy, row: dict, last: int | None) -> str:
-    """'集中隔离医学观察 第4天（共10天，自2022-07-01）；…' in Chinese, then English."""
-    measure = policy.labels.measures[row["measure"]]
-    day, since = row["observation_day"], row["since"]
-    zh_of, en_of = ("", "") if last is None else (f"共{last}天，", f" of {last}")
-    zh = [f"{measure.zh} 第{day}天（{zh_of}自{since}）"]
-    en = [f"{measure.en}, day {day}{en_of} (since {since})"]
-    if row["test_days"]:
-        zh.append("核酸检测日 " + _days(row["test_days"], "、"))
-        en.append("tests on days " + _days(row["test_days"], ", "))
-        if row["taken_days"]:
-            zh.append("已检 " + _days(row["taken_days"], "、"))
-            en.append("taken " + _days(row["taken_days"], ", "))
-        if row["missed_days"]:
-            zh.append("漏检 " + _days(row["missed_days"], "、"))
-            en.append("missed " + _days(row["missed_days"], ", "))
-        if row["next_test_on"] is not None:
-            zh.append(f"下次 {row['next_test_on']}")
-            en.append(f"next {row['next_test_on']}")
-    if row["positive_at"] is not None:
-        zh.append(f"{row['positive_at']:%Y-%m-%d %H:%M} 采样阳性，转诊")
-        en.append(f"positive sample {row['positive_at']:%Y-%m-%d %H:%M}: refer for diagnosis")
-    return "；".join(zh) + BETWEEN_LANGUAGES + "; ".join(en)
-
-
-def _days(days: list[int], separator: str) -> str:
-    return separator.join(str(d) for d in days)
+    return pa.table(columns).select(FOLLOWUP.names).cast(FOLLOWUP)

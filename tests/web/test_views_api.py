@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import get_args
 from urllib.parse import unquote
 
 import pytest
@@ -17,7 +18,9 @@ from shuzhi import regions
 from shuzhi.accounts import Role, create_account
 from shuzhi.api.healthcode import QR_COLOURS
 from shuzhi.api.issuer import CODE_LIFETIME
+from shuzhi.api.routers.dashboard import FollowupStatus
 from shuzhi.credentials import verify
+from shuzhi.followup import STATUSES
 from shuzhi.risk.index import INDICATORS
 from shuzhi.store import AuditRecord
 from shuzhi.web.demo import demo_accounts
@@ -125,6 +128,7 @@ def test_the_followup_worklist_puts_the_most_urgent_first_and_audits_its_reads(f
     )
     assert resident["reason"].endswith("tests on days 1, 2, 3, 5, 7, 10; taken 1; next 2020-02-05")
     assert client.get("/dashboard/followup?status=lost", headers=fresh.headers("operator")).status_code == 422
+    assert get_args(FollowupStatus) == STATUSES  # the API's statuses are the worklist's
     with fresh.app.state.services.store.session() as session:
         read = session.scalars(select(AuditRecord.person_key).where(AuditRecord.action == "read:followup"))
         assert set(read) == {int(p["person_key"]) for p in worklist["persons"]}
