@@ -1,6 +1,7 @@
-"""The catalogue's measure of the time from a case to its close contacts under observation, as a spec table
-on every engine: the first observation order on or after the diagnosis day counts, an earlier one does not,
-a contact never ordered is left out, and a contact of two cases counts for each."""
+"""The catalogue's measures as spec tables on every engine: the time from a case to its close contacts under
+observation (the first observation order on or after the diagnosis day counts, an earlier one does not, a
+contact never ordered is left out, and a contact of two cases counts for each); the share of scheduled tests
+taken (on the follow-up worklist)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from engines import ENGINE_PARAMS, make_engine
 
 from shuzhi.catalogue.catalogue import measures
 from shuzhi.engine import Engine
+from shuzhi.followup import FOLLOWUP
 from shuzhi.model import DIAGNOSES, HOME_OBSERVATIONS
 from shuzhi.tracing.contacts import CONTACTS_SCHEMA
 
@@ -64,3 +66,16 @@ def test_without_the_tables_it_says_which_are_missing(engine: Engine) -> None:
     spec_tables.register(engine, {"contacts": TABLES["contacts"]}, SCHEMAS.get)
     measure = {m.name: m for m in measures(engine)}["case to contacts under observation"]
     assert measure.value is None and measure.how.endswith("no diagnoses, home_observations")
+
+
+def test_the_share_of_scheduled_tests_taken_is_read_off_the_worklist(engine: Engine) -> None:
+    worklist = """
+    | person_key | taken_days | missed_days | status      |
+    | 1          | [1, 3]     | [2]         | missed      |
+    | 2          | []         | []          | due         |
+    | 3          | [1, 2, 3]  | [5]         | missed      |
+    | 4          |            |             | on_schedule |
+    """
+    spec_tables.register(engine, {"followup": worklist}, {"followup": FOLLOWUP}.get)
+    measure = {m.name: m for m in measures(engine)}["scheduled tests taken"]
+    assert (measure.value, measure.unit) == (71.4, "%")  # 5 of 7

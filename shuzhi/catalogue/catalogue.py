@@ -137,6 +137,7 @@ def measures(engine: Engine, edition: str = DEFAULT_EDITION) -> list[Measure]:
         _onset_to_diagnosis(engine),
         _contacts_per_case(engine),
         _case_to_observation(engine),
+        _tests_taken(engine),
     ]
 
 
@@ -195,3 +196,17 @@ def _case_to_observation(engine: Engine) -> Measure:
     )
     value = engine.to_arrow(first.aggregate(m=first.days.median()))["m"][0].as_py()
     return Measure("case to contacts under observation", None if value is None else float(value), "days", how)
+
+
+def _tests_taken(engine: Engine) -> Measure:
+    how = (
+        "share of the tests the protocol scheduled up to the day that were taken on their day, over everyone "
+        "on the last follow-up worklist"
+    )
+    if not engine.has_table("followup"):
+        return Measure("scheduled tests taken", None, "%", f"{how}; no follow-up worklist")
+    f = engine.table("followup")
+    taken, missed = f.taken_days.length().fill_null(0), f.missed_days.length().fill_null(0)
+    row = engine.to_arrow(f.aggregate(taken=taken.sum(), due=(taken + missed).sum()))
+    done, due = row["taken"][0].as_py() or 0, row["due"][0].as_py() or 0
+    return Measure("scheduled tests taken", round(100 * done / due, 1) if due else None, "%", how)
