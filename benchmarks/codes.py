@@ -323,35 +323,22 @@ def _scan(lake: str) -> dict:
     return {"seconds": time.perf_counter() - started, "rows": rows}
 
 
-def _codes(lake: str, edition: str) -> dict:
+def _of_the_day(lake: str, edition: str, what: str) -> dict:
+    """Time the codes (``what="codes"``) or the follow-up worklist of the day; rows by colour or status."""
     from shuzhi.codes import codes
-    from shuzhi.engine import connect
-
-    engine = connect(lake=lake)
-    started = time.perf_counter()
-    result = codes(engine, edition, DAY)
-    seconds = time.perf_counter() - started
-    counts = result.group_by("colour").aggregate([("person_key", "count")]).to_pylist()
-    return {
-        "seconds": seconds,
-        "rows": result.num_rows,
-        "colours": {r["colour"]: r["person_key_count"] for r in counts},
-    }
-
-
-def _followup(lake: str, edition: str) -> dict:
     from shuzhi.engine import connect
     from shuzhi.followup import followup
 
+    compute, by = {"codes": (codes, "colour"), "followup": (followup, "status")}[what]
     engine = connect(lake=lake)
     started = time.perf_counter()
-    result = followup(engine, edition, DAY)
+    result = compute(engine, edition, DAY)
     seconds = time.perf_counter() - started
-    counts = result.group_by("status").aggregate([("person_key", "count")]).to_pylist()
+    counts = result.group_by(by).aggregate([("person_key", "count")]).to_pylist()
     return {
         "seconds": seconds,
         "rows": result.num_rows,
-        "statuses": {r["status"]: r["person_key_count"] for r in counts},
+        "counts": {r[by]: r["person_key_count"] for r in counts},
     }
 
 
@@ -367,15 +354,15 @@ def main() -> None:
         lake = str(args.lake or Path(tmp) / "lake")
         gen = in_child(_generate, lake, args.persons, args.seed)
         scan = in_child(_scan, lake)
-        runs = {edition: in_child(_codes, lake, edition) for edition in EDITIONS}
-        worklists = {edition: in_child(_followup, lake, edition) for edition in EDITIONS}
+        runs = {edition: in_child(_of_the_day, lake, edition, "codes") for edition in EDITIONS}
+        worklists = {edition: in_child(_of_the_day, lake, edition, "followup") for edition in EDITIONS}
     print(f"city: {args.persons:,} residents; lake {gen['rows']:,} rows, generated in {gen['seconds']:.1f} s")
-    print(f"{'step':28s} {'rows':>12s} {'seconds':>8s} {'peak MiB':>9s}  colours")
+    print(f"{'step':28s} {'rows':>12s} {'seconds':>8s} {'peak MiB':>9s}  colours or statuses")
     _line("scan residents (baseline)", scan)
     for edition, run in runs.items():
-        _line(f"codes {edition}", run, ", ".join(f"{c} {n:,}" for c, n in sorted(run["colours"].items())))
+        _line(f"codes {edition}", run, ", ".join(f"{c} {n:,}" for c, n in sorted(run["counts"].items())))
     for edition, run in worklists.items():
-        _line(f"followup {edition}", run, ", ".join(f"{c} {n:,}" for c, n in sorted(run["statuses"].items())))
+        _line(f"followup {edition}", run, ", ".join(f"{c} {n:,}" for c, n in sorted(run["counts"].items())))
     for edition, run in runs.items():
         print(f"codes {edition} / residents scan: {run['seconds'] / scan['seconds']:.1f}x")
     for edition, run in worklists.items():

@@ -181,24 +181,14 @@ def _worklist(t: ir.Table, on: ir.DateValue) -> ir.Table:
         (t.due.fill_null(False), STATUSES[2]),
         else_=STATUSES[3],
     )
-    t = t.mutate(status=status, measure_until=plus_days(t.since, t.last_day))
-    urgency = t.status.cases(*[(s, i) for i, s in enumerate(STATUSES)])
-    return t.select(
-        "person_key",
+    t = t.mutate(
+        status=status,
         day=on,
-        rule=t.rule,
-        measure=t.measure,
-        since=t.since,
-        observation_day=t.observation_day,
-        measure_until=t.measure_until,
-        test_days=t.test_days,
-        taken_days=t.taken_days,
-        missed_days=t.missed_days,
-        next_test_on=t.next_test_on,
-        positive_at=t.positive_at,
-        status=t.status,
+        measure_until=plus_days(t.since, t.last_day),
         reason=_reason(t, "zh") + BETWEEN_LANGUAGES + _reason(t, "en"),
-    ).order_by([urgency, t.since, t.person_key])
+    )
+    urgency = t.status.cases(*[(s, i) for i, s in enumerate(STATUSES)])
+    return t.select(*FOLLOWUP.names).order_by([urgency, t.since, t.person_key])
 
 
 @dataclass(frozen=True)
