@@ -74,11 +74,10 @@ def followup(
     known = joined.select(*joined.columns)  # a finished join: joined again below
     tests = _tests_by(sources.table("tests"), day)
     on = ibis.literal(day, type="date")
-    tested = _per_person(known, tests, policy, on)
-    positive = _positives(known, tests)
-    rows = known.left_join(tested, known.person_key == tested.f_key).left_join(
-        positive, known.person_key == positive.p_key
-    )
+    # each from a table of its own: a relation derived from ``known`` and joined back to it is taken for it
+    tested = _per_person(_keys(persons), tests, policy, on)
+    positive = _positives(_keys(persons), tests)
+    rows = _joined_on_person(_joined_on_person(known, tested, "f_key"), positive, "p_key")
     return _with_empty_lists(engine.to_arrow(_worklist(rows, on)))
 
 
@@ -88,6 +87,17 @@ def _measured(sources: Sources, policy: CodePolicy, day: dt.date) -> ir.Table:
     phases = candidates(sources, policy, Window(day, day))
     top = winners(phases.filter(*holds(phases, on)).mutate(day=on))
     return top.filter(top.measure.notnull()).select("person_key", "rule", "measure", since=top.s)
+
+
+def _joined_on_person(left: ir.Table, right: ir.Table, key: str) -> ir.Table:
+    """``left`` with the columns of ``right`` whose ``key`` is its person (null where it has none)."""
+    joined = left.left_join(right, left.person_key == right[key])
+    return joined.select(*left.columns, *[c for c in right.columns if c != key])
+
+
+def _keys(persons: pa.Table) -> ir.Table:
+    """person_key, rule, since of the people, as a table of its own."""
+    return ibis.memtable(persons.select(["person_key", "rule", "since"]))
 
 
 def _rules(policy: CodePolicy) -> pa.Table:

@@ -84,21 +84,29 @@ def test_medical_observation_without_tests_in_2020(engine):
         contacts="""
         case_key | contact_key | degree | classification | setting | last_contact_at
         9        | 1           | 1      | close          | meal    | 2020-01-23 19:30
+        9        | 2           | 1      | close          | meal    | 2020-01-23 19:30
+        """,
+        tests="""
+        person_key | sampled_at       | method | result
+        2          | 2020-01-30 10:00 | pcr    | positive
         """,
     )
     expect(
         followup(engine, "2020-5th", dt.date(2020, 2, 6)),
         """
-        person_key | measure             | observation_day | measure_until | test_days | status
-        1          | medical_observation | 14              | 2020-02-06    | []        | on_schedule
+        person_key | measure             | observation_day | measure_until | positive_at      | status
+        2          | medical_observation | 14              | 2020-02-06    | 2020-01-30 10:00 | positive
+        1          | medical_observation | 14              | 2020-02-06    |                  | on_schedule
         """,
     )
     assert followup(engine, "2020-5th", dt.date(2020, 2, 7)).num_rows == 0  # the yellow week has no measure
-    [reason] = followup(engine, "2020-5th", dt.date(2020, 2, 6))["reason"].to_pylist()
-    assert (
-        reason
-        == "医学观察 第14天（共14天，自2020-01-23） / medical observation, day 14 of 14 (since 2020-01-23)"
-    )
+    reasons = followup(engine, "2020-5th", dt.date(2020, 2, 6))["reason"].to_pylist()
+    assert reasons == [
+        "医学观察 第14天（共14天，自2020-01-23）；2020-01-30 10:00 采样阳性，转诊"
+        " / medical observation, day 14 of 14 (since 2020-01-23); positive sample 2020-01-30 10:00: refer for"
+        " diagnosis",
+        "医学观察 第14天（共14天，自2020-01-23） / medical observation, day 14 of 14 (since 2020-01-23)",
+    ]
 
 
 def test_changing_the_test_days_changes_the_worklist(engine, tmp_path):
