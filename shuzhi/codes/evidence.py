@@ -160,7 +160,8 @@ def _contacts(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) 
     return t.select(**_rows(rule, t.contact_key, t.last_contact_at, label, t.place, pointer))
 
 
-def _symptomatic(t: ir.Table, policy: CodePolicy) -> ir.BooleanValue:
+def symptomatic(t: ir.Table, policy: CodePolicy) -> ir.BooleanValue:
+    """A declaration with a temperature at or above fever, or one of the policy's symptoms."""
     fever = (t.temperature >= policy.declaration.fever_celsius).fill_null(False)
     for symptom in policy.declaration.symptoms:
         fever = fever | t.symptoms.contains(symptom).fill_null(False)
@@ -169,7 +170,7 @@ def _symptomatic(t: ir.Table, policy: CodePolicy) -> ir.BooleanValue:
 
 def normal_checkin(t: ir.Table, policy: CodePolicy) -> ir.BooleanValue:
     """A declaration with a temperature below fever and none of the policy's symptoms."""
-    return t.temperature.notnull() & ~_symptomatic(t, policy)
+    return t.temperature.notnull() & ~symptomatic(t, policy)
 
 
 def _symptom_words(t: ir.Table, policy: CodePolicy, lang: str) -> ir.StringValue:
@@ -185,7 +186,7 @@ def _symptom_words(t: ir.Table, policy: CodePolicy, lang: str) -> ir.StringValue
 def _symptoms(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) -> ir.Table:
     t = sources.table("declarations")
     t = t.filter(*_in_window(t.declared_at, window, rule.span_days))
-    t = t.filter(_symptomatic(t, policy))
+    t = t.filter(symptomatic(t, policy))
     pointer = _concat(
         "declarations: ", _celsius(t.temperature), " ", t.symptoms.join(","), " ", t.declared_at
     )

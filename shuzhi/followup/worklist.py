@@ -5,7 +5,8 @@ phase :func:`shuzhi.codes.codes` reports, so a case is followed as a case, not a
 ``tests.days`` count from the evidence day (day 0, as the phases do: day 1 of a close contact's isolation is
 the day after the last contact). A scheduled test is *taken* when a test by one of the rule's methods was
 sampled on that date; *missed* when its date has passed without one; *due* on its date until taken. A positive
-test (any method) sampled from the evidence day on marks the person for referral.
+test (any method) sampled from the evidence day on, or a declaration of fever or symptoms (as the policy's
+``declaration`` section defines them), marks the person for referral.
 
 Two queries through the engine layer (Ibis, on every engine): the people, fetched (a small table even in a
 large outbreak), then the worklist itself — each person's scheduled tests joined with the tests sampled on
@@ -24,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shuzhi.codes.colour import as_policy, candidates, winners
-from shuzhi.codes.evidence import Window
+from shuzhi.codes.evidence import Window, symptomatic
 from shuzhi.codes.inputs import Sources
 from shuzhi.codes.policy import CodePolicy
 from shuzhi.codes.text import BETWEEN_LANGUAGES, join_present
@@ -46,11 +47,18 @@ FOLLOWUP = pa.schema(
         ("missed_days", DAYS),  # scheduled days before this day without one
         ("next_test_on", pa.date32()),  # the next scheduled test not yet taken (today's if due)
         ("positive_at", pa.timestamp("s")),  # the first positive sample since the evidence day
+        ("symptoms_at", pa.timestamp("s")),  # the first declaration of fever or symptoms since then
         ("status", pa.string()),  # see STATUSES
         ("reason", pa.string()),
     ]
 )
-STATUSES = ("positive", "missed", "due", "on_schedule")  # most urgent first: a row has the first that holds
+STATUSES = (
+    "positive",
+    "symptomatic",
+    "missed",
+    "due",
+    "on_schedule",
+)  # most urgent first: a row has the first that holds
 POSITIVE = "positive"  # a test result of the canonical model
 
 
@@ -77,7 +85,9 @@ def followup(
     # each from a table of its own: a relation derived from ``known`` and joined back to it is taken for it
     tested = _per_person(_keys(persons), tests, policy, on)
     positive = _positives(_keys(persons), tests)
-    rows = _joined_on_person(_joined_on_person(known, tested, "f_key"), positive, "p_key")
+    declared = _symptoms(_keys(persons), sources.table("declarations"), policy, day)
+    rows = _joined_on_person(known, tested, "f_key")
+    rows = _joined_on_person(_joined_on_person(rows, positive, "p_key"), declared, "s_key")
     return _with_empty_lists(engine.to_arrow(_worklist(rows, on)))
 
 
@@ -182,14 +192,25 @@ def _positives(known: ir.Table, tests: ir.Table) -> ir.Table:
     return met.group_by(p_key=met.person_key).aggregate(positive_at=met.t_at.min())
 
 
+def _symptoms(known: ir.Table, declarations: ir.Table, policy: CodePolicy, day: dt.date) -> ir.Table:
+    """s_key (the person), symptoms_at: the first declaration of fever or symptoms from each person's
+    evidence day to the end of ``day``."""
+    end = ibis.literal(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
+    d = declarations.filter(declarations.declared_at < end, symptomatic(declarations, policy))
+    d = d.select(d_key=d.person_key, d_at=d.declared_at)
+    met = known.inner_join(d, [known.person_key == d.d_key, d.d_at.date() >= known.since])
+    return met.group_by(s_key=met.person_key).aggregate(symptoms_at=met.d_at.min())
+
+
 def _worklist(t: ir.Table, on: ir.DateValue) -> ir.Table:
     """The rows of :data:`FOLLOWUP`, most urgent first."""
     missed = _present(t.missed_days)
     status = ibis.cases(
         (t.positive_at.notnull(), STATUSES[0]),
-        (missed, STATUSES[1]),
-        (t.due.fill_null(False), STATUSES[2]),
-        else_=STATUSES[3],
+        (t.symptoms_at.notnull(), STATUSES[1]),
+        (missed, STATUSES[2]),
+        (t.due.fill_null(False), STATUSES[3]),
+        else_=STATUSES[4],
     )
     t = t.mutate(
         status=status,
@@ -212,18 +233,29 @@ class Words:
     missed: str
     upcoming: str
     positive: tuple[str, str]  # before and after the time of the positive sample
+    symptoms: tuple[str, str]  # before and after the time of the declaration
 
 
 WORDS = {
-    "zh": Words("；", "、", "核酸检测日 ", "已检 ", "漏检 ", "下次 ", ("", " 采样阳性，转诊")),
+    "zh": Words(
+        between="；",
+        listed="、",
+        tests="核酸检测日 ",
+        taken="已检 ",
+        missed="漏检 ",
+        upcoming="下次 ",
+        positive=("", " 采样阳性，转诊"),
+        symptoms=("", " 申报发热或症状，转诊"),
+    ),
     "en": Words(
-        "; ",
-        ", ",
-        "tests on days ",
-        "taken ",
-        "missed ",
-        "next ",
-        ("positive sample ", ": refer for diagnosis"),
+        between="; ",
+        listed=", ",
+        tests="tests on days ",
+        taken="taken ",
+        missed="missed ",
+        upcoming="next ",
+        positive=("positive sample ", ": refer for diagnosis"),
+        symptoms=("fever or symptoms declared ", ": refer for diagnosis"),
     ),
 }
 
@@ -238,7 +270,6 @@ def _reason(t: ir.Table, lang: str) -> ir.StringValue:
     else:
         head = t.measure_en + ", day " + day + t.last_day.isnull().ifelse("", " of " + last)
         head = head + " (since " + since + ")"
-    before, after = words.positive
     return join_present(
         words.between,
         [
@@ -247,9 +278,14 @@ def _reason(t: ir.Table, lang: str) -> ir.StringValue:
             _listed(words.taken, t.taken_days, words.listed),
             _listed(words.missed, t.missed_days, words.listed),
             words.upcoming + t.next_test_on.cast("string"),
-            before + t.positive_at.strftime("%Y-%m-%d %H:%M") + after,
+            _at(words.positive, t.positive_at),
+            _at(words.symptoms, t.symptoms_at),
         ],
     )
+
+
+def _at(words: tuple[str, str], at: ir.TimestampValue) -> ir.StringValue:
+    return words[0] + at.strftime("%Y-%m-%d %H:%M") + words[1]
 
 
 def _present(days: ir.ArrayValue) -> ir.BooleanValue:

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shuzhi.codes import load_policy
-from shuzhi.followup import followup
+from shuzhi.followup import STATUSES, followup
 
 from .spec import expect, register
 from .test_policy import _edition_copy, _set
@@ -19,7 +19,7 @@ JULY_5 = dt.date(2022, 7, 5)
 # 1: close contact, last contact 1 July: tested days 1 and 3 (by PCR; day 2 only by antigen);
 # 2: contact of a close contact, 4 July: day 1 is today; 3: close contact who tested positive;
 # 4: close contact long ago (released); 5: a case who was also a close contact (followed as a case);
-# 6: close contact of 3 July, tested on days 1 and 2
+# 6: close contact of 3 July, tested on days 1 and 2; 7: close contact of 2 July who declared a fever
 CONTACTS = """
 case_key | contact_key | degree | classification | setting   | last_contact_at
 9        | 1           | 1      | close          | household | 2022-07-01 08:00
@@ -28,6 +28,14 @@ case_key | contact_key | degree | classification | setting   | last_contact_at
 9        | 4           | 1      | close          | meal      | 2022-06-20 12:00
 9        | 5           | 1      | close          | meal      | 2022-07-02 12:00
 9        | 6           | 1      | close          | workplace | 2022-07-03 09:00
+9        | 7           | 1      | close          | meal      | 2022-07-02 12:00
+"""
+DECLARATIONS = """
+person_key | declared_at      | temperature | symptoms
+7          | 2022-07-01 08:00 | 38.5        | []
+7          | 2022-07-03 08:00 | 36.5        | []
+7          | 2022-07-04 08:00 | 36.6        | [cough]
+6          | 2022-07-04 08:00 | 36.4        | []
 """
 TESTS = """
 person_key | sampled_at       | method  | result
@@ -46,7 +54,14 @@ person_key | status    | diagnosed_at     | county_code
 
 
 def test_the_ninth_editions_measures_and_test_days(engine):
-    register(engine, residents=RESIDENTS, contacts=CONTACTS, tests=TESTS, diagnoses=DIAGNOSES)
+    register(
+        engine,
+        residents=RESIDENTS,
+        contacts=CONTACTS,
+        tests=TESTS,
+        diagnoses=DIAGNOSES,
+        declarations=DECLARATIONS,
+    )
     worklist = followup(engine, "2022-9th", JULY_5)
     expect(
         worklist,
@@ -56,19 +71,36 @@ def test_the_ninth_editions_measures_and_test_days(engine):
         1          | close_contact     | centralised_isolation | 2022-07-01 | 4               | 2022-07-11
         2          | secondary_contact | home_isolation        | 2022-07-04 | 1               | 2022-07-11
         6          | close_contact     | centralised_isolation | 2022-07-03 | 2               | 2022-07-13
+        7          | close_contact     | centralised_isolation | 2022-07-02 | 3               | 2022-07-12
         """,
     )
     expect(
         worklist,
         """
-        person_key | taken_days | missed_days | next_test_on | positive_at      | status
-        3          | [1]        | [2]         | 2022-07-05   | 2022-07-03 10:00 | positive
-        1          | [1, 3]     | [2]         | 2022-07-06   |                  | missed
-        2          | []         | []          | 2022-07-05   |                  | due
-        6          | [1, 2]     | []          | 2022-07-06   |                  | on_schedule
+        person_key | taken_days | missed_days | next_test_on | status
+        3          | [1]        | [2]         | 2022-07-05   | positive
+        7          | []         | [1, 2]      | 2022-07-05   | symptomatic
+        1          | [1, 3]     | [2]         | 2022-07-06   | missed
+        2          | []         | []          | 2022-07-05   | due
+        6          | [1, 2]     | []          | 2022-07-06   | on_schedule
         """,
     )
-    assert worklist["status"].to_pylist() == ["positive", "missed", "due", "on_schedule"]  # most urgent first
+    expect(
+        worklist,
+        """
+        person_key | positive_at      | symptoms_at
+        3          | 2022-07-03 10:00 |
+        7          |                  | 2022-07-04 08:00
+        1          |                  |
+        2          |                  |
+        6          |                  |
+        """,
+    )
+    assert worklist["status"].to_pylist() == list(STATUSES)  # most urgent first
+    # 7's fever came before the evidence day (the contact), the cough after it
+    [seven] = worklist.filter(pc.equal(worklist["person_key"], 7))["reason"].to_pylist()
+    assert seven.endswith("; fever or symptoms declared 2022-07-04 08:00: refer for diagnosis")
+    assert "2022-07-04 08:00 申报发热或症状，转诊 / " in seven
     reason = worklist.filter(pc.equal(worklist["person_key"], 1))["reason"][0].as_py()
     assert reason == (
         "集中隔离医学观察 第4天（共10天，自2022-07-01）；核酸检测日 1、2、3、5、7、10；已检 1、3；漏检 2；"

@@ -386,7 +386,9 @@ def _cases(found: Results) -> dict[str, dict[str, Any]]:
 
 # follow-up (shuzhi.followup): the worklist of people under a management measure
 
-FollowupStatus = Literal["positive", "missed", "due", "on_schedule"]  # shuzhi.followup.STATUSES
+FollowupStatus = Literal[
+    "positive", "symptomatic", "missed", "due", "on_schedule"
+]  # shuzhi.followup.STATUSES
 
 
 class FollowupPerson(BaseModel):
@@ -401,6 +403,9 @@ class FollowupPerson(BaseModel):
     missed_days: list[int]
     next_test_on: dt.date | None
     positive_at: str | None = Field(description="first positive sample; local wall-clock time (no offset)")
+    symptoms_at: str | None = Field(
+        description="first declaration of fever or symptoms; local wall-clock time"
+    )
     status: FollowupStatus
     reason: str
 
@@ -437,9 +442,12 @@ def followup_worklist(
         by_measure=dict(by_measure),
         persons=[
             FollowupPerson(
-                **{k: v for k, v in r.items() if k not in ("person_key", "day", "positive_at")},
+                **{
+                    k: v for k, v in r.items() if k not in ("person_key", "day", "positive_at", "symptoms_at")
+                },
                 person_key=str(r["person_key"]),
                 positive_at=_wall_clock(r["positive_at"]),
+                symptoms_at=_wall_clock(r["symptoms_at"]),
             )
             for r in persons
         ],
