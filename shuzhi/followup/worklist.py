@@ -52,13 +52,8 @@ FOLLOWUP = pa.schema(
         ("reason", pa.string()),
     ]
 )
-STATUSES = (
-    "positive",
-    "symptomatic",
-    "missed",
-    "due",
-    "on_schedule",
-)  # most urgent first: a row has the first that holds
+# most urgent first: a row has the first that holds
+STATUSES = ("positive", "symptomatic", "missed", "due", "on_schedule")
 POSITIVE = "positive"  # a test result of the canonical model
 
 
@@ -82,7 +77,8 @@ def followup(
     known = joined.select(*joined.columns)  # a finished join: joined again below
     tests = _tests_by(sources.table("tests"), day)
     on = ibis.literal(day, type="date")
-    # each from a table of its own: a relation derived from ``known`` and joined back to it is taken for it
+    # each from a table of its own: Ibis resolves a join back onto a relation derived from ``known`` itself
+    # to the wrong side (its rows were lost)
     tested = _per_person(_keys(persons), tests, policy, on)
     positive = _positives(_keys(persons), tests)
     declared = _symptoms(_keys(persons), sources.table("declarations"), policy, day)
@@ -140,8 +136,7 @@ def _joined(days: list[int], lang: str) -> str:
 
 def _tests_by(tests: ir.Table, day: dt.date) -> ir.Table:
     """Tests sampled by the end of ``day``, with their sample date."""
-    end = ibis.literal(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
-    taken = tests.filter(tests.sampled_at < end)
+    taken = tests.filter(tests.sampled_at < _end_of(day))
     return taken.select(
         t_key=taken.person_key,
         t_on=taken.sampled_at.date(),
@@ -149,6 +144,11 @@ def _tests_by(tests: ir.Table, day: dt.date) -> ir.Table:
         t_method=taken.method,
         t_result=taken.result,
     )
+
+
+def _end_of(day: dt.date) -> ir.TimestampValue:
+    """The first instant after ``day``: what happened by then counts for it (as for the codes)."""
+    return ibis.literal(Window(day, day).before)
 
 
 def _schedule(policy: CodePolicy) -> pa.Table:
@@ -195,8 +195,7 @@ def _positives(known: ir.Table, tests: ir.Table) -> ir.Table:
 def _symptoms(known: ir.Table, declarations: ir.Table, policy: CodePolicy, day: dt.date) -> ir.Table:
     """s_key (the person), symptoms_at: the first declaration of fever or symptoms from each person's
     evidence day to the end of ``day``."""
-    end = ibis.literal(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
-    d = declarations.filter(declarations.declared_at < end, symptomatic(declarations, policy))
+    d = declarations.filter(declarations.declared_at < _end_of(day), symptomatic(declarations, policy))
     d = d.select(d_key=d.person_key, d_at=d.declared_at)
     met = known.inner_join(d, [known.person_key == d.d_key, d.d_at.date() >= known.since])
     return met.group_by(s_key=met.person_key).aggregate(symptoms_at=met.d_at.min())
