@@ -169,7 +169,8 @@ def analyse(
     data: DataOption = None,
     edition: EditionOption = "2020-5th",
     step: Annotated[
-        list[str] | None, typer.Option(help="Run only these steps (trace, risk, index, codes); repeatable.")
+        list[str] | None,
+        typer.Option(help="Run only these steps (trace, risk, index, codes, followup, ...); repeatable."),
     ] = None,
     engine: EngineOption = EngineName.duckdb,
     spark_master: SparkMasterOption = None,

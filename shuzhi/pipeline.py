@@ -146,6 +146,9 @@ def _codes(engine: Engine, data: DataDir, edition: str, result: Analysis) -> Non
     history = health_codes.code_history(engine, edition, result.start, result.end, allow_missing=True)
     _replace(engine, data, result, "code_changes", history.changes, "day")
     _replace(engine, data, result, "code_counts", history.daily, "day")
+
+
+def _followup(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
     worklist = followup.followup(engine, edition, result.end, allow_missing=True)
     _replace(engine, data, result, "followup", worklist, "day")
     result.followup_by_status = _count_by(worklist, "status")
@@ -231,8 +234,15 @@ STEPS: dict[str, Step] = {
             "codes": "Every resident's health code on the last day: colour, rule, reasons, valid-until.",
             "code_changes": "Each resident's changes of colour, day by day.",
             "code_counts": "Residents by colour per day.",
+        },
+    ),
+    "followup": Step(
+        "Listing the follow-up",
+        _followup,
+        ("codes",),
+        {
             "followup": "Everyone under a management measure on the last day: which day of it, the tests "
-            "taken, missed and next, a positive test (the follow-up worklist).",
+            "taken, missed and next, a positive test or declared symptoms (the follow-up worklist).",
         },
     ),
     "flows": Step(

@@ -70,7 +70,16 @@ def test_the_catalogue_says_what_is_held_what_ran_and_what_it_achieved(demo_data
     assert held["venue_stays"]["rows"] == engine.table("venue_stays").count().execute()
     assert held["venue_stays"]["files"] == 5 and held["quarantine"]["rows"] > 0
     assert held["epi"]["sources"] == ["pipeline step epi"] and held["contacts"]["kind"] == "derived"
-    assert set(found["algorithms"]) == {"trace", "risk", "index", "codes", "flows", "epi", "publish"}
+    assert set(found["algorithms"]) == {
+        "trace",
+        "risk",
+        "index",
+        "codes",
+        "followup",
+        "flows",
+        "epi",
+        "publish",
+    }
     trace = found["algorithms"]["trace"]
     contact_file = edition_dir(trace["edition"]) / "contact.yaml"
     assert trace["policy"]["contact"] == hashlib.sha256(contact_file.read_bytes()).hexdigest()

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 runner = CliRunner()
 DERIVED = (
     *("contacts", "area_risk", "five_colour", "index", "codes", "code_changes", "code_counts"),
-    *("risk_arrivals", "od_flows", "epi", "open_statistics", "published_itineraries"),
+    *("followup", "risk_arrivals", "od_flows", "epi", "open_statistics", "published_itineraries"),
 )
 
 
