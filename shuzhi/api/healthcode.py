@@ -4,7 +4,8 @@ The computed colour is the resident's newest row of the lake's ``codes`` table (
 reason, evidence, valid-until, what turns it green); an approved manual change (four eyes) in force overrides
 it and says so. The result is signed by this instance's region key as a short-lived ``SZ1:`` token and drawn
 as a QR code (SVG) in the colour it carries. The history merges the rules' colour changes
-(``code_changes``) with manual changes, newest first.
+(``code_changes``) with manual changes, newest first. Where the code's rule puts the resident under a measure,
+their row of the follow-up worklist (``followup``) says which day of it and which tests are next.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import segno
 
 from shuzhi.api.issuer import InstanceCredentials
 from shuzhi.api.results import NotComputed, Results
-from shuzhi.api.schemas import ColourChange, HealthCodeOut, ManualColourOut
+from shuzhi.api.schemas import ColourChange, FollowupOut, HealthCodeOut, ManualColourOut
 from shuzhi.codes.text import BETWEEN_LANGUAGES
 from shuzhi.store.models import ManualChange
 
@@ -70,6 +71,7 @@ def health_code(
         computed_colour=computed.get("colour"),
         manual_colour=ManualColourOut.model_validate(in_force) if in_force else None,
         history=history(found, person_key, manual),
+        followup=own_followup(found, person_key, computed.get("day")),
     )
 
 
@@ -105,6 +107,19 @@ def latest_code(found: Results, person_key: int) -> dict[str, Any] | None:
     except NotComputed:
         return None
     return rows[0] if rows else None
+
+
+def own_followup(found: Results, person_key: int, day: dt.date | None) -> FollowupOut | None:
+    """The person's row of the follow-up worklist of the code's day, or None."""
+    try:
+        rows = found.rows("followup", lambda t: t.filter(t.person_key == person_key, t.day == day))
+    except NotComputed:
+        return None
+    if not rows:
+        return None
+    row = rows[0]
+    fields = {k: row[k] for k in FollowupOut.model_fields if k in row}
+    return FollowupOut(**fields, reason_zh=_language(row["reason"], 0), reason_en=_language(row["reason"], 1))
 
 
 def history(found: Results, person_key: int, manual: list[ManualChange]) -> list[ColourChange]:

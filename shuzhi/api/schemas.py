@@ -288,6 +288,20 @@ class ColourChange(BaseModel):
     source: Literal["rules", "manual"]
 
 
+class FollowupOut(BaseModel):
+    """The measure the resident is under and their tests (the follow-up worklist's row for them)."""
+
+    measure: str
+    observation_day: int = Field(description="days since the evidence day (the last contact...)")
+    measure_until: dt.date | None
+    test_days: list[int] = Field(description="test days counted from the evidence day")
+    taken_days: list[int]
+    missed_days: list[int]
+    next_test_on: dt.date | None
+    reason_zh: str
+    reason_en: str
+
+
 class HealthCodeOut(BaseModel):
     """A freshly signed health code with everything that explains it (GB/T 38963 code generation)."""
 
@@ -307,6 +321,9 @@ class HealthCodeOut(BaseModel):
     computed_colour: Colour | None = Field(description="the colour the rules give, before manual changes")
     manual_colour: ManualColourOut | None
     history: list[ColourChange] = Field(description="colour changes, newest first")
+    followup: FollowupOut | None = Field(
+        description="the measure and tests the resident is under on the day (none: not under a measure)"
+    )
 
 
 class TrustedKeyOut(BaseModel):

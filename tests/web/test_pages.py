@@ -281,6 +281,7 @@ def test_a_resident_sees_the_qr_of_a_signed_code_and_why_it_is_red(site: Site, o
     assert page.text_content("#reason-zh") == "密切接触者（与病例同住 2020-02-03）"
     assert page.text_content("#reason-en") == "close contact of a case (same household, 2020-02-03)"
     assert "green from 2020-02-17" in page.text_content("#turns-green")
+    assert "centralised isolation, day 2 of 10" in page.text_content("#followup")
     assert page.locator("#history li").count() == 2
     payload = page.evaluate("() => window.resident.code.payload")
     assert decode_image(page.locator("#qr").screenshot()) == payload

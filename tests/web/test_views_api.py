@@ -276,6 +276,14 @@ def test_the_resident_gets_a_signed_code_with_its_reasons(client: TestClient, si
     assert code["reason_en"] == "close contact of a case (same household, 2020-02-03)"
     assert (code["turns_green_zh"], code["turns_green_en"]) == ("2020-02-17起转绿", "green from 2020-02-17")
     assert code["valid_until"] == (LAST + dt.timedelta(days=1)).isoformat()
+    followup = code["followup"]  # the worklist's row of the code's day
+    assert (followup["measure"], followup["observation_day"], followup["taken_days"]) == (
+        "centralised_isolation",
+        2,
+        [1],
+    )
+    assert followup["next_test_on"] == LAST.isoformat() and followup["reason_en"].endswith("next 2020-02-05")
+    assert followup["reason_zh"].startswith("集中隔离医学观察 第2天")
     assert [(h["day"], h["colour"]) for h in code["history"]] == [
         (DAYS[3].isoformat(), "red"),
         (DAYS[1].isoformat(), "yellow"),

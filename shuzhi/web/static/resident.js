@@ -27,6 +27,7 @@ async function showCode() {
   $("#reason-en").textContent = code.reason_en;
   $("#valid-until").textContent = code.valid_until ?? "—";
   $("#turns-green").textContent = code.turns_green_zh ? `${code.turns_green_zh} / ${code.turns_green_en}` : "—";
+  $("#followup").textContent = code.followup ? `${code.followup.reason_zh} / ${code.followup.reason_en}` : "—";
   $("#evidence").textContent = code.evidence ?? "—";
   $("#rule").textContent = `${code.rule}${code.day ? ` (${code.day})` : ""}`;
   $("#payload-text").value = code.payload;
