@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 from typing import get_args
@@ -21,6 +22,7 @@ from shuzhi.api.issuer import CODE_LIFETIME
 from shuzhi.api.routers.dashboard import FollowupStatus
 from shuzhi.credentials import verify
 from shuzhi.followup import STATUSES
+from shuzhi.pipeline import RUNS_FILE
 from shuzhi.risk.index import INDICATORS
 from shuzhi.store import AuditRecord
 from shuzhi.web.demo import demo_accounts
@@ -132,6 +134,18 @@ def test_the_followup_worklist_puts_the_most_urgent_first_and_audits_its_reads(f
     with fresh.app.state.services.store.session() as session:
         read = session.scalars(select(AuditRecord.person_key).where(AuditRecord.action == "read:followup"))
         assert set(read) == {int(p["person_key"]) for p in worklist["persons"]}
+
+
+def test_a_followup_step_that_found_nobody_is_an_empty_worklist_not_a_missing_one(fresh: Site) -> None:
+    client = TestClient(fresh.app)
+    shutil.rmtree(fresh.data.lake / "followup")  # the step wrote no table: nobody was under a measure
+    assert (
+        client.get("/dashboard/followup", headers=fresh.headers("operator")).status_code == 404
+    )  # never ran
+    runs = {"steps": {"followup": {"tables": [], "period": [DAYS[0].isoformat(), LAST.isoformat()]}}}
+    (fresh.data.outputs / RUNS_FILE).write_text(json.dumps(runs), encoding="utf-8")
+    worklist = get(client, fresh, "/dashboard/followup")
+    assert worklist == {"day": LAST.isoformat(), "by_status": {}, "by_measure": {}, "persons": []}
 
 
 def test_what_other_regions_handed_over_is_counted_per_region_and_its_reads_audited(fresh: Site) -> None:

@@ -37,10 +37,10 @@ from shuzhi import regions
 from shuzhi.accounts import Purpose, Role
 from shuzhi.api.access import Caller, requires
 from shuzhi.api.deps import DbSession
-from shuzhi.api.results import Found, LatestDay, Results
+from shuzhi.api.results import Found, LatestDay, NotComputed, Results
 from shuzhi.api.schemas import Colour
 from shuzhi.followup import STATUSES as FOLLOWUP_STATUSES
-from shuzhi.pipeline import GRAPH_FILE
+from shuzhi.pipeline import GRAPH_FILE, RUNS_FILE
 from shuzhi.risk.index import INDICATORS
 from shuzhi.risk.policy import LEVELS
 from shuzhi.risk.replay import STEM as REPLAY_STEM
@@ -428,6 +428,8 @@ def followup_worklist(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Followup:
     """Who is under a measure, which day of it, and which tests are taken, missed and due."""
+    if not found.has("followup"):  # nobody under a measure (the step ran), or not computed (404)
+        return Followup(day=_listed_on(found), by_status={}, by_measure={}, persons=[])
     counts = found.rows("followup", lambda t: t.group_by(["day", "status", "measure"]).aggregate(n=t.count()))
     persons = found.rows("followup", lambda t: _most_urgent(t, only, limit))
     caller.record_reads(session, "followup", [r["person_key"] for r in persons])
@@ -452,6 +454,14 @@ def followup_worklist(
             for r in persons
         ],
     )
+
+
+def _listed_on(found: Results) -> dt.date:
+    """The day the last follow-up step listed (it wrote no table: nobody was under a measure)."""
+    step = found.output(RUNS_FILE).get("steps", {}).get("followup")
+    if step is None:
+        raise NotComputed("no 'followup' results yet: run `shuzhi analyse`")
+    return dt.date.fromisoformat(step["period"][1])
 
 
 def _most_urgent(t: ibis.Table, only: str | None, limit: int) -> ibis.Table:
