@@ -435,11 +435,15 @@ def _analyse(
 ):
     from shuzhi.engine import connect
     from shuzhi.pipeline import analyse as run_analysis
+    from shuzhi.policy import PolicyError
 
     name = "spark" if spark_master else str(engine)
     opened = connect(name, lake=where.lake, spark_master=spark_master)
     with step_progress() as progress:
-        return run_analysis(where, edition, steps, engine=opened, progress=progress)
+        try:
+            return run_analysis(where, edition, steps, engine=opened, progress=progress)
+        except PolicyError as error:  # a missing or malformed policy file: say which, no traceback
+            raise typer.BadParameter(str(error), param_hint="--edition") from error
 
 
 def _print_analysis(result) -> None:

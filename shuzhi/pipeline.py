@@ -39,6 +39,7 @@ Progress = Callable[[str, int, int], None]
 DEFAULT_EDITION = "2020-5th"  # the synthetic province lives in early 2020
 RESULT_PART = "part-results.parquet"
 GRAPH_FILE = "graph.json"
+OPTIONAL_SECTIONS = {"epi"}  # without it the step says so and writes nothing (no curves, no R(t))
 RUNS_FILE = "analysis.json"  # what each step last did: tables, policy files' SHA-256, when, how long
 
 
@@ -83,6 +84,7 @@ def analyse(
     if unknown:
         raise ValueError(f"unknown steps {sorted(unknown)}; steps are {', '.join(STEPS)}")
     chosen = [name for name in STEPS if steps is None or name in steps]
+    _check_sections(edition, chosen)
     engine = engine or connect(lake=data.lake)
     start, end = period(engine)
     result = Analysis(edition, start, end)
@@ -101,6 +103,16 @@ def analyse(
     if progress:
         progress("Analysing", len(chosen), len(chosen))
     return result
+
+
+def _check_sections(edition: str, chosen: list[str]) -> None:
+    """Refuse, before anything runs, an edition that lacks a policy section the chosen steps apply."""
+    folder = edition_dir(edition)
+    needed = {section for name in chosen for section in STEPS[name].sections} - OPTIONAL_SECTIONS
+    missing = sorted(section for section in needed if not (folder / f"{section}.yaml").is_file())
+    if missing:
+        files = ", ".join(f"{section}.yaml" for section in missing)
+        raise PolicyError(f"{folder}: the analysis needs the policy sections {files}, which are missing")
 
 
 def _trace(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import pyarrow.csv as pa_csv
 import pytest
@@ -159,6 +160,25 @@ def test_followup_lists_the_worklist_the_analysis_wrote_and_exports_it(demo_data
     assert exported["reason"].to_pylist() == stored["reason"].to_pylist()
     refused = runner.invoke(app, ["followup", "--data", str(where.root), "--day", "tomorrow"])
     assert refused.exit_code == 2 and "Invalid isoformat" in refused.output
+
+
+@pytest.mark.parametrize("edition", ["2022-9th", "2022-11th"])
+def test_every_shipped_edition_analyses_the_province_end_to_end(demo_data, tmp_path, edition):
+    copy = tmp_path / "data"
+    shutil.copytree(demo_data[0].root, copy)
+    result = runner.invoke(app, ["analyse", "--data", str(copy), "--edition", edition])
+    assert result.exit_code == 0, result.output
+    assert f"under the {edition} edition" in " ".join(result.output.split())
+    runs = json.loads((DataDir(copy).outputs / "analysis.json").read_text())["steps"]
+    assert {step["edition"] for step in runs.values()} == {edition}
+
+
+def test_a_policy_folder_without_a_section_is_refused_naming_it(demo_data, tmp_path):
+    partial = tmp_path / "partial"
+    shutil.copytree(edition_dir("2022-9th"), partial)
+    (partial / "index.yaml").unlink()
+    result = runner.invoke(app, ["analyse", "--data", str(demo_data[0].root), "--edition", str(partial)])
+    assert result.exit_code == 2 and "index" in result.output, result.output
 
 
 def test_sim_takes_a_parameter_file_and_names_a_bad_key(tmp_path):

@@ -162,3 +162,30 @@ def test_changing_the_test_days_changes_the_worklist(engine, tmp_path):
 def test_no_one_under_a_measure_is_an_empty_worklist(engine):
     register(engine, residents=RESIDENTS)
     assert followup(engine, load_policy("2022-9th"), JULY_5).num_rows == 0
+
+
+def test_november_2022_five_days_in_isolation_then_three_at_home(engine):
+    register(
+        engine,
+        residents=RESIDENTS,
+        contacts="""
+        case_key | contact_key | degree | classification | setting   | last_contact_at
+        9        | 1           | 1      | close          | household | 2022-11-20 08:00
+        1        | 2           | 2      | secondary      | household | 2022-11-21 08:00
+        """,
+        tests="""
+        person_key | sampled_at       | method | result
+        1          | 2022-11-26 09:00 | pcr    | negative
+        """,
+    )
+    on = {day: followup(engine, "2022-11th", dt.date(2022, 11, day)) for day in (25, 26, 28, 29)}
+    rows = [
+        (d, r["measure"], r["observation_day"], r["taken_days"], r["next_test_on"])
+        for d in on
+        for r in on[d].to_pylist()
+    ]
+    assert rows == [
+        (25, "centralised_isolation", 5, [], dt.date(2022, 11, 25)),
+        (26, "home_isolation", 6, [6], dt.date(2022, 11, 28)),
+        (28, "home_isolation", 8, [6], dt.date(2022, 11, 28)),
+    ]  # no one on the 29th; contacts of contacts have no rule (the edition no longer identifies them)

@@ -88,6 +88,22 @@ def test_close_contact_red_7_days_then_yellow_3_ninth_edition(engine, ninth):
     )
 
 
+def test_close_contact_red_5_plus_3_days_november_2022(engine):
+    register(engine, residents=RESIDENTS, contacts=CLOSE_CONTACT.replace("2020-01-23", "2022-11-20"))
+    days = ["2022-11-20", "2022-11-25", "2022-11-26", "2022-11-28", "2022-11-29"]
+    expect(
+        colours_on(engine, "2022-11th", days).filter(_person(1)),
+        """
+        person_key | day        | colour | rule          | valid_until
+        1          | 2022-11-20 | red    | close_contact | 2022-11-25
+        1          | 2022-11-25 | red    | close_contact | 2022-11-25
+        1          | 2022-11-26 | red    | close_contact | 2022-11-28
+        1          | 2022-11-28 | red    | close_contact | 2022-11-28
+        1          | 2022-11-29 | green  | default_green |
+        """,
+    )
+
+
 SECONDARY = """
 case_key | contact_key | degree | via_key | classification | setting   | last_contact_at
 9        | 2           | 2      | 1       | secondary      | household | 2022-07-01 20:00

@@ -163,6 +163,24 @@ def test_ninth_edition_downgrades_after_7_then_3_days(engine):
     )
 
 
+def test_november_2022_has_two_levels_and_lifts_a_high_area_after_5_days(engine):
+    register(engine, diagnoses=NINTH, residents=NINTH_RESIDENTS)
+    result = area_risk(engine, "2022-11th", dt.date(2022, 6, 1), dt.date(2022, 6, 20))
+    assert_rows(
+        result,
+        """
+        | county_code | day        | level | days_since_last |
+        | 330102      | 2022-06-05 | high  | 4               |
+        | 330102      | 2022-06-06 | low   | 5               |
+        | 330103      | 2022-06-06 | low   | 5               |
+        | 330103      | 2022-06-09 | high  | 0               |
+        | 330103      | 2022-06-13 | high  | 4               |
+        | 330103      | 2022-06-14 | low   | 5               |
+        """,
+    )
+    assert "medium" not in set(result["level"].to_pylist())
+
+
 def test_ninth_edition_downgrade_days_are_policy_data(engine, edition):
     register(engine, diagnoses=NINTH, residents=NINTH_RESIDENTS)
     folder = edition("2022-9th", "area_risk", {"compound.downgrades.0.days_without_case": 5})
