@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from risk.spec import DELETE
-from shuzhi.policy import PolicyError
+from shuzhi.policy import PolicyError, editions
 from shuzhi.risk.policy import area_risk_policy, index_policy
 
 
-@pytest.mark.parametrize("name", ["2020-5th", "2022-9th"])
+@pytest.mark.parametrize("name", editions())
 def test_shipped_editions_load(name):
     area, idx = area_risk_policy(name), index_policy(name)
     assert getattr(area, area.unit) is not None
