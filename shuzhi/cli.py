@@ -219,7 +219,8 @@ def followup(
     csv: Annotated[Path | None, typer.Option(help="Write the whole worklist to this CSV file.")] = None,
 ) -> None:
     """The follow-up worklist of a day: everyone under a management measure (isolation, home monitoring),
-    which day of it, the tests taken, missed and next, and positive tests to refer (after analyse)."""
+    which day of it, the tests taken, missed and next, and who to refer: a positive test, declared symptoms
+    (after analyse)."""
     from collections import Counter
 
     from rich.table import Table
@@ -228,13 +229,17 @@ def followup(
     from shuzhi.followup import STATUSES
     from shuzhi.followup import followup as worklist_of
     from shuzhi.pipeline import period
+    from shuzhi.policy import PolicyError
 
     engine = connect(lake=DataDir.resolve(data).lake)
     try:
         on = dt.date.fromisoformat(day) if day else period(engine)[1]
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--day") from error
-    worklist = worklist_of(engine, edition, on, allow_missing=True)
+    try:
+        worklist = worklist_of(engine, edition, on, allow_missing=True)
+    except PolicyError as error:
+        raise typer.BadParameter(str(error), param_hint="--edition") from error
     counts = Counter(zip(worklist["measure"].to_pylist(), worklist["status"].to_pylist(), strict=True))
     summary = Table(title=f"Follow-up on {on} ({edition}): {worklist.num_rows:,} people under a measure")
     summary.add_column("measure")

@@ -160,6 +160,8 @@ def test_followup_lists_the_worklist_the_analysis_wrote_and_exports_it(demo_data
     assert exported["reason"].to_pylist() == stored["reason"].to_pylist()
     refused = runner.invoke(app, ["followup", "--data", str(where.root), "--day", "tomorrow"])
     assert refused.exit_code == 2 and "Invalid isoformat" in refused.output
+    refused = runner.invoke(app, ["followup", "--data", str(where.root), "--edition", "2019-1st"])
+    assert refused.exit_code == 2 and "unknown policy edition '2019-1st'" in " ".join(refused.output.split())
 
 
 @pytest.mark.parametrize("edition", ["2022-9th", "2022-11th"])

@@ -8,7 +8,7 @@
 * **tracing** — ``/tracing/funnel`` (cases → close contacts → contacts of contacts → companions),
   ``/tracing/cases`` and ``/tracing/graph/{case_key}`` (the transmission graph of one case);
 * **follow-up** — ``/followup`` (everyone under a management measure on the last analysed day: which day of
-  it, the tests taken, missed and next, a positive test; most urgent first);
+  it, the tests taken, missed and next, a positive test or declared symptoms; most urgent first);
 * **handovers** — ``/received`` (the cases and contacts other regions handed over: per region, and the
   latest contacts with the sender's evidence);
 * **the 2020 replay** — ``/replay`` (every Chinese city's level on every day of the real 2020 epidemic);
@@ -386,9 +386,8 @@ def _cases(found: Results) -> dict[str, dict[str, Any]]:
 
 # follow-up (shuzhi.followup): the worklist of people under a management measure
 
-FollowupStatus = Literal[
-    "positive", "symptomatic", "missed", "due", "on_schedule"
-]  # shuzhi.followup.STATUSES
+# shuzhi.followup.STATUSES, spelled out for the OpenAPI schema (a test holds them equal)
+FollowupStatus = Literal["positive", "symptomatic", "missed", "due", "on_schedule"]
 
 
 class FollowupPerson(BaseModel):
