@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shuzhi.codes import load_policy
+from shuzhi.federation.exchange import RECEIVED_SCHEMAS
 from shuzhi.followup import STATUSES, followup
 
 from .spec import expect, register
@@ -189,3 +190,19 @@ def test_november_2022_five_days_in_isolation_then_three_at_home(engine):
         (26, "home_isolation", 6, [6], dt.date(2022, 11, 28)),
         (28, "home_isolation", 8, [6], dt.date(2022, 11, 28)),
     ]  # no one on the 29th; contacts of contacts have no rule (the edition no longer identifies them)
+
+
+def test_a_contact_another_region_handed_over_is_followed_here(engine):
+    register(engine, residents=RESIDENTS)
+    schema = RECEIVED_SCHEMAS["received_contacts"]
+    contact = {"case_key": 8, "contact_key": 4, "degree": 1, "classification": "close", "rule": "household"}
+    contact |= {"setting": "household", "last_contact_at": dt.datetime(2022, 7, 3, 18), "evidence": "Nanjing"}
+    handed_over = pa.Table.from_pylist([{**contact, "from_region": "320100"}], schema)
+    engine.register("received_contacts", handed_over)
+    [row] = followup(engine, "2022-9th", JULY_5).to_pylist()
+    assert (row["person_key"], row["rule"], row["observation_day"], row["status"]) == (
+        4,
+        "close_contact",
+        2,
+        "missed",
+    )
