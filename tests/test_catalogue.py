@@ -79,3 +79,18 @@ def test_the_share_of_scheduled_tests_taken_is_read_off_the_worklist(engine: Eng
     spec_tables.register(engine, {"followup": worklist}, {"followup": FOLLOWUP}.get)
     measure = {m.name: m for m in measures(engine)}["scheduled tests taken"]
     assert (measure.value, measure.unit) == (71.4, "%")  # 5 of 7
+
+
+def test_the_share_of_daily_health_checks_made_yesterday_is_read_off_the_worklist(engine: Engine) -> None:
+    worklist = """
+    | person_key | observation_day | checks_per_day | silent_days | status      |
+    | 1          | 4               | 2              | [2]         | on_schedule |
+    | 2          | 4               | 2              | [1, 3]      | silent      |
+    | 3          | 1               | 2              | []          | due         |
+    | 4          | 9               |                | []          | on_schedule |
+    | 5          | 2               | 2              |             | on_schedule |
+    """
+    spec_tables.register(engine, {"followup": worklist}, {"followup": FOLLOWUP}.get)
+    measure = {m.name: m for m in measures(engine)}["daily health checks made"]
+    # 3 is on day 1 (no day before), 4's rule asks for no checks: 1 and 5 of 1, 2 and 5 checked yesterday
+    assert (measure.value, measure.unit) == (66.7, "%")

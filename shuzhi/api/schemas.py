@@ -298,6 +298,8 @@ class FollowupOut(BaseModel):
     taken_days: list[int]
     missed_days: list[int]
     next_test_on: dt.date | None
+    checks_per_day: int | None = Field(description="temperature and symptom declarations asked for a day")
+    silent_days: list[int] = Field(description="days of the measure with fewer declarations than asked")
     reason_zh: str
     reason_en: str
 

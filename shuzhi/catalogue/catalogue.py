@@ -138,6 +138,7 @@ def measures(engine: Engine, edition: str = DEFAULT_EDITION) -> list[Measure]:
         _contacts_per_case(engine),
         _case_to_observation(engine),
         _tests_taken(engine),
+        _checked_yesterday(engine),
     ]
 
 
@@ -210,3 +211,18 @@ def _tests_taken(engine: Engine) -> Measure:
     row = engine.to_arrow(f.aggregate(taken=taken.sum(), due=(taken + missed).sum()))
     done, due = row["taken"][0].as_py() or 0, row["due"][0].as_py() or 0
     return Measure("scheduled tests taken", round(100 * done / due, 1) if due else None, "%", how)
+
+
+def _checked_yesterday(engine: Engine) -> Measure:
+    how = (
+        "share of the people on the last follow-up worklist whose measure asks for daily health checks and "
+        "had begun by the day before, who made them all that day"
+    )
+    if not engine.has_table("followup"):
+        return Measure("daily health checks made", None, "%", f"{how}; no follow-up worklist")
+    f = engine.table("followup")
+    f = f.filter(f.checks_per_day.notnull(), f.observation_day >= 2)  # yesterday was day 1 or later
+    silent = f.silent_days.contains(f.observation_day - 1).fill_null(False)
+    row = engine.to_arrow(f.aggregate(n=f.count(), silent=silent.cast("int64").sum()))
+    n, quiet = row["n"][0].as_py(), row["silent"][0].as_py() or 0
+    return Measure("daily health checks made", round(100 * (n - quiet) / n, 1) if n else None, "%", how)

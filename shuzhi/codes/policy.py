@@ -6,10 +6,10 @@ This module owns the pydantic model of ``<edition>/codes.yaml``. A rule is a con
 yellow 7 days; ``days: null`` for a phase that lasts until released), the clearing mechanisms that end it
 early (``cleared_by``: normal daily check-in, negative tests) and the reason shown to the resident. A
 phase may name the measure the person is under meanwhile (``measure``: centralised isolation, home
-monitoring...) and a rule the tests those measures prescribe (``tests``); they drive the follow-up worklist
-(:mod:`shuzhi.followup`), not the colour. Every number, list and text a colour depends on lives in that file;
-the code hard-wires none. A malformed file fails with :class:`shuzhi.policy.PolicyError` naming the file and
-the key.
+monitoring...) and a rule the tests and the daily health checks those measures prescribe (``tests``,
+``checks``); they drive the follow-up worklist (:mod:`shuzhi.followup`), not the colour. Every number, list
+and text a colour depends on lives in that file; the code hard-wires none. A malformed file fails with
+:class:`shuzhi.policy.PolicyError` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -80,6 +80,13 @@ class TestSchedule(Strict):
         if any(day < 1 for day in value) or value != sorted(set(value)):
             raise ValueError("days after the evidence day (1 or more), ascending, each once")
         return value
+
+
+class HealthChecks(Strict):
+    """The temperature and symptom checks a management measure asks for each day (twice a day in the
+    protocols: morning and evening); every declaration that day counts as one."""
+
+    per_day: int = Field(ge=1, le=24)
 
 
 class DiagnosesWhen(Strict):
@@ -171,6 +178,7 @@ class Rule(Strict):
     phases: list[Phase] = Field(min_length=1)
     cleared_by: list[Literal["checkin", "negative_tests"]] = []
     tests: TestSchedule | None = None  # tests due while under the phases' measures (follow-up)
+    checks: HealthChecks | None = None  # daily health checks while under them (follow-up)
     reason: Text
     release: Text | None = None  # what turns an open-ended phase green (shown as turns_green)
     description: str = ""
@@ -318,7 +326,7 @@ class CodePolicy(Strict):
             for j, phase in enumerate(rule.phases):
                 _check_colour(phase.colour, self.colours, f"rules.{i}.phases.{j}.colour")
                 _check_measure(phase.measure, self.labels.measures, f"rules.{i}.phases.{j}.measure")
-            _check_tests(rule, f"rules.{i}.tests")
+            _check_measured(rule, f"rules.{i}")
             for mechanism in rule.cleared_by:
                 if getattr(self.clearing, mechanism) is None:
                     raise ValueError(f"rules.{i}.cleared_by: {mechanism!r} is not configured under clearing")
@@ -348,16 +356,15 @@ def _check_measure(measure: str | None, known: dict[str, Text], key: str) -> Non
         raise ValueError(f"{key}: unknown measure {measure!r}; labels.measures: {', '.join(known) or 'none'}")
 
 
-def _check_tests(rule: Rule, key: str) -> None:
-    """Tests fall on days of the measured phases."""
-    if rule.tests is None:
-        return
+def _check_measured(rule: Rule, key: str) -> None:
+    """Tests and checks need measured phases of a number of days; tests fall on their days."""
     last = rule.measured_days()
-    if last is None:
-        raise ValueError(f"{key}: tests need phases with a measure and a number of days")
-    late = [day for day in rule.tests.days if day > last]
+    for what in ("tests", "checks"):
+        if getattr(rule, what) is not None and last is None:
+            raise ValueError(f"{key}.{what}: {what} need phases with a measure and a number of days")
+    late = [day for day in rule.tests.days if day > last] if rule.tests else []
     if late:
-        raise ValueError(f"{key}.days: {late} after the last measured day ({last})")
+        raise ValueError(f"{key}.tests.days: {late} after the last measured day ({last})")
 
 
 def _check_colour(colour: str, colours: list[str], key: str) -> None:

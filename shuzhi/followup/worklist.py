@@ -6,11 +6,14 @@ phase :func:`shuzhi.codes.codes` reports, so a case is followed as a case, not a
 the day after the last contact). A scheduled test is *taken* when a test by one of the rule's methods was
 sampled on that date; *missed* when its date has passed without one; *due* on its date until taken. A positive
 test (any method) sampled from the evidence day on, or a declaration of fever or symptoms (as the policy's
-``declaration`` section defines them), marks the person for referral.
+``declaration`` section defines them), marks the person for referral. A rule's ``checks.per_day`` asks for
+that many health declarations (temperature and symptoms) on every day of the measure from day 1; a past day
+with fewer is *silent*, and a person silent yesterday is followed up before any missed test.
 
 Two queries through the engine layer (Ibis, on every engine): the people, fetched (a small table even in a
 large outbreak), then the worklist itself — each person's scheduled tests joined with the tests sampled on
-their dates, the first positive, the status and the reason, most urgent first.
+their dates, each day of a measure joined with the declarations made that day, the first positive and the
+first declared symptoms, the status and the reason, most urgent first.
 """
 
 from __future__ import annotations
@@ -48,12 +51,15 @@ FOLLOWUP = pa.schema(
         ("next_test_on", pa.date32()),  # the next scheduled test not yet taken (today's if due)
         ("positive_at", pa.timestamp("s")),  # the first positive sample since the evidence day
         ("symptoms_at", pa.timestamp("s")),  # the first declaration of fever or symptoms since then
+        ("checks_per_day", pa.int32()),  # health declarations the rule asks for a day (null: none)
+        ("silent_days", DAYS),  # days of the measure before this day with fewer declarations than asked
+        ("last_check_at", pa.timestamp("s")),  # the last declaration since the evidence day
         ("status", pa.string()),  # see STATUSES
         ("reason", pa.string()),
     ]
 )
 # most urgent first: a row has the first that holds
-STATUSES = ("positive", "symptomatic", "missed", "due", "on_schedule")
+STATUSES = ("positive", "symptomatic", "silent", "missed", "due", "on_schedule")
 POSITIVE = "positive"  # a test result of the canonical model
 
 
@@ -81,9 +87,12 @@ def followup(
     # to the wrong side (its rows were lost)
     tested = _per_person(_keys(persons), tests, policy, on)
     positive = _positives(_keys(persons), tests)
-    declared = _symptoms(_keys(persons), sources.table("declarations"), policy, day)
+    declarations = _declarations_by(sources.table("declarations"), policy, day)
+    declared = _declared(_keys(persons), declarations)
+    checked = _checks(_keys(persons), declarations, policy, on)
     rows = _joined_on_person(known, tested, "f_key")
     rows = _joined_on_person(_joined_on_person(rows, positive, "p_key"), declared, "s_key")
+    rows = _joined_on_person(rows, checked, "c_key")
     return _with_empty_lists(engine.to_arrow(_worklist(rows, on)))
 
 
@@ -114,6 +123,7 @@ def _rules(policy: CodePolicy) -> pa.Table:
             "rule": rule.id,
             "measure": phase.measure,
             "last_day": rule.measured_days(),
+            "checks_per_day": rule.checks.per_day if rule.checks else None,
             "test_days": rule.tests.days if rule.tests else [],
             **{f"days_{lang}": _joined(rule.tests.days, lang) if rule.tests else None for lang in WORDS},
             **{f"measure_{lang}": getattr(policy.labels.measures[phase.measure], lang) for lang in WORDS},
@@ -124,7 +134,8 @@ def _rules(policy: CodePolicy) -> pa.Table:
     }
     texts = [f"{what}_{lang}" for what in ("days", "measure") for lang in WORDS]
     schema = pa.schema(
-        [("rule", pa.string()), ("measure", pa.string()), ("last_day", pa.int32()), ("test_days", DAYS)]
+        [("rule", pa.string()), ("measure", pa.string()), ("last_day", pa.int32())]
+        + [("checks_per_day", pa.int32()), ("test_days", DAYS)]
         + [(name, pa.string()) for name in texts]
     )
     return pa.Table.from_pylist(list(rows.values()), schema=schema)
@@ -192,13 +203,51 @@ def _positives(known: ir.Table, tests: ir.Table) -> ir.Table:
     return met.group_by(p_key=met.person_key).aggregate(positive_at=met.t_at.min())
 
 
-def _symptoms(known: ir.Table, declarations: ir.Table, policy: CodePolicy, day: dt.date) -> ir.Table:
-    """s_key (the person), symptoms_at: the first declaration of fever or symptoms from each person's
-    evidence day to the end of ``day``."""
-    d = declarations.filter(declarations.declared_at < _end_of(day), symptomatic(declarations, policy))
-    d = d.select(d_key=d.person_key, d_at=d.declared_at)
-    met = known.inner_join(d, [known.person_key == d.d_key, d.d_at.date() >= known.since])
-    return met.group_by(s_key=met.person_key).aggregate(symptoms_at=met.d_at.min())
+def _declarations_by(declarations: ir.Table, policy: CodePolicy, day: dt.date) -> ir.Table:
+    """Health declarations made by the end of ``day``, with their date and whether they declare fever or
+    symptoms."""
+    d = declarations.filter(declarations.declared_at < _end_of(day))
+    return d.select(
+        d_key=d.person_key, d_on=d.declared_at.date(), d_at=d.declared_at, d_ill=symptomatic(d, policy)
+    )
+
+
+def _declared(known: ir.Table, declarations: ir.Table) -> ir.Table:
+    """s_key (the person), symptoms_at, last_check_at: the first declaration of fever or symptoms and the
+    last declaration, from each person's evidence day to the end of the day."""
+    d = declarations
+    met = known.inner_join(d, [known.person_key == d.d_key, d.d_on >= known.since])
+    return met.group_by(s_key=met.person_key).aggregate(
+        symptoms_at=met.d_at.min(where=met.d_ill), last_check_at=met.d_at.max()
+    )
+
+
+def _check_days(policy: CodePolicy) -> pa.Table:
+    """rule, check_day, per_day: one row per day of a measure that asks for daily health checks."""
+    rows = [
+        {"rule": rule.id, "check_day": check_day, "per_day": rule.checks.per_day}
+        for rule in policy.rules
+        if rule.checks
+        for check_day in range(1, rule.measured_days() + 1)
+    ]
+    schema = pa.schema([("rule", pa.string()), ("check_day", pa.int32()), ("per_day", pa.int32())])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _checks(known: ir.Table, declarations: ir.Table, policy: CodePolicy, on: ir.DateValue) -> ir.Table:
+    """c_key (the person), silent_days, silent_yesterday: the past days of the measure (from day 1) with
+    fewer declarations than the rule asks for, and whether the day before ``on`` is one of them."""
+    days = ibis.memtable(_check_days(policy))
+    slots = known.select("person_key", "rule", "since").inner_join(days, "rule")
+    slots = slots.mutate(check_on=plus_days(slots.since, slots.check_day))
+    slots = slots.filter(slots.check_on < on)
+    made = declarations.group_by(["d_key", "d_on"]).aggregate(made=declarations.count())
+    met = slots.left_join(made, [slots.person_key == made.d_key, slots.check_on == made.d_on])
+    silent = met.made.fill_null(0) < met.per_day
+    return met.group_by(c_key=met.person_key).aggregate(
+        silent_days=met.check_day.collect(where=silent).sort(),
+        silent_yesterday=(silent & (plus_days(met.check_on, 1) == on)).any(),
+    )
 
 
 def _worklist(t: ir.Table, on: ir.DateValue) -> ir.Table:
@@ -207,9 +256,10 @@ def _worklist(t: ir.Table, on: ir.DateValue) -> ir.Table:
     status = ibis.cases(
         (t.positive_at.notnull(), STATUSES[0]),
         (t.symptoms_at.notnull(), STATUSES[1]),
-        (missed, STATUSES[2]),
-        (t.due.fill_null(False), STATUSES[3]),
-        else_=STATUSES[4],
+        (t.silent_yesterday.fill_null(False), STATUSES[2]),
+        (missed, STATUSES[3]),
+        (t.due.fill_null(False), STATUSES[4]),
+        else_=STATUSES[5],
     )
     t = t.mutate(
         status=status,
@@ -231,6 +281,10 @@ class Words:
     taken: str
     missed: str
     upcoming: str
+    checks: tuple[str, str]  # before and after the number of daily checks
+    silent: str
+    last_check: str
+    never: str  # no declaration since the evidence day
     positive: tuple[str, str]  # before and after the time of the positive sample
     symptoms: tuple[str, str]  # before and after the time of the declaration
 
@@ -243,6 +297,10 @@ WORDS = {
         taken="已检 ",
         missed="漏检 ",
         upcoming="下次 ",
+        checks=("每日体温与症状监测", "次"),
+        silent="漏报 ",
+        last_check="最近申报 ",
+        never="无",
         positive=("", " 采样阳性，转诊"),
         symptoms=("", " 申报发热或症状，转诊"),
     ),
@@ -253,6 +311,10 @@ WORDS = {
         taken="taken ",
         missed="missed ",
         upcoming="next ",
+        checks=("", " health checks a day"),
+        silent="checks missed on days ",
+        last_check="last check ",
+        never="none",
         positive=("positive sample ", ": refer for diagnosis"),
         symptoms=("fever or symptoms declared ", ": refer for diagnosis"),
     ),
@@ -277,6 +339,11 @@ def _reason(t: ir.Table, lang: str) -> ir.StringValue:
             _listed(words.taken, t.taken_days, words.listed),
             _listed(words.missed, t.missed_days, words.listed),
             words.upcoming + t.next_test_on.cast("string"),
+            words.checks[0] + t.checks_per_day.cast("string") + words.checks[1],
+            _listed(words.silent, t.silent_days, words.listed),
+            _present(t.silent_days).ifelse(
+                words.last_check + _minute(t.last_check_at).fill_null(words.never), ibis.null("string")
+            ),
             _at(words.positive, t.positive_at),
             _at(words.symptoms, t.symptoms_at),
         ],
@@ -284,7 +351,11 @@ def _reason(t: ir.Table, lang: str) -> ir.StringValue:
 
 
 def _at(words: tuple[str, str], at: ir.TimestampValue) -> ir.StringValue:
-    return words[0] + at.strftime("%Y-%m-%d %H:%M") + words[1]
+    return words[0] + _minute(at) + words[1]
+
+
+def _minute(at: ir.TimestampValue) -> ir.StringValue:
+    return at.strftime("%Y-%m-%d %H:%M")
 
 
 def _present(days: ir.ArrayValue) -> ir.BooleanValue:

@@ -164,6 +164,7 @@ class VehicleParams(Strict):
 class DeclarationParams(Strict):
     daily_share: Share
     observed_share: Share
+    observed_per_day: int = Field(ge=1, le=2)  # once, or morning and evening
     traveller_share: Share
     symptoms: dict[str, Share]
     background_symptomatic: Share
@@ -1165,6 +1166,11 @@ class Life:
         chance[from_afar | sick] = max(q.daily_share, q.traveller_share)
         chance[status.observed] = np.maximum(chance[status.observed], q.observed_share)
         who = np.flatnonzero((rng.random(n, dtype=np.float32) < chance) & ~status.isolated)
+        at = rng.integers(7 * 3600, 22 * 3600, len(who))
+        if q.observed_per_day == 2:  # the observed check again after every first declaration's hour
+            again = np.intersect1d(who, np.flatnonzero(status.observed))
+            who = np.concatenate([who, again])
+            at = np.concatenate([at, rng.integers(22 * 3600, 23 * 3600, len(again))])
         shares = np.array([q.symptoms[s] for s in SYMPTOMS])
         ill = sick[who] | (rng.random(len(who)) < q.background_symptomatic)
         symptoms = (rng.random((len(who), len(SYMPTOMS))) < shares) & ill[:, None]
@@ -1181,7 +1187,7 @@ class Life:
         return pa.Table.from_arrays(
             [
                 take(self.pop.persons.ids, who),
-                pa.array(day_base + rng.integers(7 * 3600, 22 * 3600, len(who)), pa.timestamp("s")),
+                pa.array(day_base + at, pa.timestamp("s")),
                 take(self.pop.geo.county_pool, self.pop.persons.county[who]),
                 pa.array(np.round(temperature, 1), pa.float32()),
                 _lists(symptoms, pa.array(SYMPTOMS, pa.string())),

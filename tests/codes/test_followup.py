@@ -12,15 +12,17 @@ from shuzhi.federation.exchange import RECEIVED_SCHEMAS
 from shuzhi.followup import STATUSES, followup
 
 from .spec import expect, register
-from .test_policy import _edition_copy, _set
+from .test_policy import DELETE, _edition_copy, _set
 
-RESIDENTS = "\n".join(["person_key | county_code", *[f"{p} | 330102" for p in range(1, 8)]])
+RESIDENTS = "\n".join(["person_key | county_code", *[f"{p} | 330102" for p in range(1, 9)]])
 JULY_5 = dt.date(2022, 7, 5)
 
 # 1: close contact, last contact 1 July: tested days 1 and 3 (by PCR; day 2 only by antigen);
 # 2: contact of a close contact, 4 July: day 1 is today; 3: close contact who tested positive;
 # 4: close contact long ago (released); 5: a case who was also a close contact (followed as a case);
-# 6: close contact of 3 July, tested on days 1 and 2; 7: close contact of 2 July who declared a fever
+# 6: close contact of 3 July, tested on days 1 and 2; 7: close contact of 2 July who declared a fever;
+# 8: close contact of 2 July, never tested, who declared twice on day 1 and not since (the edition asks
+# for two health checks a day: 1 made one on day 2, 6 both on day 1)
 CONTACTS = """
 case_key | contact_key | degree | classification | setting   | last_contact_at
 9        | 1           | 1      | close          | household | 2022-07-01 08:00
@@ -30,6 +32,7 @@ case_key | contact_key | degree | classification | setting   | last_contact_at
 9        | 5           | 1      | close          | meal      | 2022-07-02 12:00
 9        | 6           | 1      | close          | workplace | 2022-07-03 09:00
 9        | 7           | 1      | close          | meal      | 2022-07-02 12:00
+9        | 8           | 1      | close          | meal      | 2022-07-02 12:00
 """
 DECLARATIONS = """
 person_key | declared_at      | temperature | symptoms
@@ -37,6 +40,14 @@ person_key | declared_at      | temperature | symptoms
 7          | 2022-07-03 08:00 | 36.5        | []
 7          | 2022-07-04 08:00 | 36.6        | [cough]
 6          | 2022-07-04 08:00 | 36.4        | []
+6          | 2022-07-04 20:00 | 36.5        | []
+1          | 2022-07-02 08:00 | 36.5        | []
+1          | 2022-07-02 20:00 | 36.6        | []
+1          | 2022-07-03 08:00 | 36.5        | []
+1          | 2022-07-04 08:00 | 36.4        | []
+1          | 2022-07-04 20:00 | 36.5        | []
+8          | 2022-07-03 08:00 | 36.5        | []
+8          | 2022-07-03 20:00 | 36.7        | []
 """
 TESTS = """
 person_key | sampled_at       | method  | result
@@ -73,28 +84,31 @@ def test_the_ninth_editions_measures_and_test_days(engine):
         2          | secondary_contact | home_isolation        | 2022-07-04 | 1               | 2022-07-11
         6          | close_contact     | centralised_isolation | 2022-07-03 | 2               | 2022-07-13
         7          | close_contact     | centralised_isolation | 2022-07-02 | 3               | 2022-07-12
+        8          | close_contact     | centralised_isolation | 2022-07-02 | 3               | 2022-07-12
         """,
     )
     expect(
         worklist,
         """
-        person_key | taken_days | missed_days | next_test_on | status
-        3          | [1]        | [2]         | 2022-07-05   | positive
-        7          | []         | [1, 2]      | 2022-07-05   | symptomatic
-        1          | [1, 3]     | [2]         | 2022-07-06   | missed
-        2          | []         | []          | 2022-07-05   | due
-        6          | [1, 2]     | []          | 2022-07-06   | on_schedule
+        person_key | taken_days | missed_days | next_test_on | silent_days | status
+        3          | [1]        | [2]         | 2022-07-05   | [1, 2]      | positive
+        7          | []         | [1, 2]      | 2022-07-05   | [1, 2]      | symptomatic
+        8          | []         | [1, 2]      | 2022-07-05   | [2]         | silent
+        1          | [1, 3]     | [2]         | 2022-07-06   | [2]         | missed
+        2          | []         | []          | 2022-07-05   | []          | due
+        6          | [1, 2]     | []          | 2022-07-06   | []          | on_schedule
         """,
     )
     expect(
         worklist,
         """
-        person_key | positive_at      | symptoms_at
-        3          | 2022-07-03 10:00 |
-        7          |                  | 2022-07-04 08:00
-        1          |                  |
-        2          |                  |
-        6          |                  |
+        person_key | positive_at      | symptoms_at      | checks_per_day | last_check_at
+        3          | 2022-07-03 10:00 |                  | 2              |
+        7          |                  | 2022-07-04 08:00 | 2              | 2022-07-04 08:00
+        8          |                  |                  | 2              | 2022-07-03 20:00
+        1          |                  |                  | 2              | 2022-07-04 20:00
+        2          |                  |                  | 2              |
+        6          |                  |                  | 2              | 2022-07-04 20:00
         """,
     )
     assert worklist["status"].to_pylist() == list(STATUSES)  # most urgent first
@@ -105,12 +119,27 @@ def test_the_ninth_editions_measures_and_test_days(engine):
     reason = worklist.filter(pc.equal(worklist["person_key"], 1))["reason"][0].as_py()
     assert reason == (
         "集中隔离医学观察 第4天（共10天，自2022-07-01）；核酸检测日 1、2、3、5、7、10；已检 1、3；漏检 2；"
-        "下次 2022-07-06 / centralised isolation, day 4 of 10 (since 2022-07-01); "
-        "tests on days 1, 2, 3, 5, 7, 10; taken 1, 3; missed 2; next 2022-07-06"
+        "下次 2022-07-06；每日体温与症状监测2次；漏报 2；最近申报 2022-07-04 20:00"
+        " / centralised isolation, day 4 of 10 (since 2022-07-01); "
+        "tests on days 1, 2, 3, 5, 7, 10; taken 1, 3; missed 2; next 2022-07-06; 2 health checks a day; "
+        "checks missed on days 2; last check 2022-07-04 20:00"
     )
+    [eight] = worklist.filter(pc.equal(worklist["person_key"], 8))["reason"].to_pylist()
+    assert eight.endswith("; checks missed on days 2; last check 2022-07-03 20:00")
+    [two] = worklist.filter(pc.equal(worklist["person_key"], 2))["reason"].to_pylist()
+    assert two.endswith("; next 2022-07-05; 2 health checks a day")  # day 1 is today: none missed yet
+
+
+def _twice_a_day(person: int, first: dt.date, days: int, skip: set[str]) -> str:
+    """A declarations table: ``person`` declares at 08:00 and 20:00 for ``days`` days, but at the times in
+    ``skip``."""
+    times = [f"{first + dt.timedelta(days=d)} {hour}" for d in range(days) for hour in ("08:00", "20:00")]
+    rows = [f"{person} | {at} | 36.5 | []" for at in times if at not in skip]
+    return "\n".join(["person_key | declared_at | temperature | symptoms", *rows])
 
 
 def test_medical_observation_without_tests_in_2020(engine):
+    # 1 declares twice a day from day 1 (24 January) to day 13 but on the evening of day 12; 2 never declares
     register(
         engine,
         residents=RESIDENTS,
@@ -123,6 +152,7 @@ def test_medical_observation_without_tests_in_2020(engine):
         person_key | sampled_at       | method | result
         2          | 2020-01-30 10:00 | pcr    | positive
         """,
+        declarations=_twice_a_day(1, dt.date(2020, 1, 24), 13, skip={"2020-02-04 20:00"}),
     )
     expect(
         followup(engine, "2020-5th", dt.date(2020, 2, 6)),
@@ -132,18 +162,33 @@ def test_medical_observation_without_tests_in_2020(engine):
         1          | medical_observation | 14              | 2020-02-06    |                  | on_schedule
         """,
     )
+    silent = followup(engine, "2020-5th", dt.date(2020, 2, 6))["silent_days"].to_pylist()
+    assert silent == [list(range(1, 14)), [12]]
+    on_day_13 = followup(engine, "2020-5th", dt.date(2020, 2, 5)).to_pylist()
+    assert [(r["person_key"], r["status"]) for r in on_day_13] == [(2, "positive"), (1, "silent")]
     assert followup(engine, "2020-5th", dt.date(2020, 2, 7)).num_rows == 0  # the yellow week has no measure
     reasons = followup(engine, "2020-5th", dt.date(2020, 2, 6))["reason"].to_pylist()
     assert reasons == [
-        "医学观察 第14天（共14天，自2020-01-23）；2020-01-30 10:00 采样阳性，转诊"
-        " / medical observation, day 14 of 14 (since 2020-01-23); positive sample 2020-01-30 10:00: refer for"
-        " diagnosis",
-        "医学观察 第14天（共14天，自2020-01-23） / medical observation, day 14 of 14 (since 2020-01-23)",
+        "医学观察 第14天（共14天，自2020-01-23）；每日体温与症状监测2次；"
+        "漏报 1、2、3、4、5、6、7、8、9、10、11、12、13；最近申报 无；2020-01-30 10:00 采样阳性，转诊"
+        " / medical observation, day 14 of 14 (since 2020-01-23); 2 health checks a day; checks missed on"
+        " days 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13; last check none; positive sample 2020-01-30 10:00:"
+        " refer for diagnosis",
+        "医学观察 第14天（共14天，自2020-01-23）；每日体温与症状监测2次；漏报 12；最近申报 2020-02-05 20:00"
+        " / medical observation, day 14 of 14 (since 2020-01-23); 2 health checks a day; checks missed on"
+        " days 12; last check 2020-02-05 20:00",
     ]
 
 
 def test_changing_the_test_days_changes_the_worklist(engine, tmp_path):
-    register(engine, residents=RESIDENTS, contacts=CONTACTS, tests=TESTS, diagnoses=DIAGNOSES)
+    register(
+        engine,
+        residents=RESIDENTS,
+        contacts=CONTACTS,
+        tests=TESTS,
+        diagnoses=DIAGNOSES,
+        declarations=DECLARATIONS,
+    )
     fewer = _edition_copy(tmp_path, "2022-9th", _set("rules.1.tests.days", [1, 3, 7]))
     expect(
         followup(engine, fewer, JULY_5).filter(pc.is_in(pc.field("person_key"), pa.array([1, 2]))),
@@ -200,9 +245,27 @@ def test_a_contact_another_region_handed_over_is_followed_here(engine):
     handed_over = pa.Table.from_pylist([{**contact, "from_region": "320100"}], schema)
     engine.register("received_contacts", handed_over)
     [row] = followup(engine, "2022-9th", JULY_5).to_pylist()
-    assert (row["person_key"], row["rule"], row["observation_day"], row["status"]) == (
+    assert (row["person_key"], row["rule"], row["observation_day"], row["missed_days"], row["status"]) == (
         4,
         "close_contact",
         2,
-        "missed",
+        [1],
+        "silent",  # no declaration on day 1 either
     )
+
+
+def test_changing_the_daily_checks_changes_the_worklist(engine, tmp_path):
+    register(engine, residents=RESIDENTS, contacts=CONTACTS, diagnoses=DIAGNOSES, declarations=DECLARATIONS)
+    once = _edition_copy(tmp_path, "2022-9th", _set("rules.1.checks.per_day", 1))
+    expect(
+        followup(engine, once, JULY_5).filter(pc.is_in(pc.field("person_key"), pa.array([1, 6, 8]))),
+        """
+        person_key | checks_per_day | silent_days | status
+        8          | 1              | [2]         | silent
+        1          | 1              | []          | missed
+        6          | 1              | []          | missed
+        """,
+    )
+    unchecked = _edition_copy(tmp_path / "b", "2022-9th", _set("rules.1.checks", DELETE))
+    rows = followup(engine, unchecked, JULY_5).filter(pc.equal(pc.field("person_key"), 8)).to_pylist()
+    assert [(r["checks_per_day"], r["silent_days"], r["status"]) for r in rows] == [(None, [], "missed")]

@@ -430,17 +430,25 @@ def _contact(
     }
 
 
-FOLLOWUP_EDITION = "2022-9th"  # tests on days 1, 2, 3...: the resident tested on day 1 only
+FOLLOWUP_EDITION = "2022-9th"  # tests on days 1, 2, 3..., two health checks a day
+CHECKED_KEYS = (RESIDENT_KEY, GREEN_KEY + 10)  # declared twice on day 1; the other two contacts did not
 
 
 def followup_worklist() -> pa.Table:
-    """The worklist of the last day, by ``shuzhi.followup`` itself from the fixture's contacts and a test."""
+    """The worklist of the last day, by ``shuzhi.followup`` itself from the fixture's contacts, a test (the
+    resident's, on day 1) and declarations."""
     engine = connect()
     engine.register("contacts", contacts())
     test = {"person_key": RESIDENT_KEY, "sampled_at": dt.datetime(2020, 2, 4, 9), "method": "pcr"}
     engine.register(
         "tests", pa.Table.from_pylist([{**test, "result": "negative"}], schema=TABLES["tests"].schema)
     )
+    declared = [
+        {"person_key": key, "declared_at": dt.datetime(2020, 2, 4, hour), "temperature": 36.5, "symptoms": []}
+        for key in CHECKED_KEYS
+        for hour in (8, 20)
+    ]
+    engine.register("declarations", pa.Table.from_pylist(declared, schema=TABLES["declarations"].schema))
     return followup(engine, FOLLOWUP_EDITION, LAST, allow_missing=True)
 
 

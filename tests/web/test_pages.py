@@ -20,6 +20,7 @@ from sqlalchemy import select
 from shuzhi.credentials import envelope, verify
 from shuzhi.credentials.keys import NATIONAL
 from shuzhi.credentials.qr import decode_image
+from shuzhi.followup import STATUSES
 from shuzhi.settings import DataDir
 from shuzhi.store import Passage
 from shuzhi.web.server import dashboard_app
@@ -113,7 +114,11 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     assert page.locator("#received-contacts tbody tr").count() == 2
     page.wait_for_function("() => window.dashboard.followup !== null")
     statuses = page.locator("#followup-table tbody tr td:nth-child(2)").all_text_contents()
-    assert statuses == ["missed", "missed", "missed", "due"]  # the most urgent first
+    assert statuses == ["silent", "silent", "missed", "due"]  # the most urgent first
+    silent_days = page.locator("#followup-table tbody tr td:nth-child(5)").all_text_contents()
+    assert silent_days == ["1", "1", "", ""]  # the two who did not declare on day 1 (yesterday)
+    options = page.locator("#followup-filter option").evaluate_all("os => os.map((o) => o.value)")
+    assert tuple(options[1:]) == STATUSES  # a filter for every status of the worklist
     page.select_option("#followup-filter", "due")
     page.wait_for_function("() => window.dashboard.followup.persons.length === 1")
     assert page.locator("#followup-table tbody tr td").first.text_content() == str(RESIDENT_KEY)

@@ -118,9 +118,9 @@ def test_the_followup_worklist_puts_the_most_urgent_first_and_audits_its_reads(f
     client = TestClient(fresh.app)
     worklist = get(client, fresh, "/dashboard/followup")
     assert worklist["day"] == LAST.isoformat()
-    assert worklist["by_status"] == {"missed": 3, "due": 1}
+    assert worklist["by_status"] == {"silent": 2, "missed": 1, "due": 1}
     assert worklist["by_measure"] == {"centralised_isolation": 3, "home_isolation": 1}
-    assert [p["status"] for p in worklist["persons"]] == ["missed", "missed", "missed", "due"]
+    assert [p["status"] for p in worklist["persons"]] == ["silent", "silent", "missed", "due"]
     [resident] = get(client, fresh, "/dashboard/followup?status=due")["persons"]
     assert resident["person_key"] == str(RESIDENT_KEY)
     assert (resident["observation_day"], resident["taken_days"], resident["next_test_on"]) == (
@@ -128,7 +128,14 @@ def test_the_followup_worklist_puts_the_most_urgent_first_and_audits_its_reads(f
         [1],
         "2020-02-05",
     )
-    assert resident["reason"].endswith("tests on days 1, 2, 3, 5, 7, 10; taken 1; next 2020-02-05")
+    assert resident["reason"].endswith(
+        "tests on days 1, 2, 3, 5, 7, 10; taken 1; next 2020-02-05; 2 health checks a day"
+    )
+    assert (resident["checks_per_day"], resident["silent_days"], resident["last_check_at"]) == (
+        2,
+        [],
+        "2020-02-04T20:00:00",
+    )
     assert client.get("/dashboard/followup?status=lost", headers=fresh.headers("operator")).status_code == 422
     assert get_args(FollowupStatus) == STATUSES  # the API's statuses are the worklist's
     with fresh.app.state.services.store.session() as session:
@@ -296,7 +303,9 @@ def test_the_resident_gets_a_signed_code_with_its_reasons(client: TestClient, si
         2,
         [1],
     )
-    assert followup["next_test_on"] == LAST.isoformat() and followup["reason_en"].endswith("next 2020-02-05")
+    assert followup["next_test_on"] == LAST.isoformat()
+    assert (followup["checks_per_day"], followup["silent_days"]) == (2, [])
+    assert followup["reason_en"].endswith("next 2020-02-05; 2 health checks a day")
     assert followup["reason_zh"].startswith("集中隔离医学观察 第2天")
     assert [(h["day"], h["colour"]) for h in code["history"]] == [
         (DAYS[3].isoformat(), "red"),

@@ -387,7 +387,10 @@ def _cases(found: Results) -> dict[str, dict[str, Any]]:
 # follow-up (shuzhi.followup): the worklist of people under a management measure
 
 # shuzhi.followup.STATUSES, spelled out for the OpenAPI schema (a test holds them equal)
-FollowupStatus = Literal["positive", "symptomatic", "missed", "due", "on_schedule"]
+FollowupStatus = Literal["positive", "symptomatic", "silent", "missed", "due", "on_schedule"]
+
+
+WALL_CLOCK_COLUMNS = ("positive_at", "symptoms_at", "last_check_at")
 
 
 class FollowupPerson(BaseModel):
@@ -405,6 +408,9 @@ class FollowupPerson(BaseModel):
     symptoms_at: str | None = Field(
         description="first declaration of fever or symptoms; local wall-clock time"
     )
+    checks_per_day: int | None = Field(description="health declarations the rule asks for a day")
+    silent_days: list[int] = Field(description="days of the measure before this day with fewer declarations")
+    last_check_at: str | None = Field(description="last declaration since the evidence day; wall-clock time")
     status: FollowupStatus
     reason: str
 
@@ -443,12 +449,9 @@ def followup_worklist(
         by_measure=dict(by_measure),
         persons=[
             FollowupPerson(
-                **{
-                    k: v for k, v in r.items() if k not in ("person_key", "day", "positive_at", "symptoms_at")
-                },
+                **{k: v for k, v in r.items() if k not in ("person_key", "day", *WALL_CLOCK_COLUMNS)},
                 person_key=str(r["person_key"]),
-                positive_at=_wall_clock(r["positive_at"]),
-                symptoms_at=_wall_clock(r["symptoms_at"]),
+                **{k: _wall_clock(r[k]) for k in WALL_CLOCK_COLUMNS},
             )
             for r in persons
         ],

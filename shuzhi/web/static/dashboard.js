@@ -282,7 +282,8 @@ async function showReceived() {
   if (!received.regions.length) say("#received-status", "尚无其他地区移交 No region has handed anyone over yet.");
 }
 
-// Follow-up: who is under a measure, which day of it, the tests missed and next (most urgent first)
+// Follow-up: who is under a measure, which day of it, the health checks and tests missed, the next test
+// (most urgent first)
 
 async function showFollowup(only = "") {
   const worklist = await api.get(`/dashboard/followup?limit=200${only ? `&status=${only}` : ""}`);
@@ -291,7 +292,8 @@ async function showFollowup(only = "") {
   $("#followup-counts").textContent = `${worklist.day}: ${counts}`;
   $("#followup-table").tBodies[0].replaceChildren(...worklist.persons.map((p) => el("tr", {class: p.status},
     el("td", {}, p.person_key), el("td", {}, p.status), el("td", {}, p.measure),
-    el("td", {}, String(p.observation_day)), el("td", {}, p.missed_days.join(", ")),
+    el("td", {}, String(p.observation_day)), el("td", {}, p.silent_days.join(", ")),
+    el("td", {}, p.missed_days.join(", ")),
     el("td", {}, p.next_test_on ?? "—"), el("td", {}, p.reason))));
   if (!worklist.persons.length) say("#followup-status", "无 None with this status.");
 }
