@@ -7,7 +7,9 @@ from collections import defaultdict
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from risk.spec import DELETE, edited
 
+from shuzhi.policy import PolicyError
 from shuzhi.supplies import plan, supplies_policy
 from shuzhi.supplies.allocate import Need, needs, shares, ship
 
@@ -131,3 +133,16 @@ def test_a_malformed_section_names_the_key(edition, key, value, message):
 
     with pytest.raises(PolicyError, match=message.replace(".", r"\.")):
         supplies_policy(edition("2020-5th", "supplies", {key: value}))
+
+
+def test_test_kits_per_close_contact_follow_the_codes_testing_schedule(tmp_path):
+    """``scheduled_tests``: the 9th edition's close contacts are tested 6 times (codes.yaml); fewer days there
+    mean fewer kits here, and no schedule to follow is an error naming the key."""
+    assert supplies_policy("2022-9th").items["test_kits"].per_recent_close_contact == 6
+    fewer = edited(tmp_path / "fewer", "2022-9th", "codes", {"rules.1.tests.days": [1, 3, 7]})
+    policy = supplies_policy(fewer)
+    [need, *_] = needs(policy.items["test_kits"], COUNTIES, policy)
+    assert need.reason == "3 × 40 close contacts = 120 tests"
+    untested = edited(tmp_path / "untested", "2022-9th", "codes", {"rules.1.tests": DELETE})
+    with pytest.raises(PolicyError, match=r"items\.test_kits\.per_recent_close_contact"):
+        supplies_policy(untested)
