@@ -87,8 +87,8 @@ def followup(
     # to the wrong side (its rows were lost)
     tested = _per_person(_keys(persons), tests, policy, on)
     positive = _positives(_keys(persons), tests)
-    declarations = _declarations_by(sources.table("declarations"), policy, day)
-    declared = _declared(_keys(persons), declarations)
+    declarations = _theirs(_keys(persons), _declarations_by(sources.table("declarations"), policy, day))
+    declared = _declared(declarations)
     checked = _checks(_keys(persons), declarations, policy, on)
     rows = _joined_on_person(known, tested, "f_key")
     rows = _joined_on_person(_joined_on_person(rows, positive, "p_key"), declared, "s_key")
@@ -212,13 +212,19 @@ def _declarations_by(declarations: ir.Table, policy: CodePolicy, day: dt.date) -
     )
 
 
-def _declared(known: ir.Table, declarations: ir.Table) -> ir.Table:
+def _theirs(known: ir.Table, declarations: ir.Table) -> ir.Table:
+    """The declarations of the people, each from their evidence day on (a small part of everyone's)."""
+    met = known.inner_join(
+        declarations, [known.person_key == declarations.d_key, declarations.d_on >= known.since]
+    )
+    return met.select(*declarations.columns)
+
+
+def _declared(theirs: ir.Table) -> ir.Table:
     """s_key (the person), symptoms_at, last_check_at: the first declaration of fever or symptoms and the
-    last declaration, from each person's evidence day to the end of the day."""
-    d = declarations
-    met = known.inner_join(d, [known.person_key == d.d_key, d.d_on >= known.since])
-    return met.group_by(s_key=met.person_key).aggregate(
-        symptoms_at=met.d_at.min(where=met.d_ill), last_check_at=met.d_at.max()
+    last declaration."""
+    return theirs.group_by(s_key=theirs.d_key).aggregate(
+        symptoms_at=theirs.d_at.min(where=theirs.d_ill), last_check_at=theirs.d_at.max()
     )
 
 
@@ -234,14 +240,14 @@ def _check_days(policy: CodePolicy) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def _checks(known: ir.Table, declarations: ir.Table, policy: CodePolicy, on: ir.DateValue) -> ir.Table:
+def _checks(known: ir.Table, theirs: ir.Table, policy: CodePolicy, on: ir.DateValue) -> ir.Table:
     """c_key (the person), silent_days, silent_yesterday: the past days of the measure (from day 1) with
-    fewer declarations than the rule asks for, and whether the day before ``on`` is one of them."""
+    fewer of ``theirs`` (declarations) than the rule asks for, and whether the day before ``on`` is one."""
     days = ibis.memtable(_check_days(policy))
     slots = known.select("person_key", "rule", "since").inner_join(days, "rule")
     slots = slots.mutate(check_on=plus_days(slots.since, slots.check_day))
     slots = slots.filter(slots.check_on < on)
-    made = declarations.group_by(["d_key", "d_on"]).aggregate(made=declarations.count())
+    made = theirs.group_by(["d_key", "d_on"]).aggregate(made=theirs.count())
     met = slots.left_join(made, [slots.person_key == made.d_key, slots.check_on == made.d_on])
     silent = met.made.fill_null(0) < met.per_day
     return met.group_by(c_key=met.person_key).aggregate(
