@@ -7,7 +7,8 @@ over a month.
 Each step runs in its own process so that its peak memory (max RSS, DuckDB included) is its own. The baseline,
 measured in the same run on the same lake, is a plain scan of the residents table into Arrow through the same
 engine: the ratio codes/scan says what the rules cost on top of reading who lives here. The follow-up worklist
-of the same day (everyone under a measure, their health checks and scheduled tests) is timed against the codes.
+of the same day (everyone under a measure, their health checks and scheduled tests) is timed against the
+codes.
 
     python benchmarks/codes.py --persons 10000000
 """
