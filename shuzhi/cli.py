@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -216,13 +217,18 @@ def followup(
     shown: Annotated[
         int, typer.Option("--show", min=0, help="List this many people, most urgent first.")
     ] = 20,
+    county: Annotated[
+        str | None,
+        typer.Option(help="Only the people registered in this county (six-digit code): its team's list."),
+    ] = None,
     csv: Annotated[Path | None, typer.Option(help="Write the whole worklist to this CSV file.")] = None,
 ) -> None:
     """The follow-up worklist of a day: everyone under a management measure (isolation, home monitoring),
-    which day of it, the tests taken, missed and next, and who to refer: a positive test, declared symptoms
-    (after analyse)."""
+    which day of it, who did not make yesterday's health checks, the tests taken, missed and next, and who
+    to refer: a positive test, declared symptoms (after analyse)."""
     from collections import Counter
 
+    import pyarrow.compute as pc
     from rich.table import Table
 
     from shuzhi.engine import connect
@@ -231,6 +237,8 @@ def followup(
     from shuzhi.pipeline import period
     from shuzhi.policy import PolicyError
 
+    if county is not None and not re.fullmatch(r"\d{6}", county):
+        raise typer.BadParameter(f"{county!r} is not a six-digit county code", param_hint="--county")
     engine = connect(lake=DataDir.resolve(data).lake)
     try:
         on = dt.date.fromisoformat(day) if day else period(engine)[1]
@@ -240,8 +248,11 @@ def followup(
         worklist = worklist_of(engine, edition, on, allow_missing=True)
     except PolicyError as error:
         raise typer.BadParameter(str(error), param_hint="--edition") from error
+    if county is not None:
+        worklist = worklist.filter(pc.equal(worklist["county_code"], county))
     counts = Counter(zip(worklist["measure"].to_pylist(), worklist["status"].to_pylist(), strict=True))
-    summary = Table(title=f"Follow-up on {on} ({edition}): {worklist.num_rows:,} people under a measure")
+    where = f"{on} ({edition})" + (f" in {county}" if county else "")
+    summary = Table(title=f"Follow-up on {where}: {worklist.num_rows:,} people under a measure")
     summary.add_column("measure")
     for status in STATUSES:
         summary.add_column(status, justify="right")

@@ -160,6 +160,12 @@ def test_followup_lists_the_worklist_the_analysis_wrote_and_exports_it(demo_data
     assert exported["reason"].to_pylist() == stored["reason"].to_pylist()
     refused = runner.invoke(app, ["followup", "--data", str(where.root), "--day", "tomorrow"])
     assert refused.exit_code == 2 and "Invalid isoformat" in refused.output
+    county = stored["county_code"][0].as_py()  # one county's team: only its people
+    theirs = sum(1 for c in stored["county_code"].to_pylist() if c == county)
+    listed = runner.invoke(app, ["followup", "--data", str(where.root), "--county", county, "--show", "0"])
+    assert listed.exit_code == 0 and f"in {county}: {theirs:,} people under a measure" in listed.output
+    refused = runner.invoke(app, ["followup", "--data", str(where.root), "--county", "3301"])
+    assert refused.exit_code == 2 and "not a six-digit county code" in refused.output
     refused = runner.invoke(app, ["followup", "--data", str(where.root), "--edition", "2019-1st"])
     assert refused.exit_code == 2 and "unknown policy edition '2019-1st'" in " ".join(refused.output.split())
 

@@ -39,6 +39,7 @@ DAYS = pa.list_(pa.int32())
 FOLLOWUP = pa.schema(
     [
         ("person_key", pa.int64()),
+        ("county_code", pa.string()),  # where the person is registered (null: not a resident): whose team
         ("day", pa.date32()),
         ("rule", pa.string()),  # the code rule whose phase sets the measure
         ("measure", pa.string()),  # a key of the policy's labels.measures
@@ -97,11 +98,15 @@ def followup(
 
 
 def _measured(sources: Sources, policy: CodePolicy, day: dt.date) -> ir.Table:
-    """person_key, rule, measure, since: the people whose code on ``day`` is set by a measured phase."""
+    """person_key, county_code, rule, measure, since: the people whose code on ``day`` is set by a measured
+    phase, and the county they are registered in."""
     on = ibis.literal(day, type="date")
     phases = candidates(sources, policy, Window(day, day))
     top = winners(phases.filter(*holds(phases, on)).mutate(day=on))
-    return top.filter(top.measure.notnull()).select("person_key", "rule", "measure", since=top.s)
+    top = top.filter(top.measure.notnull())
+    residents = sources.table("residents")
+    homes = top.left_join(residents, top.person_key == residents.person_key)
+    return homes.select(top.person_key, residents.county_code, top.rule, top.measure, since=top.s)
 
 
 def _joined_on_person(left: ir.Table, right: ir.Table, key: str) -> ir.Table:

@@ -14,7 +14,7 @@ from shuzhi.followup import STATUSES, followup
 from .spec import expect, register
 from .test_policy import DELETE, _edition_copy, _set
 
-RESIDENTS = "\n".join(["person_key | county_code", *[f"{p} | 330102" for p in range(1, 9)]])
+RESIDENTS = "\n".join(["person_key | county_code", *[f"{p} | 330102" for p in range(1, 8)], "8 | 330105"])
 JULY_5 = dt.date(2022, 7, 5)
 
 # 1: close contact, last contact 1 July: tested days 1 and 3 (by PCR; day 2 only by antigen);
@@ -87,6 +87,18 @@ def test_the_ninth_editions_measures_and_test_days(engine):
         8          | close_contact     | centralised_isolation | 2022-07-02 | 3               | 2022-07-12
         """,
     )
+    expect(
+        worklist,
+        """
+        person_key | county_code
+        3          | 330102
+        1          | 330102
+        2          | 330102
+        6          | 330102
+        7          | 330102
+        8          | 330105
+        """,
+    )  # where each is registered: which county's team follows them up
     expect(
         worklist,
         """

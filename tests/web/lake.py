@@ -432,13 +432,17 @@ def _contact(
 
 FOLLOWUP_EDITION = "2022-9th"  # tests on days 1, 2, 3..., two health checks a day
 CHECKED_KEYS = (RESIDENT_KEY, GREEN_KEY + 10)  # declared twice on day 1; the other two contacts did not
+# where they are registered; the fourth contact (GREEN_KEY + 11) is not
+FOLLOWUP_COUNTIES = {RESIDENT_KEY: "330102", GREEN_KEY + 10: "330102", SECONDARY_KEY: "330105"}
 
 
 def followup_worklist() -> pa.Table:
     """The worklist of the last day, by ``shuzhi.followup`` itself from the fixture's contacts, a test (the
-    resident's, on day 1) and declarations."""
+    resident's, on day 1), declarations and where they are registered."""
     engine = connect()
     engine.register("contacts", contacts())
+    homes = [{"person_key": key, "county_code": code} for key, code in FOLLOWUP_COUNTIES.items()]
+    engine.register("residents", pa.Table.from_pylist(homes, schema=TABLES["residents"].schema))
     test = {"person_key": RESIDENT_KEY, "sampled_at": dt.datetime(2020, 2, 4, 9), "method": "pcr"}
     engine.register(
         "tests", pa.Table.from_pylist([{**test, "result": "negative"}], schema=TABLES["tests"].schema)

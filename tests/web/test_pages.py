@@ -26,7 +26,7 @@ from shuzhi.store import Passage
 from shuzhi.web.server import dashboard_app
 
 from .conftest import log_in, screenshot, serving
-from .lake import DAYS, EPI_CASES, GREEN_KEY, LAST, NATIONAL_VIEW, RESIDENT_KEY, SAME_TRIP
+from .lake import DAYS, EPI_CASES, GREEN_KEY, LAST, NATIONAL_VIEW, RESIDENT_KEY, SAME_TRIP, SECONDARY_KEY
 from .site import Site
 
 pytestmark = pytest.mark.browser
@@ -115,13 +115,19 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     page.wait_for_function("() => window.dashboard.followup !== null")
     statuses = page.locator("#followup-table tbody tr td:nth-child(2)").all_text_contents()
     assert statuses == ["silent", "silent", "missed", "due"]  # the most urgent first
-    silent_days = page.locator("#followup-table tbody tr td:nth-child(5)").all_text_contents()
+    silent_days = page.locator("#followup-table tbody tr td:nth-child(6)").all_text_contents()
     assert silent_days == ["1", "1", "", ""]  # the two who did not declare on day 1 (yesterday)
     options = page.locator("#followup-filter option").evaluate_all("os => os.map((o) => o.value)")
     assert tuple(options[1:]) == STATUSES  # a filter for every status of the worklist
     page.select_option("#followup-filter", "due")
     page.wait_for_function("() => window.dashboard.followup.persons.length === 1")
     assert page.locator("#followup-table tbody tr td").first.text_content() == str(RESIDENT_KEY)
+    page.select_option("#followup-filter", "")
+    page.select_option("#followup-county", "330105")  # a county's team: its own people
+    page.wait_for_function("() => window.dashboard.followup.persons.length === 1")
+    assert page.locator("#followup-table tbody tr td").first.text_content() == str(SECONDARY_KEY)
+    counties = page.locator("#followup-county option").all_text_contents()
+    assert counties[0] == "全部 all" and counties[2].endswith("330105 (1)")
     replay = _option(page, "replay-map")["series"][0]["data"]
     assert len(replay) == 11
     assert page.locator("#replay-table tbody tr").count() == 12

@@ -119,6 +119,10 @@ def test_the_followup_worklist_puts_the_most_urgent_first_and_audits_its_reads(f
     worklist = get(client, fresh, "/dashboard/followup")
     assert worklist["day"] == LAST.isoformat()
     assert worklist["by_status"] == {"silent": 2, "missed": 1, "due": 1}
+    assert worklist["by_county"] == {"330102": 2, "330105": 1, "unregistered": 1}
+    county = get(client, fresh, "/dashboard/followup?county=330102")  # a county's team: its own people
+    assert [p["county_code"] for p in county["persons"]] == ["330102", "330102"]
+    assert (county["by_status"], county["by_county"]) == ({"missed": 1, "due": 1}, worklist["by_county"])
     assert worklist["by_measure"] == {"centralised_isolation": 3, "home_isolation": 1}
     assert [p["status"] for p in worklist["persons"]] == ["silent", "silent", "missed", "due"]
     [resident] = get(client, fresh, "/dashboard/followup?status=due")["persons"]
@@ -136,7 +140,9 @@ def test_the_followup_worklist_puts_the_most_urgent_first_and_audits_its_reads(f
         [],
         "2020-02-04T20:00:00",
     )
-    assert client.get("/dashboard/followup?status=lost", headers=fresh.headers("operator")).status_code == 422
+    for wrong in ("status=lost", "county=3301"):
+        response = client.get(f"/dashboard/followup?{wrong}", headers=fresh.headers("operator"))
+        assert response.status_code == 422
     assert get_args(FollowupStatus) == STATUSES  # the API's statuses are the worklist's
     with fresh.app.state.services.store.session() as session:
         read = session.scalars(select(AuditRecord.person_key).where(AuditRecord.action == "read:followup"))
@@ -152,7 +158,13 @@ def test_a_followup_step_that_found_nobody_is_an_empty_worklist_not_a_missing_on
     runs = {"steps": {"followup": {"tables": [], "period": [DAYS[0].isoformat(), LAST.isoformat()]}}}
     (fresh.data.outputs / RUNS_FILE).write_text(json.dumps(runs), encoding="utf-8")
     worklist = get(client, fresh, "/dashboard/followup")
-    assert worklist == {"day": LAST.isoformat(), "by_status": {}, "by_measure": {}, "persons": []}
+    assert worklist == {
+        "day": LAST.isoformat(),
+        "by_county": {},
+        "by_status": {},
+        "by_measure": {},
+        "persons": [],
+    }
 
 
 def test_what_other_regions_handed_over_is_counted_per_region_and_its_reads_audited(fresh: Site) -> None:

@@ -391,10 +391,12 @@ FollowupStatus = Literal["positive", "symptomatic", "silent", "missed", "due", "
 
 
 WALL_CLOCK_COLUMNS = ("positive_at", "symptoms_at", "last_check_at")
+UNREGISTERED = "unregistered"  # the county of someone on the list who is not registered here
 
 
 class FollowupPerson(BaseModel):
     person_key: str
+    county_code: str | None = Field(description="where the person is registered: whose team follows them up")
     rule: str = Field(description="the health-code rule whose phase sets the measure")
     measure: str
     since: dt.date = Field(description="the evidence day (day 0): last contact, stay in a risk area...")
@@ -419,8 +421,9 @@ class Followup(BaseModel):
     """The follow-up worklist of the last analysed day: counts, and the people most urgent first."""
 
     day: dt.date
-    by_status: dict[str, int]
-    by_measure: dict[str, int]
+    by_county: dict[str, int] = Field(description=f"everyone on the list by county ({UNREGISTERED!r}: none)")
+    by_status: dict[str, int] = Field(description="in the county asked for, or everywhere")
+    by_measure: dict[str, int] = Field(description="in the county asked for, or everywhere")
     persons: list[FollowupPerson]
 
 
@@ -430,21 +433,30 @@ def followup_worklist(
     session: DbSession,
     found: Found,
     only: Annotated[FollowupStatus | None, Query(alias="status", description="only this status")] = None,
+    county: Annotated[
+        str | None, Query(pattern=r"^\d{6}$", description="only people registered in this county")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Followup:
-    """Who is under a measure, which day of it, and which tests are taken, missed and due."""
+    """Who is under a measure, which day of it, their health checks, and which tests are taken, missed and
+    due; a county's team asks for its own people."""
     if not found.has("followup"):  # nobody under a measure (the step ran), or not computed (404)
-        return Followup(day=_listed_on(found), by_status={}, by_measure={}, persons=[])
-    counts = found.rows("followup", lambda t: t.group_by(["day", "status", "measure"]).aggregate(n=t.count()))
-    persons = found.rows("followup", lambda t: _most_urgent(t, only, limit))
+        return Followup(day=_listed_on(found), by_county={}, by_status={}, by_measure={}, persons=[])
+    grouped = ["day", "county_code", "status", "measure"]
+    counts = found.rows("followup", lambda t: t.group_by(grouped).aggregate(n=t.count()))
+    persons = found.rows("followup", lambda t: _most_urgent(t, only, county, limit))
     caller.record_reads(session, "followup", [r["person_key"] for r in persons])
+    by_county: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     by_measure: Counter[str] = Counter()
     for row in counts:
-        by_status[row["status"]] += row["n"]
-        by_measure[row["measure"]] += row["n"]
+        by_county[row["county_code"] or UNREGISTERED] += row["n"]
+        if county is None or row["county_code"] == county:
+            by_status[row["status"]] += row["n"]
+            by_measure[row["measure"]] += row["n"]
     return Followup(
         day=counts[0]["day"],
+        by_county=dict(sorted(by_county.items())),
         by_status=dict(by_status),
         by_measure=dict(by_measure),
         persons=[
@@ -466,8 +478,9 @@ def _listed_on(found: Results) -> dt.date:
     return dt.date.fromisoformat(step["period"][1])
 
 
-def _most_urgent(t: ibis.Table, only: str | None, limit: int) -> ibis.Table:
+def _most_urgent(t: ibis.Table, only: str | None, county: str | None, limit: int) -> ibis.Table:
     chosen = t if only is None else t.filter(t.status == only)
+    chosen = chosen if county is None else chosen.filter(chosen.county_code == county)
     urgency = chosen.status.cases(
         *[(s, i) for i, s in enumerate(FOLLOWUP_STATUSES)], else_=len(FOLLOWUP_STATUSES)
     )

@@ -56,7 +56,7 @@ async function start() {
     panel("flows", showFlows),
     panel("applications", showApplications),
     panel("received", showReceived),
-    panel("followup", () => showFollowup()),
+    panel("followup", showFollowup),
     setupSupplies(),
     live,
   ]);
@@ -78,8 +78,9 @@ function setupDaySlider() {
     drawMap();
   });
   $("#index-level").addEventListener("change", () => panel("index", showIndex));
-  $("#followup-filter").addEventListener("change", (event) =>
-    panel("followup", () => showFollowup(event.target.value)));
+  for (const filter of ["#followup-filter", "#followup-county"]) {
+    $(filter).addEventListener("change", () => panel("followup", showFollowup));
+  }
   chart("map").on("click", (event) => event.data && panel("map", () => showCounty(event.data.name)));
 }
 
@@ -285,13 +286,24 @@ async function showReceived() {
 // Follow-up: who is under a measure, which day of it, the health checks and tests missed, the next test
 // (most urgent first)
 
-async function showFollowup(only = "") {
-  const worklist = await api.get(`/dashboard/followup?limit=200${only ? `&status=${only}` : ""}`);
+async function showFollowup() {
+  const query = new URLSearchParams({limit: 200});
+  for (const [key, filter] of [["status", "#followup-filter"], ["county", "#followup-county"]]) {
+    if ($(filter).value) query.set(key, $(filter).value);
+  }
+  const worklist = await api.get(`/dashboard/followup?${query}`);
   state.followup = worklist;
+  const counties = $("#followup-county");
+  if (counties.options.length === 1) {  // once: every county with people on the list, with their number
+    const named = Object.fromEntries((state.risk?.counties ?? []).map((c) => [c.code, c.name]));
+    counties.append(...Object.entries(worklist.by_county).filter(([code]) => code !== "unregistered")
+      .map(([code, n]) => el("option", {value: code}, `${named[code] ?? ""} ${code} (${n})`.trim())));
+  }
   const counts = Object.entries(worklist.by_status).map(([status, n]) => `${status} ${n}`).join(" · ");
   $("#followup-counts").textContent = `${worklist.day}: ${counts}`;
   $("#followup-table").tBodies[0].replaceChildren(...worklist.persons.map((p) => el("tr", {class: p.status},
-    el("td", {}, p.person_key), el("td", {}, p.status), el("td", {}, p.measure),
+    el("td", {}, p.person_key), el("td", {}, p.status), el("td", {}, p.county_code ?? "—"),
+    el("td", {}, p.measure),
     el("td", {}, String(p.observation_day)), el("td", {}, p.silent_days.join(", ")),
     el("td", {}, p.missed_days.join(", ")),
     el("td", {}, p.next_test_on ?? "—"), el("td", {}, p.reason))));
