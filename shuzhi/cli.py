@@ -453,6 +453,7 @@ def _analyse(
     from shuzhi.pipeline import analyse as run_analysis
     from shuzhi.policy import PolicyError
 
+    _land_from_the_app(where)
     name = "spark" if spark_master else str(engine)
     opened = connect(name, lake=where.lake, spark_master=spark_master)
     with step_progress() as progress:
@@ -460,6 +461,23 @@ def _analyse(
             return run_analysis(where, edition, steps, engine=opened, progress=progress)
         except PolicyError as error:  # a missing or malformed policy file: say which, no traceback
             raise typer.BadParameter(str(error), param_hint="--edition") from error
+
+
+def _land_from_the_app(where: DataDir) -> None:
+    """The health declarations residents made in the app (the store) into the lake, so the analysis counts
+    them; nothing to do for a data directory that has no store yet."""
+    from shuzhi.api.settings import ApiSettings
+    from shuzhi.ingest.app import land_app_declarations
+    from shuzhi.lake import Lake
+    from shuzhi.store import sqlite_url
+    from shuzhi.store.db import DB_FILENAME
+
+    url = ApiSettings(data_dir=where.root).store_url
+    if url == sqlite_url(where.root) and not (where.root / DB_FILENAME).exists():
+        return
+    landed = land_app_declarations(_store(where), Lake(where.lake))
+    if landed:
+        console.print(f"Health declarations made in the app, landed in the lake: {landed:,}")
 
 
 def _print_analysis(result) -> None:

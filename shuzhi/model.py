@@ -12,6 +12,7 @@ decades (residence registrations) are partitioned by year (``day=YYYY-01-01``) i
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -20,6 +21,7 @@ import pyarrow.compute as pc
 PERSON = pa.int64()
 REGION = pa.string()  # GB/T 2260 six-digit code
 TS = pa.timestamp("s")  # local time (Asia/Shanghai) without zone, as departments record it
+CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # that local time: China keeps no summer time
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import shutil
@@ -12,8 +13,10 @@ from typer.testing import CliRunner
 
 from shuzhi.cli import app
 from shuzhi.engine import connect
+from shuzhi.model import CHINA
 from shuzhi.policy import edition_dir
 from shuzhi.settings import DataDir
+from shuzhi.store import HealthDeclaration, Store, sqlite_url
 
 runner = CliRunner()
 
@@ -179,6 +182,26 @@ def test_every_shipped_edition_analyses_the_province_end_to_end(demo_data, tmp_p
     assert f"under the {edition} edition" in " ".join(result.output.split())
     runs = json.loads((DataDir(copy).outputs / "analysis.json").read_text())["steps"]
     assert {step["edition"] for step in runs.values()} == {edition}
+
+
+def test_a_fever_declared_in_the_app_colours_the_code_at_the_next_analysis(demo_data, tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(demo_data[0].root, copy)
+    where = DataDir(copy)
+    codes = connect(lake=where.lake).table("codes")
+    green = codes.filter(codes.colour == "green").order_by("person_key").limit(1)
+    [before] = green.to_pyarrow().to_pylist()
+    morning = dt.datetime.combine(before["day"], dt.time(10), CHINA)  # of the day the codes were computed for
+    with Store(sqlite_url(copy)).session() as session:  # what POST /resident/declarations/health stores
+        fever = {"temperature": 38.4, "symptoms": ["fever", "cough"], "contact_history": False}
+        fever |= {"person_key": before["person_key"], "region_code": "330102", "visited_regions": []}
+        session.add(HealthDeclaration(declared_at=morning, **fever))
+    result = runner.invoke(app, ["analyse", "--data", str(copy), "--step", "codes"])
+    assert result.exit_code == 0, result.output
+    assert "landed in the lake: 1" in result.output
+    codes = connect(lake=where.lake).table("codes")
+    [after] = codes.filter(codes.person_key == before["person_key"]).to_pyarrow().to_pylist()
+    assert (after["day"], after["colour"], after["rule"]) == (before["day"], "yellow", "symptoms")
 
 
 def test_a_policy_folder_without_a_section_is_refused_naming_it(demo_data, tmp_path):

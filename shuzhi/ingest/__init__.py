@@ -5,7 +5,7 @@ Each file of a feed directory (layout and formats: docs/feeds.md) is read by its
 (``fields``) and row by row in the contract's order (``validate``), its ID numbers replaced by keyed
 pseudonyms (``shuzhi.privacy``), and committed to the Parquet lake (``shuzhi.lake``): good rows by table and
 day, bad rows to the quarantine with one reason each (``reasons``). ``ingest`` returns a ``Report``
-(``report``).
+(``report``). The health declarations residents make in the app join the department feed's table (``app``).
 
     from shuzhi.ingest import ingest
     report = ingest("feeds/", "data/lake")

@@ -32,12 +32,12 @@ from pathlib import Path
 import numpy as np
 from paho.mqtt.client import MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS
 
+from shuzhi.model import CHINA  # opening hours are local time
 from shuzhi.realtime.events import CounterReading
 from shuzhi.realtime.mqtt import BrokerAddress, default_client_id, encode_message, make_client
 
 log = logging.getLogger(__name__)
 
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # opening hours are local time; China keeps no summer time
 PLACES_PER_DEVICE = 400
 OFF_PEAK = 0.15  # traffic while open but outside the category's parts of the day, relative to the busiest
 RAMP_LAG = 600.0  # seconds in which a ramp closes the gap between the people inside and its target

@@ -20,10 +20,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from shuzhi.lake import Lake
-from shuzhi.model import VENUE_STAYS
+from shuzhi.model import CHINA, VENUE_STAYS
 from shuzhi.realtime.occupancy import Stay
 
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # the lake's local time; China keeps no summer time
 TABLE = VENUE_STAYS.name
 
 
