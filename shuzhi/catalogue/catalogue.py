@@ -14,13 +14,19 @@ import pyarrow.parquet as pq
 from shuzhi import model
 from shuzhi.engine import Engine, connect
 from shuzhi.federation.exchange import LANDED
+from shuzhi.ingest.app import PART as APP_PART
 from shuzhi.lake import Lake
 from shuzhi.pipeline import DEFAULT_EDITION, DERIVED, RUNS_FILE
+from shuzhi.realtime.stays import PART_PREFIX as LIVE_PART
 from shuzhi.risk import evidence
 from shuzhi.risk.policy import area_risk_policy
 from shuzhi.settings import DataDir
 
 INTERNAL = ("_ledger", "_reports")  # the lake's own bookkeeping, not data
+LIVE_SOURCES = (  # parts written beside a feed's, not through the ledger: by their name
+    (LIVE_PART, "checkpoint scans, live (realtime)"),
+    (APP_PART, "residents' declarations in the app"),
+)
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,7 @@ def _table(folder: Path, landed: dict[str, Any]) -> Held:
         description = "Rows set aside at ingestion, with file, line, field and reason."
     elif canonical is not None:
         kind, description, sources = "feed", canonical.description, sorted(landed.get("feeds", ()))
+        sources += [label for prefix, label in LIVE_SOURCES if any(p.name.startswith(prefix) for p in parts)]
     elif name in LANDED:
         kind, description, sources = "received", LANDED[name], ["federation: other regions' signed messages"]
     else:

@@ -24,6 +24,7 @@ from shuzhi.model import CHINA, VENUE_STAYS
 from shuzhi.realtime.occupancy import Stay
 
 TABLE = VENUE_STAYS.name
+PART_PREFIX = "part-live-"  # the hub's parts, beside the feed's
 
 
 def local_time(unix_seconds: float) -> dt.datetime:
@@ -87,6 +88,6 @@ class StayWriter:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         for day in sorted(set(days)):
             mask = pa.array([d == day for d in days], pa.bool_())
-            name = f"part-live-{stamp}-{next(self._serial)}.parquet"
+            name = f"{PART_PREFIX}{stamp}-{next(self._serial)}.parquet"
             self.parts.append(self.lake.write_part(TABLE, day, name, table.filter(mask)))
         self.lake.sync()

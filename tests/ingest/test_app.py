@@ -6,9 +6,11 @@ import datetime as dt
 
 import pytest
 
+from shuzhi.catalogue import catalogue
 from shuzhi.engine import connect
 from shuzhi.ingest.app import PART, land_app_declarations, last_landed
 from shuzhi.lake import Lake
+from shuzhi.settings import DataDir
 from shuzhi.store import HealthDeclaration, Store, sqlite_url, upgrade
 
 UTC = dt.UTC
@@ -69,3 +71,11 @@ def test_an_empty_store_lands_nothing(store, tmp_path):
     lake = Lake(tmp_path / "lake")
     assert land_app_declarations(store, lake) == 0
     assert not (lake.root / "declarations").exists()
+
+
+def test_the_catalogue_names_the_app_as_a_source_of_declarations(store, tmp_path):
+    _declare(store, 1, dt.datetime(2020, 2, 3, 23, 30, tzinfo=UTC))
+    land_app_declarations(store, Lake(DataDir(tmp_path).lake))
+    held = {h.name: h for h in catalogue(DataDir(tmp_path)).held}
+    assert (held["declarations"].kind, held["declarations"].rows) == ("feed", 1)
+    assert held["declarations"].sources == ["residents' declarations in the app"]  # no feed file landed
