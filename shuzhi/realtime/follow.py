@@ -7,25 +7,30 @@ and follows the log (:class:`PassageLog`) for those the other workers committed,
 every scan. What must happen once — closed stays written to the lake, alerts numbered into the history —
 is done by the worker holding the writer lease (:class:`WriterLease`, an exclusive lock on a file of the
 data directory, which the operating system releases when its process ends; another worker takes it over
-at its next tick). The others pass the writer's alerts from the history file on to their own subscribers.
+at its next tick). On PostgreSQL the lease is the store's instead (:class:`StoreLease`, a session advisory
+lock, which the server releases when the holder's connection ends), so workers on several machines sharing
+the store and the data directory elect one writer. The others pass the writer's alerts from the history file
+on to their own subscribers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import logging
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, text
 
 from shuzhi.store import Store
 from shuzhi.store.models import Passage
 
 log = logging.getLogger(__name__)
 
+LEASE_NAME = "shuzhi realtime writer"  # hashed to the advisory lock's 64-bit key
 GAP_SECONDS = 30.0  # how long an id skipped over is awaited (its transaction still open), then given up
 COLUMNS = (
     Passage.id,
@@ -118,6 +123,27 @@ class PassageLog:
         return True
 
 
+class Lease(Protocol):
+    """Who writes: at most one holder at a time among the workers of an instance."""
+
+    @property
+    def held(self) -> bool: ...
+
+    def acquire(self) -> bool:
+        """Take the lease if nobody holds it (or confirm it is still held); whether this worker holds it."""
+        ...
+
+    def release(self) -> None: ...
+
+
+def lease_for(store: Store | None, path: Path) -> Lease:
+    """The store's advisory lock on PostgreSQL (workers may be on several machines), else a lock on ``path``
+    (the workers of one machine)."""
+    if store is not None and store.engine.dialect.name == "postgresql":
+        return StoreLease(store)
+    return WriterLease(path)
+
+
 class WriterLease:
     """An exclusive, non-blocking lock on ``path``, held until :meth:`release` or the process ends."""
 
@@ -148,3 +174,65 @@ class WriterLease:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+
+
+class StoreLease:
+    """A PostgreSQL session advisory lock on a connection of its own, held until :meth:`release`, the process
+    ends or the connection drops (the server then releases it: another worker takes it at its next tick).
+
+    While held, :meth:`acquire` confirms the connection every ``confirm_seconds``: a holder whose connection
+    was lost learns it there and stops writing (for at most that long, two workers may both write)."""
+
+    def __init__(self, store: Store, name: str = LEASE_NAME, confirm_seconds: float = 5.0) -> None:
+        self.engine = store.engine
+        self.key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        self.confirm_seconds = confirm_seconds
+        self._connection: Connection | None = None
+        self._confirmed = 0.0
+
+    @property
+    def held(self) -> bool:
+        return self._connection is not None
+
+    def acquire(self) -> bool:
+        if self._connection is not None:
+            if time.monotonic() - self._confirmed < self.confirm_seconds or self._confirm():
+                return True
+            log.warning("real time: the writer lease's connection was lost; trying to take the lease again")
+        connection = self.engine.connect()
+        try:
+            taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar()
+            connection.commit()  # the lock belongs to the session, not to this transaction
+        except Exception:
+            connection.close()
+            raise
+        if not taken:
+            connection.close()
+            return False
+        self._connection, self._confirmed = connection, time.monotonic()
+        return True
+
+    def release(self) -> None:
+        if self._connection is None:
+            return
+        connection, self._connection = self._connection, None
+        try:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            connection.commit()
+        except Exception:  # a lost connection: the server has released the lock already
+            log.warning("real time: releasing the writer lease failed; its connection is gone", exc_info=True)
+        finally:
+            connection.close()
+
+    def _confirm(self) -> bool:
+        """Whether the lease's connection still answers; forgets it if not."""
+        try:
+            self._connection.execute(text("SELECT 1")).scalar()
+            self._connection.commit()
+        except Exception:
+            self._connection.invalidate()
+            self._connection.close()
+            self._connection = None
+            return False
+        self._confirmed = time.monotonic()
+        return True

@@ -36,7 +36,7 @@ from shuzhi.lake import Lake, table_stamp
 from shuzhi.policy import DEFAULT_EDITION
 from shuzhi.realtime.alerts import AlertLog
 from shuzhi.realtime.events import CounterReading
-from shuzhi.realtime.follow import PassageLog, WriterLease
+from shuzhi.realtime.follow import Lease, PassageLog, lease_for
 from shuzhi.realtime.occupancy import Occupancy, VenueInfo
 from shuzhi.realtime.policy import CrowdPolicy, load_policy
 from shuzhi.realtime.stays import StayWriter
@@ -83,7 +83,7 @@ class Realtime:
         tick_seconds: float = 1.0,
         flush_seconds: float = 2.0,
         passage_log: PassageLog | None = None,
-        lease: WriterLease | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.occupancy = occupancy
         self.alerts = alerts if alerts is not None else AlertLog()  # (an empty log is falsy)
@@ -116,7 +116,7 @@ class Realtime:
         policy = load_policy(edition or os.environ.get(EDITION_ENV) or DEFAULT_EDITION)
         engine = Occupancy(policy, registry(data.lake), risk_levels(data.lake))
         passage_log = PassageLog(store) if store is not None else None
-        lease = WriterLease(data.root / WRITER_LEASE)
+        lease = lease_for(store, data.root / WRITER_LEASE)
         hub = cls(engine, AlertLog(data.root / ALERTS_FILE), StayWriter(data.lake), clock,
                   passage_log=passage_log, lease=lease)  # fmt: skip
         hub.lake = data.lake
@@ -217,8 +217,10 @@ class Realtime:
     # ---- time -------------------------------------------------------------------------------------------
     def tick(self) -> None:
         """Advance to the clock's now: bins, timeouts, alerts clearing; write stays when due."""
-        if self.lease is not None and not self.lease.held and self.lease.acquire():
-            log.info("real time: this worker now writes the stays and the alerts")
+        if self.lease is not None:
+            was_writer = self.lease.held
+            if self.lease.acquire() and not was_writer:
+                log.info("real time: this worker now writes the stays and the alerts")
         with self._lock:
             self.occupancy.tick(self.clock().timestamp())
         self._drain()

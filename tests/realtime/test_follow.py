@@ -1,6 +1,7 @@
 """The passage log each worker follows, on every store: every committed passage once, in id order; ids a
 worker took itself not again; an id skipped by a transaction still open delivered when it commits; ids that
-start again after every passage was deleted; and the writer lease, held by one at a time."""
+start again after every passage was deleted; and the writer lease, held by one at a time (a file lock, or on
+PostgreSQL the store's advisory lock)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from conftest import PG_URL
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
 from shuzhi.accounts import Role, create_account
 from shuzhi.realtime import follow
-from shuzhi.realtime.follow import PassageLog, WriterLease
-from shuzhi.store import Passage, Store, upgrade
+from shuzhi.realtime.follow import PassageLog, StoreLease, WriterLease, lease_for
+from shuzhi.store import Passage, Store, sqlite_url, upgrade
 
 T0 = dt.datetime(2022, 5, 1, 1, 0, tzinfo=dt.UTC)
 
@@ -108,3 +109,33 @@ def test_the_writer_lease_is_held_by_one_at_a_time_and_passes_on_when_released(t
     assert not second.acquire() and not second.held
     first.release()
     assert second.acquire() and not first.acquire()
+
+
+@pytest.mark.skipif(PG_URL is None, reason="set SHUZHI_TEST_PG_URL to run on PostgreSQL")
+def test_the_store_lease_elects_one_writer_across_machines_and_passes_on_when_a_connection_ends() -> None:
+    machines = [Store(PG_URL), Store(PG_URL)]  # two engines: two machines sharing one store
+    try:
+        first, second = (StoreLease(store, confirm_seconds=0) for store in machines)
+        assert first.acquire() and first.held
+        assert not second.acquire() and not second.held
+        first.release()
+        assert second.acquire() and not first.acquire()
+        with machines[0].engine.connect() as admin:  # the writer's process dies: its session ends
+            admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"))
+        assert first.acquire()  # the server released the lock with the session
+        assert not second.acquire() and not second.held  # the old writer learns it on its next tick
+    finally:
+        for lease in (first, second):
+            lease.release()
+        for store in machines:
+            store.dispose()
+
+
+def test_the_lease_is_the_stores_on_postgresql_and_a_file_lock_otherwise(tmp_path: Path) -> None:
+    sqlite = Store(sqlite_url(tmp_path))
+    assert isinstance(lease_for(sqlite, tmp_path / "writer.lock"), WriterLease)
+    assert isinstance(lease_for(None, tmp_path / "writer.lock"), WriterLease)
+    if PG_URL is not None:
+        postgresql = Store(PG_URL)
+        assert isinstance(lease_for(postgresql, tmp_path / "writer.lock"), StoreLease)
+        postgresql.dispose()

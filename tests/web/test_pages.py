@@ -123,8 +123,11 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     page.wait_for_function("() => window.dashboard.followup.persons.length === 1")
     assert page.locator("#followup-table tbody tr td").first.text_content() == str(RESIDENT_KEY)
     page.select_option("#followup-filter", "")
+    page.wait_for_function("() => window.dashboard.followup.persons.length === 4")
     page.select_option("#followup-county", "330105")  # a county's team: its own people
-    page.wait_for_function("() => window.dashboard.followup.persons.length === 1")
+    page.wait_for_function(
+        "() => window.dashboard.followup.persons.map((p) => p.county_code).join() === '330105'"
+    )
     assert page.locator("#followup-table tbody tr td").first.text_content() == str(SECONDARY_KEY)
     counties = page.locator("#followup-county option").all_text_contents()
     assert counties[0] == "全部 all" and counties[2].endswith("330105 (1)")

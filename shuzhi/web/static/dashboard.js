@@ -286,12 +286,16 @@ async function showReceived() {
 // Follow-up: who is under a measure, which day of it, the health checks and tests missed, the next test
 // (most urgent first)
 
+let followupAsked = 0;  // the latest request: answers may arrive out of order
+
 async function showFollowup() {
   const query = new URLSearchParams({limit: 200});
   for (const [key, filter] of [["status", "#followup-filter"], ["county", "#followup-county"]]) {
     if ($(filter).value) query.set(key, $(filter).value);
   }
+  const asked = ++followupAsked;
   const worklist = await api.get(`/dashboard/followup?${query}`);
+  if (asked !== followupAsked) return;  // the filters changed meanwhile: a newer answer is on its way
   state.followup = worklist;
   const counties = $("#followup-county");
   if (counties.options.length === 1) {  // once: every county with people on the list, with their number
