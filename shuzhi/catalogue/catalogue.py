@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ibis
 import pyarrow.parquet as pq
 
 from shuzhi import model
@@ -211,13 +213,12 @@ def _tests_taken(engine: Engine) -> Measure:
         "share of the tests the protocol scheduled up to the day that were taken on their day, over everyone "
         "on the last follow-up worklist"
     )
-    if not engine.has_table("followup"):
-        return Measure("scheduled tests taken", None, "%", f"{how}; no follow-up worklist")
-    f = engine.table("followup")
-    taken, missed = f.taken_days.length().fill_null(0), f.missed_days.length().fill_null(0)
-    row = engine.to_arrow(f.aggregate(taken=taken.sum(), due=(taken + missed).sum()))
-    done, due = row["taken"][0].as_py() or 0, row["due"][0].as_py() or 0
-    return Measure("scheduled tests taken", round(100 * done / due, 1) if due else None, "%", how)
+
+    def taken_of_scheduled(f: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
+        taken, missed = f.taken_days.length().fill_null(0), f.missed_days.length().fill_null(0)
+        return taken.sum(), (taken + missed).sum()
+
+    return _share_of_worklist(engine, "scheduled tests taken", how, taken_of_scheduled)
 
 
 def _checked_yesterday(engine: Engine) -> Measure:
@@ -225,8 +226,26 @@ def _checked_yesterday(engine: Engine) -> Measure:
         "share of the people on the last follow-up worklist whose measure asks for daily health checks and "
         "had begun by the day before, who made them all that day"
     )
+
+    def checked_of_asked(f: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
+        asked = f.checks_per_day.notnull() & (f.observation_day >= 2)  # yesterday was day 1 or later
+        silent = f.silent_days.contains(f.observation_day - 1).fill_null(False)
+        return (asked & ~silent).cast("int64").sum(), asked.cast("int64").sum()
+
+    return _share_of_worklist(engine, "daily health checks made", how, checked_of_asked)
+
+
+def _share_of_worklist(
+    engine: Engine, name: str, how: str, part_of_whole: Callable[[ibis.Table], tuple[ibis.Value, ibis.Value]]
+) -> Measure:
+    """A percentage over the last follow-up worklist: ``part_of_whole`` gives both sums from its table."""
     if not engine.has_table("followup"):
-        return Measure("daily health checks made", None, "%", f"{how}; no follow-up worklist")
+        return Measure(name, None, "%", f"{how}; no follow-up worklist")
+    f = engine.table("followup")
+    part, whole = part_of_whole(f)
+    row = engine.to_arrow(f.aggregate(part=part, whole=whole))
+    done, of = row["part"][0].as_py() or 0, row["whole"][0].as_py() or 0
+    return Measure(name, round(100 * done / of, 1) if of else None, "%", how)
     f = engine.table("followup")
     f = f.filter(f.checks_per_day.notnull(), f.observation_day >= 2)  # yesterday was day 1 or later
     silent = f.silent_days.contains(f.observation_day - 1).fill_null(False)

@@ -65,15 +65,14 @@ person_key | status    | diagnosed_at     | county_code
 """
 
 
+def _register_july(engine, tests: bool = True) -> None:
+    """The July 2022 tables above (without the tests: an empty table)."""
+    july = {"contacts": CONTACTS, "diagnoses": DIAGNOSES, "declarations": DECLARATIONS}
+    register(engine, residents=RESIDENTS, **july, **({"tests": TESTS} if tests else {}))
+
+
 def test_the_ninth_editions_measures_and_test_days(engine):
-    register(
-        engine,
-        residents=RESIDENTS,
-        contacts=CONTACTS,
-        tests=TESTS,
-        diagnoses=DIAGNOSES,
-        declarations=DECLARATIONS,
-    )
+    _register_july(engine)
     worklist = followup(engine, "2022-9th", JULY_5)
     expect(
         worklist,
@@ -193,14 +192,7 @@ def test_medical_observation_without_tests_in_2020(engine):
 
 
 def test_changing_the_test_days_changes_the_worklist(engine, tmp_path):
-    register(
-        engine,
-        residents=RESIDENTS,
-        contacts=CONTACTS,
-        tests=TESTS,
-        diagnoses=DIAGNOSES,
-        declarations=DECLARATIONS,
-    )
+    _register_july(engine)
     fewer = _edition_copy(tmp_path, "2022-9th", _set("rules.1.tests.days", [1, 3, 7]))
     expect(
         followup(engine, fewer, JULY_5).filter(pc.is_in(pc.field("person_key"), pa.array([1, 2]))),
@@ -267,7 +259,7 @@ def test_a_contact_another_region_handed_over_is_followed_here(engine):
 
 
 def test_changing_the_daily_checks_changes_the_worklist(engine, tmp_path):
-    register(engine, residents=RESIDENTS, contacts=CONTACTS, diagnoses=DIAGNOSES, declarations=DECLARATIONS)
+    _register_july(engine, tests=False)
     once = _edition_copy(tmp_path, "2022-9th", _set("rules.1.checks.per_day", 1))
     expect(
         followup(engine, once, JULY_5).filter(pc.is_in(pc.field("person_key"), pa.array([1, 6, 8]))),
