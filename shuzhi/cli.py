@@ -21,6 +21,7 @@ from shuzhi import __version__
 from shuzhi.console import console, setup_logging, step_progress
 from shuzhi.credentials import cli as credentials_cli
 from shuzhi.federation import cli as federation_cli
+from shuzhi.policy import editions
 from shuzhi.settings import DataDir
 
 app = typer.Typer(
@@ -138,7 +139,10 @@ def _ingest(feeds: Path, data: DataDir):
 
 
 EditionOption = Annotated[
-    str, typer.Option(help="Policy edition: a shipped name (2020-5th, 2022-9th) or a folder of policy files.")
+    str,
+    typer.Option(
+        help=f"Policy edition: a shipped name ({', '.join(editions())}) or a folder of policy files."
+    ),
 ]
 
 
@@ -178,8 +182,9 @@ def analyse(
 ) -> None:
     """Trace contacts, rate every county, compute the index and colour every health code from the lake.
 
-    Results go back into the lake as derived tables (contacts, area_risk, five_colour, index, codes,
-    code_changes, code_counts) and the transmission graph into DATA/outputs/graph.json.
+    The health declarations residents made in the app land in the lake first, so they count. Results go back
+    into the lake as derived tables (contacts, area_risk, five_colour, index, codes, code_changes,
+    code_counts, followup...) and the transmission graph into DATA/outputs/graph.json.
     """
     where = DataDir.resolve(data)
     _print_analysis(_analyse(where, edition, tuple(step) if step else None, engine, spark_master))
