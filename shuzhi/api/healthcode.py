@@ -5,7 +5,8 @@ reason, evidence, valid-until, what turns it green); an approved manual change (
 it and says so. The result is signed by this instance's region key as a short-lived ``SZ1:`` token and drawn
 as a QR code (SVG) in the colour it carries. The history merges the rules' colour changes
 (``code_changes``) with manual changes, newest first. Where the code's rule puts the resident under a measure,
-their row of the follow-up worklist (``followup``) says which day of it and which tests are next.
+their row of the follow-up worklist (``followup``) says which day of it and which tests are next, and how
+many health declarations they made in the app today against the checks a day the measure asks for.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from typing import Any
 
 import ibis
 import segno
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from shuzhi.api.issuer import InstanceCredentials
 from shuzhi.api.results import NotComputed, Results
 from shuzhi.api.schemas import ColourChange, FollowupOut, HealthCodeOut, ManualColourOut
 from shuzhi.codes.text import BETWEEN_LANGUAGES
-from shuzhi.store.models import ManualChange
+from shuzhi.model import CHINA
+from shuzhi.store.models import HealthDeclaration, ManualChange
 
 MANUAL_RULE = "manual_change"
 QR_COLOURS = {"green": "#1a7f37", "yellow": "#a15c00", "red": "#c62828"}  # dark enough for any scanner
@@ -47,8 +51,10 @@ def health_code(
     person_key: int,
     manual: list[ManualChange],
     now: dt.datetime,
+    declared_today: int = 0,
 ) -> HealthCodeOut:
-    """The resident's signed code with its explanation; ``manual`` are the approved changes, newest first."""
+    """The resident's signed code with its explanation; ``manual`` are the approved changes, newest first;
+    ``declared_today`` the health declarations they made in the app today (:func:`declarations_today`)."""
     computed = latest_code(found, person_key)
     in_force = manual[0] if manual else None
     shown = _shown(computed, in_force)
@@ -71,7 +77,7 @@ def health_code(
         computed_colour=computed.get("colour"),
         manual_colour=ManualColourOut.model_validate(in_force) if in_force else None,
         history=history(found, person_key, manual),
-        followup=own_followup(found, person_key, computed.get("day")),
+        followup=own_followup(found, person_key, computed.get("day"), declared_today),
     )
 
 
@@ -109,7 +115,18 @@ def latest_code(found: Results, person_key: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def own_followup(found: Results, person_key: int, day: dt.date | None) -> FollowupOut | None:
+def declarations_today(session: Session, person_key: int, now: dt.datetime) -> int:
+    """The health declarations the person made in the app since the start of ``now``'s local day."""
+    midnight = dt.datetime.combine(now.astimezone(CHINA).date(), dt.time(), CHINA)
+    made = select(func.count()).where(
+        HealthDeclaration.person_key == person_key, HealthDeclaration.declared_at >= midnight
+    )
+    return session.scalar(made) or 0
+
+
+def own_followup(
+    found: Results, person_key: int, day: dt.date | None, declared_today: int = 0
+) -> FollowupOut | None:
     """The person's row of the follow-up worklist of the code's day, or None."""
     try:
         rows = found.rows("followup", lambda t: t.filter(t.person_key == person_key, t.day == day))
@@ -119,7 +136,8 @@ def own_followup(found: Results, person_key: int, day: dt.date | None) -> Follow
         return None
     row = rows[0]
     fields = {k: row[k] for k in FollowupOut.model_fields if k in row}
-    return FollowupOut(**fields, reason_zh=_language(row["reason"], 0), reason_en=_language(row["reason"], 1))
+    reasons = {"reason_zh": _language(row["reason"], 0), "reason_en": _language(row["reason"], 1)}
+    return FollowupOut(**fields, **reasons, declared_today=declared_today)
 
 
 def history(found: Results, person_key: int, manual: list[ManualChange]) -> list[ColourChange]:

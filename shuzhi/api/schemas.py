@@ -300,6 +300,7 @@ class FollowupOut(BaseModel):
     next_test_on: dt.date | None
     checks_per_day: int | None = Field(description="temperature and symptom declarations asked for a day")
     silent_days: list[int] = Field(description="days of the measure with fewer declarations than asked")
+    declared_today: int = Field(description="health declarations made in the app today (local day)")
     reason_zh: str
     reason_en: str
 

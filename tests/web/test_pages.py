@@ -303,10 +303,14 @@ def test_a_resident_sees_the_qr_of_a_signed_code_and_why_it_is_red(site: Site, o
     assert (checked.valid, checked.counts_as, checked.subject) == (True, "red", str(RESIDENT_KEY))
     screenshot(page, "resident-code")
 
+    before = page.evaluate("() => window.resident.code.followup.declared_today")
+    assert page.text_content("#checks-today").endswith(f"Declared today: {before} of 2")  # two checks a day
     page.fill("#region_code", "330106")
     page.check("#symptoms input[value=fever]")
     page.click("#health-form button[type=submit]")
     page.wait_for_function("() => document.getElementById('health-status').dataset.kind === 'ok'")
+    page.wait_for_function(f"() => window.resident.code.followup.declared_today === {before + 1}")
+    assert page.text_content("#checks-today").endswith(f"Declared today: {before + 1} of 2")
     page.fill("#appeal-text", "I was at work that day, not at home.")
     page.click("#appeal-form button[type=submit]")
     page.wait_for_selector("#appeals li")

@@ -300,6 +300,21 @@ def test_panels_answer_404_before_the_pipeline_has_run(tmp_path: Path, site: Sit
 # the resident's code
 
 
+def test_the_residents_code_counts_the_health_checks_they_declared_today(fresh: Site) -> None:
+    client = TestClient(fresh.app)
+    headers = fresh.headers("resident")
+
+    def declared_today() -> tuple[int, int]:
+        followup = client.post("/resident/code/token", headers=headers).json()["followup"]
+        return followup["declared_today"], followup["checks_per_day"]
+
+    assert declared_today() == (0, 2)  # under centralised isolation: two checks a day
+    body = {"region_code": "330102", "temperature": 36.6, "symptoms": [], "contact_history": False}
+    made = client.post("/resident/declarations/health", json={**body, "visited_regions": []}, headers=headers)
+    assert made.status_code == 201, made.text
+    assert declared_today() == (1, 2)
+
+
 def test_the_resident_gets_a_signed_code_with_its_reasons(client: TestClient, site: Site) -> None:
     response = client.post("/resident/code/token", headers=site.headers("resident"))
     assert response.status_code == 200, response.text

@@ -18,7 +18,7 @@ from shuzhi import audit
 from shuzhi.accounts import Purpose, Role
 from shuzhi.api.access import Caller, requires
 from shuzhi.api.deps import DbSession
-from shuzhi.api.healthcode import health_code
+from shuzhi.api.healthcode import declarations_today, health_code
 from shuzhi.api.issuer import InstanceCredentials, instance_credentials
 from shuzhi.api.results import Found
 from shuzhi.api.schemas import (
@@ -112,7 +112,8 @@ def my_signed_code(
 ) -> HealthCodeOut:
     """健康码生成: my code, freshly signed (QR): colour, rule, reasons, valid-until, what turns it green."""
     manual = changes_in_force(session, caller.person_key)
-    code = health_code(found, credentials, caller.person_key, manual, caller.now)
+    today = declarations_today(session, caller.person_key, caller.now)
+    code = health_code(found, credentials, caller.person_key, manual, caller.now, today)
     caller.record(session, "issue:health_codes", caller.person_key, colour=code.colour, rule=code.rule)
     return code
 

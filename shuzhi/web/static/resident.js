@@ -28,6 +28,10 @@ async function showCode() {
   $("#valid-until").textContent = code.valid_until ?? "—";
   $("#turns-green").textContent = code.turns_green_zh ? `${code.turns_green_zh} / ${code.turns_green_en}` : "—";
   $("#followup").textContent = code.followup ? `${code.followup.reason_zh} / ${code.followup.reason_en}` : "—";
+  const checks = code.followup?.checks_per_day;  // under a measure that asks for daily health checks
+  $("#checks-today").textContent = checks
+    ? `今日已申报 ${code.followup.declared_today}/${checks} 次 · Declared today: ${code.followup.declared_today} of ${checks}`
+    : "";
   $("#evidence").textContent = code.evidence ?? "—";
   $("#rule").textContent = `${code.rule}${code.day ? ` (${code.day})` : ""}`;
   $("#payload-text").value = code.payload;
@@ -56,7 +60,7 @@ function bindForms() {
     symptoms: [...form.querySelectorAll("[name=symptoms]:checked")].map((box) => box.value),
     contact_history: form.contact_history.checked,
     visited_regions: form.visited_regions.value.split(/[,\s，]+/).filter(Boolean),
-  }));
+  }), {after: showCode});  // the checks made today
   submit("#trip-form", "#trip-status", "/resident/declarations/trip", (form) => ({
     mode: form.mode.value, trip_no: form.trip_no.value, travel_date: form.travel_date.value,
     origin: form.origin.value, destination: form.destination.value,
