@@ -246,9 +246,3 @@ def _share_of_worklist(
     row = engine.to_arrow(f.aggregate(part=part, whole=whole))
     done, of = row["part"][0].as_py() or 0, row["whole"][0].as_py() or 0
     return Measure(name, round(100 * done / of, 1) if of else None, "%", how)
-    f = engine.table("followup")
-    f = f.filter(f.checks_per_day.notnull(), f.observation_day >= 2)  # yesterday was day 1 or later
-    silent = f.silent_days.contains(f.observation_day - 1).fill_null(False)
-    row = engine.to_arrow(f.aggregate(n=f.count(), silent=silent.cast("int64").sum()))
-    n, quiet = row["n"][0].as_py(), row["silent"][0].as_py() or 0
-    return Measure("daily health checks made", round(100 * (n - quiet) / n, 1) if n else None, "%", how)
