@@ -5,6 +5,7 @@ taken (on the follow-up worklist)."""
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 import spec_tables
 from engines import ENGINE_PARAMS, make_engine
@@ -23,12 +24,12 @@ TABLES = {
     | 2          | confirmed | 2022-03-04 | 2022-03-06 22:00 |
     """,
     "contacts": """
-    | case_key | contact_key | degree | classification | rule         | setting   | evidence |
-    | 1        | 11          | 1      | close          | household    | household | h        |
-    | 1        | 12          | 1      | close          | shared_table | meal      | m        |
-    | 1        | 13          | 1      | close          | shared_table | meal      | m        |
-    | 1        | 14          | 1      | companion      | same_cell    | cell      | c        |
-    | 2        | 12          | 1      | close          | shared_table | meal      | m        |
+    | case_key | contact_key | classification | last_contact_at  | traced_at        |
+    | 1        | 11          | close          | 2022-03-03 08:00 | 2022-03-03 10:00 |
+    | 1        | 12          | close          | 2022-03-01 12:00 | 2022-03-03 10:00 |
+    | 1        | 13          | close          | 2022-03-02 10:00 | 2022-03-03 10:00 |
+    | 1        | 14          | companion      | 2022-02-20 10:00 | 2022-03-03 10:00 |
+    | 2        | 12          | close          | 2022-03-06 20:00 |                  |
     """,
     "home_observations": """
     | person_key | county_code | start_date | end_date   | reason        |
@@ -41,7 +42,7 @@ TABLES = {
 }
 SCHEMAS = {
     "diagnoses": DIAGNOSES.schema,
-    "contacts": CONTACTS_SCHEMA,
+    "contacts": pa.schema([f.with_nullable(True) for f in CONTACTS_SCHEMA]),  # what the measures read
     "home_observations": HOME_OBSERVATIONS.schema,
 }
 
@@ -60,6 +61,13 @@ def test_days_from_a_case_to_its_close_contacts_under_observation(engine: Engine
     # case 1 (diagnosed 03-03): contact 11 ordered 03-04 (1 day; the order of 03-01 came before), 12 on 03-03
     # (0), 13 never (left out), 14 is a companion; case 2 (03-06): contact 12 ordered 03-09 (3 days)
     assert _measure(engine) == 1.0
+
+
+def test_hours_from_the_last_contact_to_tracing(engine: Engine) -> None:
+    spec_tables.register(engine, TABLES, SCHEMAS.get)
+    measure = {m.name: m for m in measures(engine)}["contact to tracing"]
+    # close contacts of case 1: 2, 46 and 24 hours (the companion, and a row without traced_at, left out)
+    assert (measure.value, measure.unit) == (24.0, "hours")
 
 
 def test_without_the_tables_it_says_which_are_missing(engine: Engine) -> None:
@@ -83,14 +91,16 @@ def test_the_share_of_scheduled_tests_taken_is_read_off_the_worklist(engine: Eng
 
 def test_the_share_of_daily_health_checks_made_yesterday_is_read_off_the_worklist(engine: Engine) -> None:
     worklist = """
-    | person_key | observation_day | checks_per_day | silent_days | status      |
-    | 1          | 4               | 2              | [2]         | on_schedule |
-    | 2          | 4               | 2              | [1, 3]      | silent      |
-    | 3          | 1               | 2              | []          | due         |
-    | 4          | 9               |                | []          | on_schedule |
-    | 5          | 2               | 2              |             | on_schedule |
+    | person_key | day        | traced_on  | observation_day | checks_per_day | silent_days | status      |
+    | 1          | 2022-07-05 | 2022-07-01 | 4               | 2              | [2]         | on_schedule |
+    | 2          | 2022-07-05 | 2022-07-01 | 4               | 2              | [1, 3]      | silent      |
+    | 3          | 2022-07-05 | 2022-07-04 | 1               | 2              | []          | due         |
+    | 4          | 2022-07-05 | 2022-06-26 | 9               |                | []          | on_schedule |
+    | 5          | 2022-07-05 | 2022-07-03 | 2               | 2              |             | on_schedule |
+    | 6          | 2022-07-05 | 2022-07-04 | 6               | 2              | []          | on_schedule |
     """
     spec_tables.register(engine, {"followup": worklist}, {"followup": FOLLOWUP}.get)
     measure = {m.name: m for m in measures(engine)}["daily health checks made"]
-    # 3 is on day 1 (no day before), 4's rule asks for no checks: 1 and 5 of 1, 2 and 5 checked yesterday
+    # 3 is on day 1 (no day before), 4's rule asks for no checks, 6 was traced only yesterday: of 1, 2 and
+    # 5, 1 and 5 checked yesterday
     assert (measure.value, measure.unit) == (66.7, "%")

@@ -293,6 +293,9 @@ class FollowupOut(BaseModel):
 
     measure: str
     observation_day: int = Field(description="days since the evidence day (the last contact...)")
+    traced_on: dt.date = Field(
+        description="the day tracing found the resident: tests and checks count after it"
+    )
     measure_until: dt.date | None
     test_days: list[int] = Field(description="test days counted from the evidence day")
     taken_days: list[int]

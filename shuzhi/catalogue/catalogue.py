@@ -145,6 +145,7 @@ def measures(engine: Engine, edition: str = DEFAULT_EDITION) -> list[Measure]:
         _observed(engine, edition),
         _onset_to_diagnosis(engine),
         _contacts_per_case(engine),
+        _contact_to_tracing(engine),
         _case_to_observation(engine),
         _tests_taken(engine),
         _checked_yesterday(engine),
@@ -186,6 +187,20 @@ def _contacts_per_case(engine: Engine) -> Measure:
     return Measure("close contacts per case", None if value is None else round(value, 1), "persons", how)
 
 
+def _contact_to_tracing(engine: Engine) -> Measure:
+    how = (
+        "median hours from a close contact's last contact with the case to when tracing could find them (the "
+        "case's diagnosis), over the close contacts of the last trace: the time they went on unaware"
+    )
+    if not engine.has_table("contacts"):
+        return Measure("contact to tracing", None, "hours", f"{how}; not traced yet")
+    c = engine.table("contacts")
+    close = c.filter(c.classification == "close", c.traced_at.notnull(), c.last_contact_at.notnull())
+    hours = (close.traced_at.epoch_seconds() - close.last_contact_at.epoch_seconds()) / 3600
+    value = engine.to_arrow(close.aggregate(m=hours.median()))["m"][0].as_py()
+    return Measure("contact to tracing", None if value is None else round(value, 1), "hours", how)
+
+
 def _case_to_observation(engine: Engine) -> Measure:
     how = (
         "median days from a case's diagnosis to the home observation of its close contacts (the first order "
@@ -224,11 +239,13 @@ def _tests_taken(engine: Engine) -> Measure:
 def _checked_yesterday(engine: Engine) -> Measure:
     how = (
         "share of the people on the last follow-up worklist whose measure asks for daily health checks and "
-        "had begun by the day before, who made them all that day"
+        "had begun by the day before (and who were traced before that day), who made them all that day"
     )
 
     def checked_of_asked(f: ibis.Table) -> tuple[ibis.Value, ibis.Value]:
-        asked = f.checks_per_day.notnull() & (f.observation_day >= 2)  # yesterday was day 1 or later
+        # yesterday was day 1 or later, and after the day the person was traced on
+        judged = (f.observation_day >= 2) & (f.day.delta(f.traced_on, unit="day") >= 2).fill_null(True)
+        asked = f.checks_per_day.notnull() & judged
         silent = f.silent_days.contains(f.observation_day - 1).fill_null(False)
         return (asked & ~silent).cast("int64").sum(), asked.cast("int64").sum()
 

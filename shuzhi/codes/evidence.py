@@ -9,6 +9,7 @@ column     type          meaning
 person_key int64         whom the evidence is about
 rule       string        the rule it matches
 at         timestamp[s]  when it happened (diagnosis, last contact, stay, declaration, visit, order start)
+known_at   timestamp[s]  when it could be known: ``at``, or a contact's ``traced_at`` (its case's diagnosis)
 until      date32        the end of an order with an end date (home observation); null otherwise
 label_zh   string        the words the reason template shows as ``{label}`` (status, setting, risk level...)
 label_en   string
@@ -48,6 +49,7 @@ SCHEMA = pa.schema(
         ("person_key", pa.int64()),
         ("rule", pa.string()),
         ("at", pa.timestamp("s")),
+        ("known_at", pa.timestamp("s")),
         ("until", pa.date32()),
         ("label_zh", pa.string()),
         ("label_en", pa.string()),
@@ -85,12 +87,15 @@ def evidence(sources: Sources, policy: CodePolicy, window: Window) -> ir.Table:
     return out
 
 
-def _rows(rule: Rule, person, at, label: tuple[ir.Value, ir.Value], place, pointer, until=None) -> dict:
-    """The columns of :data:`SCHEMA` for one source's rows."""
+def _rows(
+    rule: Rule, person, at, label: tuple[ir.Value, ir.Value], place, pointer, until=None, known=None
+) -> dict:
+    """The columns of :data:`SCHEMA` for one source's rows (``known``: when known, if later than ``at``)."""
     values = {
         "person_key": person,
         "rule": ibis.literal(rule.id),
         "at": at,
+        "known_at": known if known is not None else at,
         "until": until if until is not None else ibis.null(),
         "label_zh": label[0],
         "label_en": label[1],
@@ -157,7 +162,8 @@ def _contacts(sources: Sources, policy: CodePolicy, rule: Rule, window: Window) 
         at,
     )
     label = _labelled(t.setting, policy.labels.settings)
-    return t.select(**_rows(rule, t.contact_key, t.last_contact_at, label, t.place, pointer))
+    traced = t.traced_at.fill_null(t.last_contact_at)  # a contact counts once tracing could find it
+    return t.select(**_rows(rule, t.contact_key, t.last_contact_at, label, t.place, pointer, known=traced))
 
 
 def symptomatic(t: ir.Table, policy: CodePolicy) -> ir.BooleanValue:

@@ -4,7 +4,7 @@ The same candidates as :func:`shuzhi.codes.codes`, joined with the days of the p
 the winning colour per person and day; persons no rule touches are green throughout and produce no rows. A
 change is recorded where a person's colour differs from the day before (before the period: the default
 colour), so a person red on the first day has a row on that day. Codes are as of the end of each day, with
-what is known now.
+what could be known by then: a contact traced on day 5 of their isolation is red from day 5, not day 1.
 """
 
 from __future__ import annotations

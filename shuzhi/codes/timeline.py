@@ -6,10 +6,11 @@ with its dates. Days are counted from the evidence day, which belongs to the fir
 :class:`shuzhi.codes.policy.Phase`).
 
 Columns added to the evidence: ``rule_order``, ``phase``, ``colour``, ``severity`` (0 = most severe),
-``s`` (evidence day), ``phase_start``, ``phase_end`` (null: open-ended), ``green_on`` (the first green day by
-lapse; null: open-ended), ``checkin_days`` (consecutive normal check-in days that clear this colour; null: not
-cleared by check-in), ``tests_apply`` (negative tests clear this colour), ``release_zh``/``release_en``,
-``measure`` (where the person is managed during the phase; null: no measure).
+``s`` (evidence day), ``known_on`` (the day it could be known: a colour holds from then), ``phase_start``,
+``phase_end`` (null: open-ended), ``green_on`` (the first green day by lapse; null: open-ended),
+``checkin_days`` (consecutive normal check-in days that clear this colour; null: not cleared by check-in),
+``tests_apply`` (negative tests clear this colour), ``release_zh``/``release_en``, ``measure`` (where the
+person is managed during the phase; null: no measure).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def phased(evidence: ir.Table, policy: CodePolicy) -> ir.Table:
     s = t.at.date()
     return t.mutate(
         s=s,
+        known_on=t.known_at.date(),
         phase_start=plus_days(s, t.day_from),
         phase_end=ibis.ifelse(t.day_to.isnull(), t.until, plus_days(s, t.day_to)),
         green_on=ibis.ifelse(t.span.isnull(), plus_days(t.until, 1), plus_days(s, t.span + 1)),
@@ -90,9 +92,11 @@ def phased(evidence: ir.Table, policy: CodePolicy) -> ir.Table:
 
 
 def holds(t: ir.Table, day: ir.DateValue) -> list[ir.BooleanValue]:
-    """Predicates: the phase row ``t`` gives its colour on ``day`` (begun, not lapsed, not cleared)."""
+    """Predicates: the phase row ``t`` gives its colour on ``day`` (begun and known, not lapsed, not
+    cleared): nobody turns red before tracing could find them, though their days count from the contact."""
     return [
         t.phase_start <= day,
+        t.known_on <= day,
         t.phase_end.isnull() | (day <= t.phase_end),
         t.cleared_on.isnull() | (day < t.cleared_on),
     ]

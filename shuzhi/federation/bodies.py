@@ -49,6 +49,7 @@ class ContactRow(Strict):
     last_contact_at: dt.datetime | None
     overlap_seconds: int | None
     evidence: Annotated[str, Field(min_length=1)]
+    traced_at: dt.datetime | None = None  # when the sender's tracing could first know of it (absent: unknown)
 
 
 class StatisticsRow(Strict):

@@ -8,7 +8,9 @@ sampled on that date; *missed* when its date has passed without one; *due* on it
 test (any method) sampled from the evidence day on, or a declaration of fever or symptoms (as the policy's
 ``declaration`` section defines them), marks the person for referral. A rule's ``checks.per_day`` asks for
 that many health declarations (temperature and symptoms) on every day of the measure from day 1; a past day
-with fewer is *silent*, and a person silent yesterday is followed up before any missed test.
+with fewer is *silent*, and a person silent yesterday is followed up before any missed test. A contact found
+by tracing only days after the contact is not held to the days up to the one they were found on
+(``traced_on``): their tests and checks are judged from the day after it.
 
 Two queries through the engine layer (Ibis, on every engine): the people, fetched (a small table even in a
 large outbreak), then the worklist itself — each person's scheduled tests joined with the tests sampled on
@@ -44,6 +46,7 @@ FOLLOWUP = pa.schema(
         ("rule", pa.string()),  # the code rule whose phase sets the measure
         ("measure", pa.string()),  # a key of the policy's labels.measures
         ("since", pa.date32()),  # the evidence day (day 0): last contact, stay in a risk area...
+        ("traced_on", pa.date32()),  # the day it could be known (a contact: by tracing); judged after it
         ("observation_day", pa.int32()),  # days since the evidence day
         ("measure_until", pa.date32()),  # the last day under a measure (null: until released)
         ("test_days", DAYS),  # the rule's test days (from the evidence day)
@@ -98,15 +101,17 @@ def followup(
 
 
 def _measured(sources: Sources, policy: CodePolicy, day: dt.date) -> ir.Table:
-    """person_key, county_code, rule, measure, since: the people whose code on ``day`` is set by a measured
-    phase, and the county they are registered in."""
+    """person_key, county_code, rule, measure, since, traced_on: the people whose code on ``day`` is set by a
+    measured phase, and the county they are registered in."""
     on = ibis.literal(day, type="date")
     phases = candidates(sources, policy, Window(day, day))
     top = winners(phases.filter(*holds(phases, on)).mutate(day=on))
     top = top.filter(top.measure.notnull())
     residents = sources.table("residents")
     homes = top.left_join(residents, top.person_key == residents.person_key)
-    return homes.select(top.person_key, residents.county_code, top.rule, top.measure, since=top.s)
+    return homes.select(
+        top.person_key, residents.county_code, top.rule, top.measure, since=top.s, traced_on=top.known_on
+    )
 
 
 def _joined_on_person(left: ir.Table, right: ir.Table, key: str) -> ir.Table:
@@ -116,8 +121,8 @@ def _joined_on_person(left: ir.Table, right: ir.Table, key: str) -> ir.Table:
 
 
 def _keys(persons: pa.Table) -> ir.Table:
-    """person_key, rule, since of the people, as a table of its own."""
-    return ibis.memtable(persons.select(["person_key", "rule", "since"]))
+    """person_key, rule, since, traced_on of the people, as a table of its own."""
+    return ibis.memtable(persons.select(["person_key", "rule", "since", "traced_on"]))
 
 
 def _rules(policy: CodePolicy) -> pa.Table:
@@ -182,20 +187,24 @@ def _schedule(policy: CodePolicy) -> pa.Table:
 
 def _per_person(known: ir.Table, tests: ir.Table, policy: CodePolicy, on: ir.DateValue) -> ir.Table:
     """f_key (the person), taken_days, missed_days, due, next_test_on: each scheduled test, taken if sampled
-    on its date by the end of the day ``on``."""
+    on its date by the end of the day ``on``; one not taken is asked for only after the day the person was
+    traced on."""
     schedule = ibis.memtable(_schedule(policy))
-    due = known.select("person_key", "rule", "since").inner_join(schedule, "rule")
+    due = known.select("person_key", "rule", "since", "traced_on").inner_join(schedule, "rule")
     due = due.mutate(test_on=plus_days(due.since, due.test_day))
     met = due.left_join(
         tests, [due.person_key == tests.t_key, due.test_on == tests.t_on, due.method == tests.t_method]
     )
-    slots = met.group_by(["person_key", "test_day", "test_on"]).aggregate(taken=met.t_key.notnull().any())
-    open_today = ~slots.taken & (slots.test_on == on)
+    slots = met.group_by(["person_key", "test_day", "test_on", "traced_on"]).aggregate(
+        taken=met.t_key.notnull().any()
+    )
+    asked = ~slots.taken & (slots.test_on > slots.traced_on)
+    open_today = asked & (slots.test_on == on)
     return slots.group_by(f_key=slots.person_key).aggregate(
         taken_days=slots.test_day.collect(where=slots.taken).sort(),
-        missed_days=slots.test_day.collect(where=~slots.taken & (slots.test_on < on)).sort(),
+        missed_days=slots.test_day.collect(where=asked & (slots.test_on < on)).sort(),
         due=open_today.any(),
-        next_test_on=slots.test_on.min(where=(slots.test_on > on) | open_today),
+        next_test_on=slots.test_on.min(where=(asked & (slots.test_on > on)) | open_today),
     )
 
 
@@ -246,12 +255,13 @@ def _check_days(policy: CodePolicy) -> pa.Table:
 
 
 def _checks(known: ir.Table, theirs: ir.Table, policy: CodePolicy, on: ir.DateValue) -> ir.Table:
-    """c_key (the person), silent_days, silent_yesterday: the past days of the measure (from day 1) with
-    fewer of ``theirs`` (declarations) than the rule asks for, and whether the day before ``on`` is one."""
+    """c_key (the person), silent_days, silent_yesterday: the past days of the measure (from day 1, and after
+    the day the person was traced on) with fewer of ``theirs`` (declarations) than the rule asks for, and
+    whether the day before ``on`` is one."""
     days = ibis.memtable(_check_days(policy))
-    slots = known.select("person_key", "rule", "since").inner_join(days, "rule")
+    slots = known.select("person_key", "rule", "since", "traced_on").inner_join(days, "rule")
     slots = slots.mutate(check_on=plus_days(slots.since, slots.check_day))
-    slots = slots.filter(slots.check_on < on)
+    slots = slots.filter(slots.check_on < on, slots.check_on > slots.traced_on)
     made = theirs.group_by(["d_key", "d_on"]).aggregate(made=theirs.count())
     met = slots.left_join(made, [slots.person_key == made.d_key, slots.check_on == made.d_on])
     silent = met.made.fill_null(0) < met.per_day
@@ -287,6 +297,7 @@ class Words:
     """The reason's words in one language."""
 
     between: str  # between the parts
+    traced: str  # before the day a contact was traced on, after the evidence day
     listed: str  # between the days of a list
     tests: str
     taken: str
@@ -303,6 +314,7 @@ class Words:
 WORDS = {
     "zh": Words(
         between="；",
+        traced="，追踪于",
         listed="、",
         tests="核酸检测日 ",
         taken="已检 ",
@@ -317,6 +329,7 @@ WORDS = {
     ),
     "en": Words(
         between="; ",
+        traced=", traced on ",
         listed=", ",
         tests="tests on days ",
         taken="taken ",
@@ -336,12 +349,13 @@ def _reason(t: ir.Table, lang: str) -> ir.StringValue:
     """'集中隔离医学观察 第4天（共10天，自2022-07-01）；核酸检测日 1、2、3…' or its English."""
     words = WORDS[lang]
     day, since, last = t.observation_day.cast("string"), t.since.cast("string"), t.last_day.cast("string")
+    traced = (t.traced_on > t.since).ifelse(words.traced + t.traced_on.cast("string"), "")
     if lang == "zh":
         head = t.measure_zh + " 第" + day + "天（" + t.last_day.isnull().ifelse("", "共" + last + "天，")
-        head = head + "自" + since + "）"
+        head = head + "自" + since + traced + "）"
     else:
         head = t.measure_en + ", day " + day + t.last_day.isnull().ifelse("", " of " + last)
-        head = head + " (since " + since + ")"
+        head = head + " (since " + since + traced + ")"
     return join_present(
         words.between,
         [

@@ -4,12 +4,13 @@ Each contact source (household, venues, vehicles, proximity, same time-and-place
 the columns of :data:`MATCH_COLUMNS`. :func:`finish` labels them with the rule's setting and
 classification from the policy, keeps the earliest match per (case, contact, rule, degree), and writes the
 human evidence string — the same way for every rule, so a rule module only says who met whom, where and
-when."""
+when. :func:`traced` then dates each row: when tracing could first know of it."""
 
 from __future__ import annotations
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shuzhi.model import PERSON, TS
 from shuzhi.tracing.policy import ContactPolicy
@@ -30,8 +31,13 @@ CONTACTS_SCHEMA = pa.schema(
         pa.field("last_contact_at", TS),
         pa.field("overlap_seconds", pa.int64()),  # time together (cumulative for proximity)
         pa.field("evidence", pa.string(), nullable=False),  # where, when, how long, which seat
+        # when tracing could first know of the contact: its case's diagnosis, or the contact itself if later
+        # (null in rows from before it was recorded: read as the last contact)
+        pa.field("traced_at", TS),
     ]
 )
+# what the rules' matches become before they are dated
+FOUND_SCHEMA = pa.schema([f for f in CONTACTS_SCHEMA if f.name != "traced_at"])
 
 MATCH_COLUMNS = (
     "case_key",
@@ -94,7 +100,7 @@ def finish(
     if degree == 1 and any(rule.classification == COMPANION for rule in policy.rules):
         earliest = _close_beats_companion(earliest)
     return earliest.select(
-        *[f.name for f in CONTACTS_SCHEMA if f.name != "evidence"], evidence=_evidence(earliest)
+        *[f.name for f in FOUND_SCHEMA if f.name != "evidence"], evidence=_evidence(earliest)
     )
 
 
@@ -150,9 +156,21 @@ def _minute(ts: ibis.Value) -> ibis.Value:
 
 
 def to_arrow(table: pa.Table) -> pa.Table:
-    """An engine result cast to exactly :data:`CONTACTS_SCHEMA` (column order, types, nullability)."""
-    return table.select(CONTACTS_SCHEMA.names).cast(CONTACTS_SCHEMA)
+    """An engine result cast to exactly :data:`FOUND_SCHEMA` (column order, types, nullability)."""
+    return table.select(FOUND_SCHEMA.names).cast(FOUND_SCHEMA)
 
 
 def empty() -> pa.Table:
-    return CONTACTS_SCHEMA.empty_table()
+    return FOUND_SCHEMA.empty_table()
+
+
+def traced(found: pa.Table, cases: pa.Table) -> pa.Table:
+    """``found`` (:data:`FOUND_SCHEMA`) as :data:`CONTACTS_SCHEMA`, each row dated by ``traced_at``.
+
+    Tracing starts from a diagnosis (``cases``: case_key, diagnosed_at), so a contact can be known no earlier
+    than its case's; a contact of a close contact made after it (before the close contact was isolated) is
+    known when it happens. Computed on the fetched rows: a lookup among the cases, no engine pass.
+    """
+    diagnosed = pc.take(cases["diagnosed_at"], pc.index_in(found["case_key"], cases["case_key"]))
+    known = pc.max_element_wise(diagnosed.cast(TS), found["last_contact_at"])
+    return found.append_column(CONTACTS_SCHEMA.field("traced_at"), known).cast(CONTACTS_SCHEMA)

@@ -95,7 +95,7 @@ def trace(
     found = [first]
     if policy.secondary is not None:
         found.append(_contacts_of_contacts(tracer, index, first, as_of))
-    return TraceResult(policy.edition, index, pa.concat_tables(found), tracer.skipped)
+    return TraceResult(policy.edition, index, rows.traced(pa.concat_tables(found), index), tracer.skipped)
 
 
 @dataclass

@@ -273,3 +273,31 @@ def test_changing_the_daily_checks_changes_the_worklist(engine, tmp_path):
     unchecked = _edition_copy(tmp_path / "b", "2022-9th", _set("rules.1.checks", DELETE))
     rows = followup(engine, unchecked, JULY_5).filter(pc.equal(pc.field("person_key"), 8)).to_pylist()
     assert [(r["checks_per_day"], r["silent_days"], r["status"]) for r in rows] == [(None, [], "missed")]
+
+
+def test_a_contact_traced_late_is_held_only_to_the_days_after_tracing_found_them(engine):
+    # 1 and 2 met the case on 1 July; tracing found 1 on the 3rd (day 2) and 2 on the 6th; both silent
+    register(
+        engine,
+        residents=RESIDENTS,
+        contacts="""
+        case_key | contact_key | degree | classification | setting   | last_contact_at  | traced_at
+        9        | 1           | 1      | close          | household | 2022-07-01 08:00 | 2022-07-03 15:00
+        9        | 2           | 1      | close          | household | 2022-07-01 08:00 | 2022-07-06 11:00
+        """,
+    )
+    expect(
+        followup(engine, "2022-9th", JULY_5),
+        """
+        person_key | since      | traced_on  | observation_day | missed_days | silent_days | status
+        1          | 2022-07-01 | 2022-07-03 | 4               | [3]         | [3]         | silent
+        """,
+    )  # day 3's test (the 4th) was not taken: missed
+    assert followup(engine, "2022-9th", JULY_5)["next_test_on"].to_pylist() == [dt.date(2022, 7, 6)]
+    [one] = followup(engine, "2022-9th", dt.date(2022, 7, 3)).to_pylist()
+    assert (one["missed_days"], one["silent_days"], one["next_test_on"]) == ([], [], dt.date(2022, 7, 4))
+    assert one["reason"].startswith("集中隔离医学观察 第2天（共10天，自2022-07-01，追踪于2022-07-03）；")
+    assert "centralised isolation, day 2 of 10 (since 2022-07-01, traced on 2022-07-03); " in one["reason"]
+    on_the_7th = followup(engine, "2022-9th", dt.date(2022, 7, 7))
+    assert on_the_7th["person_key"].to_pylist() == [1, 2]
+    assert on_the_7th["missed_days"].to_pylist() == [[3, 5], []]

@@ -74,3 +74,24 @@ def test_a_period_that_ends_before_it_starts_is_an_error(engine, hangzhou):
     register(engine, residents=INPUTS["residents"])
     with pytest.raises(ValueError, match="before it starts"):
         code_history(engine, hangzhou, dt.date(2020, 2, 1), dt.date(2020, 1, 1))
+
+
+def test_history_shows_a_contact_red_from_the_day_tracing_found_them(engine, hangzhou):
+    register(
+        engine,
+        residents=INPUTS["residents"],
+        contacts="""
+        case_key | contact_key | degree | classification | setting   | last_contact_at  | traced_at
+        2        | 1           | 1      | close          | household | 2020-01-23 19:30 | 2020-01-27 10:00
+        """,
+    )
+    history = code_history(engine, hangzhou, dt.date(2020, 1, 22), dt.date(2020, 2, 14))
+    expect(
+        history.changes,
+        """
+        person_key | day        | colour | rule
+        1          | 2020-01-27 | red    | close_contact
+        1          | 2020-02-07 | yellow | close_contact
+        1          | 2020-02-14 | green  | default_green
+        """,
+    )  # the days still count from the contact on the 23rd: red to 6 February, yellow to the 13th

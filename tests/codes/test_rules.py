@@ -88,6 +88,37 @@ def test_close_contact_red_7_days_then_yellow_3_ninth_edition(engine, ninth):
     )
 
 
+def test_a_contact_is_coloured_from_the_day_tracing_found_them_counted_from_the_contact(engine, ninth):
+    register(
+        engine,
+        residents=RESIDENTS,
+        contacts="""
+        case_key | contact_key | degree | classification | setting   | last_contact_at  | traced_at
+        9        | 1           | 1      | close          | household | 2022-07-01 08:00 | 2022-07-05 16:00
+        9        | 2           | 1      | close          | household | 2022-07-01 08:00 | 2022-07-12 09:00
+        """,
+    )
+    days = ["2022-07-01", "2022-07-04", "2022-07-05", "2022-07-08", "2022-07-09", "2022-07-12"]
+    expect(
+        colours_on(engine, ninth, days).filter(_person(1, 2)),
+        """
+        person_key | day        | colour | rule          | valid_until
+        1          | 2022-07-01 | green  | default_green |
+        1          | 2022-07-04 | green  | default_green |
+        1          | 2022-07-05 | red    | close_contact | 2022-07-08
+        1          | 2022-07-08 | red    | close_contact | 2022-07-08
+        1          | 2022-07-09 | yellow | close_contact | 2022-07-11
+        1          | 2022-07-12 | green  | default_green |
+        2          | 2022-07-01 | green  | default_green |
+        2          | 2022-07-04 | green  | default_green |
+        2          | 2022-07-05 | green  | default_green |
+        2          | 2022-07-08 | green  | default_green |
+        2          | 2022-07-09 | green  | default_green |
+        2          | 2022-07-12 | green  | default_green |
+        """,
+    )  # person 2 was found after their isolation and monitoring had lapsed
+
+
 def test_close_contact_red_5_plus_3_days_november_2022(engine):
     register(engine, residents=RESIDENTS, contacts=CLOSE_CONTACT.replace("2020-01-23", "2022-11-20"))
     days = ["2022-11-20", "2022-11-25", "2022-11-26", "2022-11-28", "2022-11-29"]

@@ -61,8 +61,12 @@ def test_ningbo_colours_its_residents_from_wenzhous_handover(province):
     red = after.filter(pc.equal(after["colour"], "red"))
     assert red.num_rows > 0 and set(red["person_key"].to_pylist()) <= expected | _cases(ningbo)
     received = Lake(ningbo.data.lake).root / "received_contacts"
-    evidence = connect(lake=ningbo.data.lake).table("received_contacts").evidence.to_pyarrow().to_pylist()
+    landed = connect(lake=ningbo.data.lake).table("received_contacts").to_pyarrow()
+    evidence = landed["evidence"].to_pylist()
     assert received.exists() and all(e.startswith(f"reported by {WENZHOU}: ") for e in evidence)
+    # when Wenzhou's tracing found each: what Ningbo's codes count the days of colour from
+    assert landed["traced_at"].null_count == 0
+    assert pc.all(pc.greater_equal(landed["traced_at"], landed["last_contact_at"])).as_py()
     pointers = red["evidence"].to_pylist()
     assert any(f", at {WENZHOU}:" in p for p in pointers), pointers[:3]  # where: in the reporting region
 

@@ -71,6 +71,20 @@ def test_contacts_of_a_close_contact_from_first_exposure_to_isolation(given, eng
         """,
     )
     assert evidence_of(result, 7).startswith("via close contact 2: meal at R2")
+    # known from the case's diagnosis, or from the contact itself where it went on after it (2's household
+    # until 2's isolation: the case's diagnosis + 24 h)
+    assert_rows(
+        result.contacts,
+        """
+        | contact_key | rule             | last_contact_at     | traced_at           |
+        | 3           | household        | 2022-03-06 10:00:00 | 2022-03-06 10:00:00 |
+        | 2           | shared_table     | 2022-03-04 13:00:00 | 2022-03-06 10:00:00 |
+        | 2           | small_restaurant | 2022-03-04 13:00:00 | 2022-03-06 10:00:00 |
+        | 5           | household        | 2022-03-07 10:00:00 | 2022-03-07 10:00:00 |
+        | 6           | shared_workspace | 2022-03-07 10:00:00 | 2022-03-07 10:00:00 |
+        | 7           | shared_table     | 2022-03-04 19:00:00 | 2022-03-06 10:00:00 |
+        """,
+    )
 
 
 def test_the_case_and_its_close_contacts_are_not_their_own_secondary_contacts(given, engine):

@@ -405,13 +405,23 @@ def contacts() -> pa.Table:
             _contact(CASE_KEY, key, "companion", "same_time_place", "same_time_place")
             for key in COMPANION_KEYS
         ),
-        _contact(OTHER_CASE_KEY, GREEN_KEY + 11, "close", "meal_shared", "meal"),
+        # found a day after the meal: not held to its day 1 (followed up from day 2)
+        _contact(OTHER_CASE_KEY, GREEN_KEY + 11, "close", "meal_shared", "meal", traced=TRACED_LATE),
     ]
     return pa.Table.from_pylist(rows, schema=CONTACTS_SCHEMA)
 
 
+TRACED_LATE = dt.datetime(2020, 2, 4, 10, 0)
+
+
 def _contact(
-    case: int, contact: int, classification: str, rule: str, setting: str, via: int | None = None
+    case: int,
+    contact: int,
+    classification: str,
+    rule: str,
+    setting: str,
+    via: int | None = None,
+    traced: dt.datetime | None = None,
 ) -> dict[str, Any]:
     start = dt.datetime(2020, 2, 3, 8, 0)
     return {
@@ -427,6 +437,7 @@ def _contact(
         "last_contact_at": start + dt.timedelta(hours=1),
         "overlap_seconds": 3600,
         "evidence": f"{setting}-1, 2020-02-03 08:00-09:00 (fixture)",
+        "traced_at": traced or dt.datetime(2020, 2, 3, 9, 30),  # the case's diagnosis
     }
 
 

@@ -114,14 +114,16 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     assert page.locator("#received-contacts tbody tr").count() == 2
     page.wait_for_function("() => window.dashboard.followup !== null")
     statuses = page.locator("#followup-table tbody tr td:nth-child(2)").all_text_contents()
-    assert statuses == ["silent", "silent", "missed", "due"]  # the most urgent first
+    assert statuses == ["silent", "missed", "due", "due"]  # the most urgent first
+    days = page.locator("#followup-table tbody tr td:nth-child(5)").all_text_contents()
+    assert days == ["2", "2", "2 (追踪 traced 2020-02-04)", "2"]  # one was found on day 1
     silent_days = page.locator("#followup-table tbody tr td:nth-child(6)").all_text_contents()
-    assert silent_days == ["1", "1", "", ""]  # the two who did not declare on day 1 (yesterday)
+    assert silent_days == ["1", "", "", ""]  # the one who did not declare on day 1 (yesterday) once traced
     options = page.locator("#followup-filter option").evaluate_all("os => os.map((o) => o.value)")
     assert tuple(options[1:]) == STATUSES  # a filter for every status of the worklist
     page.select_option("#followup-filter", "due")
-    page.wait_for_function("() => window.dashboard.followup.persons.length === 1")
-    assert page.locator("#followup-table tbody tr td").first.text_content() == str(RESIDENT_KEY)
+    page.wait_for_function("() => window.dashboard.followup.persons.length === 2")
+    assert page.locator("#followup-table tbody tr td:first-child").all_text_contents()[1] == str(RESIDENT_KEY)
     page.select_option("#followup-filter", "")
     page.wait_for_function("() => window.dashboard.followup.persons.length === 4")
     page.select_option("#followup-county", "330105")  # a county's team: its own people

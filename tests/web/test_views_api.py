@@ -118,20 +118,28 @@ def test_the_followup_worklist_puts_the_most_urgent_first_and_audits_its_reads(f
     client = TestClient(fresh.app)
     worklist = get(client, fresh, "/dashboard/followup")
     assert worklist["day"] == LAST.isoformat()
-    assert worklist["by_status"] == {"silent": 2, "missed": 1, "due": 1}
+    assert worklist["by_status"] == {"silent": 1, "missed": 1, "due": 2}
     assert worklist["by_county"] == {"330102": 2, "330105": 1, "unregistered": 1}
     county = get(client, fresh, "/dashboard/followup?county=330102")  # a county's team: its own people
     assert [p["county_code"] for p in county["persons"]] == ["330102", "330102"]
     assert (county["by_status"], county["by_county"]) == ({"missed": 1, "due": 1}, worklist["by_county"])
     assert worklist["by_measure"] == {"centralised_isolation": 3, "home_isolation": 1}
-    assert [p["status"] for p in worklist["persons"]] == ["silent", "silent", "missed", "due"]
-    [resident] = get(client, fresh, "/dashboard/followup?status=due")["persons"]
+    assert [p["status"] for p in worklist["persons"]] == ["silent", "missed", "due", "due"]
+    late = worklist["persons"][2]  # traced the day after the meal: day 1 not held against them
+    assert (late["since"], late["traced_on"], late["silent_days"], late["missed_days"]) == (
+        "2020-02-03",
+        "2020-02-04",
+        [],
+        [],
+    )
+    [_, resident] = get(client, fresh, "/dashboard/followup?status=due")["persons"]
     assert resident["person_key"] == str(RESIDENT_KEY)
     assert (resident["observation_day"], resident["taken_days"], resident["next_test_on"]) == (
         2,
         [1],
         "2020-02-05",
     )
+    assert (resident["since"], resident["traced_on"]) == ("2020-02-03", "2020-02-03")  # the case's diagnosis
     assert resident["reason"].endswith(
         "tests on days 1, 2, 3, 5, 7, 10; taken 1; next 2020-02-05; 2 health checks a day"
     )
@@ -330,7 +338,7 @@ def test_the_resident_gets_a_signed_code_with_its_reasons(client: TestClient, si
         2,
         [1],
     )
-    assert followup["next_test_on"] == LAST.isoformat()
+    assert (followup["next_test_on"], followup["traced_on"]) == (LAST.isoformat(), "2020-02-03")
     assert (followup["checks_per_day"], followup["silent_days"]) == (2, [])
     assert followup["reason_en"].endswith("next 2020-02-05; 2 health checks a day")
     assert followup["reason_zh"].startswith("集中隔离医学观察 第2天")

@@ -400,6 +400,9 @@ class FollowupPerson(BaseModel):
     rule: str = Field(description="the health-code rule whose phase sets the measure")
     measure: str
     since: dt.date = Field(description="the evidence day (day 0): last contact, stay in a risk area...")
+    traced_on: dt.date = Field(
+        description="the day tracing could find a contact (else the evidence day): tests, checks judged after"
+    )
     observation_day: int
     measure_until: dt.date | None
     test_days: list[int] = Field(description="the rule's test days, counted from the evidence day")

@@ -308,7 +308,8 @@ async function showFollowup() {
   $("#followup-table").tBodies[0].replaceChildren(...worklist.persons.map((p) => el("tr", {class: p.status},
     el("td", {}, p.person_key), el("td", {}, p.status), el("td", {}, p.county_code ?? "—"),
     el("td", {}, p.measure),
-    el("td", {}, String(p.observation_day)), el("td", {}, p.silent_days.join(", ")),
+    el("td", {}, p.traced_on > p.since ? `${p.observation_day} (追踪 traced ${p.traced_on})` : String(p.observation_day)),
+    el("td", {}, p.silent_days.join(", ")),
     el("td", {}, p.missed_days.join(", ")),
     el("td", {}, p.next_test_on ?? "—"), el("td", {}, p.reason))));
   if (!worklist.persons.length) say("#followup-status", "无 None with this status.");
