@@ -458,19 +458,22 @@ def _analyse(
     from shuzhi.pipeline import analyse as run_analysis
     from shuzhi.policy import PolicyError
 
-    _land_from_the_app(where)
+    landed_until = _land_from_the_app(where)
     name = "spark" if spark_master else str(engine)
     opened = connect(name, lake=where.lake, spark_master=spark_master)
     with step_progress() as progress:
         try:
-            return run_analysis(where, edition, steps, engine=opened, progress=progress)
+            return run_analysis(
+                where, edition, steps, engine=opened, progress=progress, app_declarations_until=landed_until
+            )
         except PolicyError as error:  # a missing or malformed policy file: say which, no traceback
             raise typer.BadParameter(str(error), param_hint="--edition") from error
 
 
-def _land_from_the_app(where: DataDir) -> None:
+def _land_from_the_app(where: DataDir) -> dt.datetime | None:
     """The health declarations residents made in the app (the store) into the lake, so the analysis counts
-    them; nothing to do for a data directory that has no store yet."""
+    them: those made before the instant returned; nothing to do (None) for a data directory that has no
+    store yet."""
     from shuzhi.api.settings import ApiSettings
     from shuzhi.ingest.app import land_app_declarations
     from shuzhi.lake import Lake
@@ -479,10 +482,12 @@ def _land_from_the_app(where: DataDir) -> None:
 
     url = ApiSettings(data_dir=where.root).store_url
     if url == sqlite_url(where.root) and not (where.root / DB_FILENAME).exists():
-        return
-    landed = land_app_declarations(_store(where), Lake(where.lake))
+        return None
+    until = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    landed = land_app_declarations(_store(where), Lake(where.lake), until)
     if landed:
         console.print(f"Health declarations made in the app, landed in the lake: {landed:,}")
+    return until
 
 
 def _print_analysis(result) -> None:

@@ -74,11 +74,13 @@ def analyse(
     steps: tuple[str, ...] | None = None,
     engine: Engine | None = None,
     progress: Progress | None = None,
+    app_declarations_until: dt.datetime | None = None,
 ) -> Analysis:
     """Run the named ``steps`` (default: all of ``STEPS``, in order); write their results to the lake.
 
     A later step reads what earlier steps wrote (codes read contacts and area risk), from this run or a
-    previous one.
+    previous one. ``app_declarations_until``: the lake holds the app's health declarations made before
+    then (recorded with each step, so a code knows which declarations it has not seen).
     """
     unknown = set(steps or ()) - set(STEPS)
     if unknown:
@@ -99,6 +101,9 @@ def analyse(
         runs[name] = _run_record(
             step, edition, sorted(set(result.tables) - before), time.perf_counter() - started
         )
+    if app_declarations_until is not None:
+        for record in runs.values():
+            record["app_declarations_until"] = app_declarations_until.isoformat(timespec="seconds")
     _record_runs(data, edition, (start, end), engine.name, runs)
     if progress:
         progress("Analysing", len(chosen), len(chosen))

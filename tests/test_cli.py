@@ -202,6 +202,9 @@ def test_a_fever_declared_in_the_app_colours_the_code_at_the_next_analysis(demo_
     codes = connect(lake=where.lake).table("codes")
     [after] = codes.filter(codes.person_key == before["person_key"]).to_pyarrow().to_pylist()
     assert (after["day"], after["colour"], after["rule"]) == (before["day"], "yellow", "symptoms")
+    # the analysis records until when the lake holds the app's declarations: later ones are the code's own
+    codes_step = json.loads((where.outputs / "analysis.json").read_text())["steps"]["codes"]
+    assert dt.datetime.fromisoformat(codes_step["app_declarations_until"]) > morning
 
 
 def test_a_policy_folder_without_a_section_is_refused_naming_it(demo_data, tmp_path):

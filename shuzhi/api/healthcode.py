@@ -20,6 +20,7 @@ import segno
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shuzhi.api.declared import Declared
 from shuzhi.api.issuer import InstanceCredentials
 from shuzhi.api.results import NotComputed, Results
 from shuzhi.api.schemas import ColourChange, FollowupOut, HealthCodeOut, ManualColourOut
@@ -52,14 +53,20 @@ def health_code(
     manual: list[ManualChange],
     now: dt.datetime,
     declared_today: int = 0,
+    declared: tuple[Declared, dict[str, Any] | None] | None = None,
 ) -> HealthCodeOut:
     """The resident's signed code with its explanation; ``manual`` are the approved changes, newest first;
-    ``declared_today`` the health declarations they made in the app today (:func:`declarations_today`)."""
-    computed = latest_code(found, person_key)
+    ``declared_today`` the health declarations they made in the app today (:func:`declarations_today`);
+    ``declared`` the rules declarations meet and the code the ones not yet analysed set (or None), shown
+    where more severe than the analysed one (:mod:`shuzhi.api.declared`)."""
+    analysed = latest_code(found, person_key)
+    rules, fresh = declared if declared else (None, None)
+    computed = rules.worse(analysed, fresh) if rules else analysed
     in_force = manual[0] if manual else None
     shown = _shown(computed, in_force)
     signed = credentials.issue_code(person_key, shown.colour, shown.rule, now)
-    computed = computed or {}
+    from_app = computed is not None and computed is fresh
+    computed, analysed = computed or {}, analysed or {}
     return HealthCodeOut(
         payload=signed.payload,
         qr_svg=qr_svg(signed.payload, shown.colour),
@@ -77,7 +84,8 @@ def health_code(
         computed_colour=computed.get("colour"),
         manual_colour=ManualColourOut.model_validate(in_force) if in_force else None,
         history=history(found, person_key, manual),
-        followup=own_followup(found, person_key, computed.get("day"), declared_today),
+        followup=own_followup(found, person_key, analysed.get("day"), declared_today),
+        from_app_declaration=from_app,
     )
 
 

@@ -330,6 +330,9 @@ class HealthCodeOut(BaseModel):
     followup: FollowupOut | None = Field(
         description="the measure and tests the resident is under on the day (none: not under a measure)"
     )
+    from_app_declaration: bool = Field(
+        description="the colour is the rules' verdict on an app declaration made after the last analysis"
+    )
 
 
 class TrustedKeyOut(BaseModel):

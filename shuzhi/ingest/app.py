@@ -9,7 +9,9 @@ lake's local time — so a declaration made once, in the app, counts everywhere,
 Each day's app declarations are one part, ``declarations/day=D/part-app.parquet``, rewritten whole: landing
 again replaces the parts from the last day landed on (that day may have grown since) and never duplicates a
 row. Earlier days are final (a declaration is dated when it is made), so the store's retention can delete
-them there while the lake keeps its own.
+them there while the lake keeps its own. A landing takes what was declared before its ``until``; the
+analysis records that instant, and what is declared after it is the resident's code's concern until the
+next one (:mod:`shuzhi.api.declared`).
 """
 
 from __future__ import annotations
@@ -29,14 +31,17 @@ TABLE = DECLARATIONS.name
 PART = "part-app.parquet"
 
 
-def land_app_declarations(store: Store, lake: Lake) -> int:
-    """Land the store's health declarations from the last day landed on; the number of rows written."""
+def land_app_declarations(store: Store, lake: Lake, until: dt.datetime | None = None) -> int:
+    """Land the store's health declarations from the last day landed on and before ``until`` (aware; default:
+    all); the number of rows written."""
     since = last_landed(lake)
     query = select(HealthDeclaration).order_by(HealthDeclaration.declared_at, HealthDeclaration.id)
+    if until is not None:
+        query = query.where(HealthDeclaration.declared_at < until)
     if since is not None:
         query = query.where(HealthDeclaration.declared_at >= _utc_start_of(since))
     with store.session(write=False) as session:
-        rows = [_lake_row(d) for d in session.scalars(query)]
+        rows = [lake_row(d) for d in session.scalars(query)]
     for day, declared in groupby(rows, key=lambda row: row["declared_at"].date()):
         lake.write_part(TABLE, day, PART, pa.Table.from_pylist(list(declared), schema=DECLARATIONS.schema))
     lake.sync()
@@ -51,7 +56,8 @@ def last_landed(lake: Lake) -> dt.date | None:
     return max(days, default=None)
 
 
-def _lake_row(declaration: HealthDeclaration) -> dict:
+def lake_row(declaration: HealthDeclaration) -> dict:
+    """A store declaration as a row of the lake's ``declarations``."""
     return {
         "person_key": declaration.person_key,
         "declared_at": _local(declaration.declared_at),

@@ -79,3 +79,11 @@ def test_the_catalogue_names_the_app_as_a_source_of_declarations(store, tmp_path
     held = {h.name: h for h in catalogue(DataDir(tmp_path)).held}
     assert (held["declarations"].kind, held["declarations"].rows) == ("feed", 1)
     assert held["declarations"].sources == ["residents' declarations in the app"]  # no feed file landed
+
+
+def test_a_landing_takes_what_was_declared_before_its_instant(store, tmp_path):
+    lake = Lake(tmp_path / "lake")
+    _declare(store, 1, dt.datetime(2020, 2, 3, 23, 30, tzinfo=UTC))
+    _declare(store, 2, dt.datetime(2020, 2, 4, 1, 0, tzinfo=UTC))
+    assert land_app_declarations(store, lake, until=dt.datetime(2020, 2, 4, 0, 0, tzinfo=UTC)) == 1
+    assert [r[0] for r in _landed(lake)] == [1]

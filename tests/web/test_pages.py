@@ -27,7 +27,7 @@ from shuzhi.web.server import dashboard_app
 
 from .conftest import log_in, screenshot, serving
 from .lake import DAYS, EPI_CASES, GREEN_KEY, LAST, NATIONAL_VIEW, RESIDENT_KEY, SAME_TRIP, SECONDARY_KEY
-from .site import Site
+from .site import Site, build_site
 
 pytestmark = pytest.mark.browser
 OpenPage = Callable[..., Any]
@@ -319,6 +319,29 @@ def test_a_resident_sees_the_qr_of_a_signed_code_and_why_it_is_red(site: Site, o
     appeal = page.text_content("#appeals li")
     assert "close_contact" in appeal and "pending" in appeal
     screenshot(page, "resident-forms")
+
+
+def test_a_fever_declared_on_the_page_turns_the_code_yellow_at_once(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    fresh = build_site(tmp_path)  # its own store: the green resident's code must stay green elsewhere
+    with serving(fresh.app) as url:
+        page = open_page(viewport=PHONE, device_scale_factor=2)
+        log_in(page, f"{url}/web/resident.html", "green-resident")
+        page.wait_for_function("() => window.resident.code !== null")
+        assert page.get_attribute("#code-card", "class").split()[-1] == "green"
+        page.fill("#region_code", "330102")
+        page.fill("#temperature", "38.6")
+        page.click("#health-form button[type=submit]")
+        page.wait_for_function("() => window.resident.code.colour === 'yellow'")
+        assert page.text_content("#colour-name") == "黄码 Yellow"
+        assert "38.6℃" in page.text_content("#reason-zh")
+        assert page.text_content("#rule").endswith("from what you just declared")
+        page.wait_for_function("() => document.getElementById('qr').complete")
+        payload = page.evaluate("() => window.resident.code.payload")
+        assert decode_image(page.locator("#qr").screenshot()) == payload
+        assert verify(payload, fresh.credentials.trust_list).counts_as == "yellow"  # at any checkpoint
+        screenshot(page, "resident-fever-declared")
 
 
 # the checkpoint

@@ -22,6 +22,7 @@ from shuzhi.api.issuer import CODE_LIFETIME
 from shuzhi.api.routers.dashboard import FollowupStatus
 from shuzhi.credentials import verify
 from shuzhi.followup import STATUSES
+from shuzhi.model import CHINA
 from shuzhi.pipeline import RUNS_FILE
 from shuzhi.risk.index import INDICATORS
 from shuzhi.store import AuditRecord
@@ -321,6 +322,53 @@ def test_the_residents_code_counts_the_health_checks_they_declared_today(fresh: 
     made = client.post("/resident/declarations/health", json={**body, "visited_regions": []}, headers=headers)
     assert made.status_code == 201, made.text
     assert declared_today() == (1, 2)
+
+
+def _declare(client: TestClient, headers: dict[str, str], temperature: float, symptoms: list[str]) -> None:
+    body = {
+        "region_code": "330102",
+        "temperature": temperature,
+        "symptoms": symptoms,
+        "contact_history": False,
+    }
+    made = client.post("/resident/declarations/health", json={**body, "visited_regions": []}, headers=headers)
+    assert made.status_code == 201, made.text
+
+
+def test_a_fever_declared_in_the_app_turns_the_code_yellow_at_once(fresh: Site) -> None:
+    client = TestClient(fresh.app)
+    headers = fresh.headers("green-resident")
+
+    def code() -> dict:
+        response = client.post("/resident/code/token", headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    _declare(client, headers, 36.6, [])  # a normal check-in changes nothing
+    assert (code()["colour"], code()["from_app_declaration"]) == ("green", False)
+    _declare(client, headers, 38.5, ["cough"])
+    yellow = code()
+    assert (yellow["colour"], yellow["rule"], yellow["computed_colour"]) == ("yellow", "symptoms", "yellow")
+    assert yellow["from_app_declaration"] and "38.5℃" in yellow["reason_zh"]
+    assert yellow["day"] == dt.datetime.now(CHINA).date().isoformat()  # today's, by the same rules
+    checked = verify(yellow["payload"], fresh.credentials.trust_list)  # what a checkpoint sees
+    assert (checked.valid, checked.counts_as, checked.payload["hc"]["rc"]) == (True, "yellow", "symptoms")
+    # once an analysis has landed the declarations made until now, the lake's code is the one shown
+    runs = {"steps": {"codes": {"edition": "2020-5th", "app_declarations_until": _in(minutes=2)}}}
+    (fresh.data.outputs / RUNS_FILE).write_text(json.dumps(runs), encoding="utf-8")
+    assert (code()["colour"], code()["from_app_declaration"]) == ("green", False)
+
+
+def test_a_fever_declared_does_not_lower_a_red_code(fresh: Site) -> None:
+    client = TestClient(fresh.app)
+    headers = fresh.headers("resident")
+    _declare(client, headers, 38.9, [])
+    code = client.post("/resident/code/token", headers=headers).json()
+    assert (code["colour"], code["rule"], code["from_app_declaration"]) == ("red", "close_contact", False)
+
+
+def _in(minutes: int) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)).isoformat(timespec="seconds")
 
 
 def test_the_resident_gets_a_signed_code_with_its_reasons(client: TestClient, site: Site) -> None:

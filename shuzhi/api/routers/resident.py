@@ -2,7 +2,8 @@
 
 Every row a resident creates is bound to the ``person_key`` of their account, never to one in the request;
 every read of their data, by themselves too, is audited. ``POST /resident/code/token`` signs the code they
-show (``shuzhi.api.healthcode``: the rules' colour from the lake, a manual change in force, the QR).
+show (``shuzhi.api.healthcode``: the rules' colour from the lake, or from what they declared since the last
+analysis where that is more severe (``shuzhi.api.declared``), a manual change in force, the QR).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from shuzhi import audit
 from shuzhi.accounts import Purpose, Role
 from shuzhi.api.access import Caller, requires
+from shuzhi.api.declared import declared_code, declared_rules, unseen_declarations
 from shuzhi.api.deps import DbSession
 from shuzhi.api.healthcode import declarations_today, health_code
 from shuzhi.api.issuer import InstanceCredentials, instance_credentials
@@ -113,7 +115,10 @@ def my_signed_code(
     """健康码生成: my code, freshly signed (QR): colour, rule, reasons, valid-until, what turns it green."""
     manual = changes_in_force(session, caller.person_key)
     today = declarations_today(session, caller.person_key, caller.now)
-    code = health_code(found, credentials, caller.person_key, manual, caller.now, today)
+    rules = declared_rules(found)
+    unseen = unseen_declarations(session, caller.person_key, rules, caller.now)
+    fresh = declared_code(found, rules, unseen, caller.now)
+    code = health_code(found, credentials, caller.person_key, manual, caller.now, today, (rules, fresh))
     caller.record(session, "issue:health_codes", caller.person_key, colour=code.colour, rule=code.rule)
     return code
 

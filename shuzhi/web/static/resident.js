@@ -33,7 +33,8 @@ async function showCode() {
     ? `今日已申报 ${code.followup.declared_today}/${checks} 次 · Declared today: ${code.followup.declared_today} of ${checks}`
     : "";
   $("#evidence").textContent = code.evidence ?? "—";
-  $("#rule").textContent = `${code.rule}${code.day ? ` (${code.day})` : ""}`;
+  const fromApp = code.from_app_declaration ? " · 依据您刚才的申报 from what you just declared" : "";
+  $("#rule").textContent = `${code.rule}${code.day ? ` (${code.day})` : ""}${fromApp}`;
   $("#payload-text").value = code.payload;
   const expires = new Date(code.expires_at);
   $("#token-expiry").textContent = `码有效至 code valid until ${expires.toLocaleTimeString()} · 自动刷新 refreshes itself`;
