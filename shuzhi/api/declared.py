@@ -12,7 +12,8 @@ analysis, which sees all the evidence.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.api.results import NotComputed, Results
 from shuzhi.codes import codes, load_policy
-from shuzhi.codes.policy import CodePolicy
+from shuzhi.codes.policy import ArrivalsWhen, CodePolicy
 from shuzhi.engine import connect
 from shuzhi.ingest.app import lake_row
 from shuzhi.model import CHINA, DECLARATIONS, TABLES
@@ -41,35 +42,26 @@ class Declared:
     policy: CodePolicy  # the edition's policy with only those rules
     default_rule: str
     severity: dict[str, int]  # colour → 0 for the most severe
-    landed_until: dt.datetime | None  # the app's declarations before this are in the lake (None: none are)
-
-    @property
-    def lookback_days(self) -> int | None:
-        """How far back a declaration can still set a colour today (None: open-ended)."""
-        spans = [rule.span_days for rule in self.policy.rules]
-        return None if None in spans else max(spans, default=0)
+    lookback_days: int | None  # how far back a declaration can still set a colour today (None: no limit)
+    reads_symptoms: bool  # a rule reads declared fever and symptoms
+    reads_visits: bool  # a rule reads declared visited regions
+    landed_until: dt.datetime | None = None  # the app's declarations before this are in the lake (None: none)
 
     def may_colour(self, declaration: HealthDeclaration) -> bool:
         """Whether a rule can meet ``declaration``: a fever or symptom, a visited region where a rule reads
         them (a normal check-in alone never raises a colour: most requests need no rules run)."""
-        sources = {rule.when.source for rule in self.policy.rules}
-        reads_visits = any(
-            "declarations" in rule.when.via for rule in self.policy.rules if rule.when.source == "arrivals"
-        )
         abnormal = self.policy.declaration
         ill = declaration.temperature >= abnormal.fever_celsius or bool(
             set(declaration.symptoms) & set(abnormal.symptoms)
         )
-        return ("symptoms" in sources and ill) or (reads_visits and bool(declaration.visited_regions))
+        return (self.reads_symptoms and ill) or (self.reads_visits and bool(declaration.visited_regions))
 
     def worse(
         self, analysed: dict[str, Any] | None, declared: dict[str, Any] | None
     ) -> dict[str, Any] | None:
         """The code row of the two with the more severe colour (the analysed one on a tie)."""
-        if (
-            declared is None
-            or analysed is not None
-            and (self.severity[analysed["colour"]] <= self.severity[declared["colour"]])
+        if declared is None or (
+            analysed is not None and self.severity[analysed["colour"]] <= self.severity[declared["colour"]]
         ):
             return analysed
         return declared
@@ -81,14 +73,26 @@ def declared_rules(found: Results) -> Declared:
         step = found.output(RUNS_FILE).get("steps", {}).get("codes") or {}
     except NotComputed:
         step = {}
-    policy = load_policy(step.get("edition", DEFAULT_EDITION))
-    rules = [rule for rule in policy.rules if rule.when.source in SOURCES]
+    rules = _rules_of(step.get("edition", DEFAULT_EDITION), step.get("policy", {}).get("codes"))
     until = step.get("app_declarations_until")
+    return replace(rules, landed_until=dt.datetime.fromisoformat(until) if until else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _rules_of(edition: str, policy_sha256: str | None) -> Declared:
+    """The edition's rules that declarations meet, read once per version of its file the analysis applied
+    (``policy_sha256``, the cache key: the code request is a hot path)."""
+    policy = load_policy(edition)
+    rules = [rule for rule in policy.rules if rule.when.source in SOURCES]
+    arrivals = [rule.when for rule in rules if isinstance(rule.when, ArrivalsWhen)]
+    spans = [rule.span_days for rule in rules]
     return Declared(
         policy.model_copy(update={"rules": rules}),
         policy.default.id,
         {colour: policy.severity(colour) for colour in policy.colours},
-        dt.datetime.fromisoformat(until) if until else None,
+        None if None in spans else max(spans, default=0),
+        any(rule.when.source == "symptoms" for rule in rules),
+        any("declarations" in when.via for when in arrivals),
     )
 
 

@@ -17,15 +17,17 @@ from sqlalchemy import select
 
 from shuzhi import regions
 from shuzhi.accounts import Role, create_account
+from shuzhi.api.declared import declared_code, declared_rules
 from shuzhi.api.healthcode import QR_COLOURS
 from shuzhi.api.issuer import CODE_LIFETIME
+from shuzhi.api.results import Results
 from shuzhi.api.routers.dashboard import FollowupStatus
 from shuzhi.credentials import verify
 from shuzhi.followup import STATUSES
 from shuzhi.model import CHINA
 from shuzhi.pipeline import RUNS_FILE
 from shuzhi.risk.index import INDICATORS
-from shuzhi.store import AuditRecord
+from shuzhi.store import AuditRecord, HealthDeclaration
 from shuzhi.web.demo import demo_accounts
 
 from .lake import (
@@ -357,6 +359,21 @@ def test_a_fever_declared_in_the_app_turns_the_code_yellow_at_once(fresh: Site) 
     runs = {"steps": {"codes": {"edition": "2020-5th", "app_declarations_until": _in(minutes=2)}}}
     (fresh.data.outputs / RUNS_FILE).write_text(json.dumps(runs), encoding="utf-8")
     assert (code()["colour"], code()["from_app_declaration"]) == ("green", False)
+
+
+def test_a_declared_stay_in_a_city_with_a_high_risk_county_is_a_red_arrival(site: Site) -> None:
+    found = Results(site.data)
+    high = found.rows("area_risk", lambda t: t.filter(t.day == LAST, t.level == "high"))
+    visited = high[0]["county_code"]
+    noon = dt.datetime.combine(LAST, dt.time(12), CHINA)
+    declaration = {"person_key": GREEN_KEY, "declared_at": noon - dt.timedelta(hours=2), "temperature": 36.5}
+    declaration |= {"symptoms": [], "contact_history": False, "visited_regions": [visited]}
+    rules = declared_rules(found)  # the fixture ran no analysis: the default edition, 2020-5th
+    away = declared_code(found, rules, [HealthDeclaration(**declaration, region_code="320102")], noon)
+    assert (away["colour"], away["rule"], away["day"]) == ("red", "high_risk_arrival", LAST)
+    assert visited[:4] in away["reason"]  # the city, as the edition matches itineraries
+    at_home = HealthDeclaration(**declaration, region_code=visited[:4] + "99")  # the resident's own city
+    assert declared_code(found, rules, [at_home], noon) is None
 
 
 def test_a_fever_declared_does_not_lower_a_red_code(fresh: Site) -> None:
