@@ -36,6 +36,7 @@ from shuzhi.store import (
     Account,
     Appeal,
     FederationMessage,
+    FollowupVisit,
     HealthDeclaration,
     LoginFailure,
     ManualChange,
@@ -57,12 +58,18 @@ STORE_TABLES = {  # operational tables with personal rows: the model, the column
     "passages": (Passage, Passage.passed_at, true()),
     "federation_handovers": (FederationMessage, FederationMessage.logged_at, HANDOVERS),
     "login_failures": (LoginFailure, LoginFailure.last_failed_at, true()),  # usernames typed: maybe personal
+    "followup_visits": (FollowupVisit, FollowupVisit.visited_at, true()),
 }
 SYSTEM = "shuzhi-retention"
 
 
 StoreTable = Literal[
-    "health_declarations", "trip_declarations", "passages", "federation_handovers", "login_failures"
+    "health_declarations",
+    "trip_declarations",
+    "passages",
+    "federation_handovers",
+    "login_failures",
+    "followup_visits",
 ]
 
 
@@ -152,6 +159,7 @@ def sunset(data: DataDir, store: Store, confirm: str, now: dt.datetime | None = 
             ("manual_changes", ManualChange),
             ("passages", Passage),
             ("login_failures", LoginFailure),
+            ("followup_visits", FollowupVisit),
         ):
             deleted.store_rows[name] = session.execute(delete(model)).rowcount or 0
         handovers = delete(FederationMessage).where(HANDOVERS)

@@ -48,6 +48,7 @@ APPLICATION_STATUSES = ("pending", "approved", "rejected")
 RISK_CLASSES = ("low", "medium", "high")
 DIRECTIONS = ("in", "out")
 MESSAGE_STATUSES = ("sent", "acknowledged", "accepted", "rejected")
+VISIT_OUTCOMES = ("reached", "unavailable", "uncooperative")
 ACCEPTED_IN = "direction = 'in' AND status = 'accepted'"
 
 
@@ -141,6 +142,23 @@ class TripDeclaration(Base):
     destination: Mapped[str] = mapped_column(String(64))  # 目的地
     carriage: Mapped[str | None] = mapped_column(String(16))  # 车厢
     seat: Mapped[str | None] = mapped_column(String(16))  # 座位号
+
+
+class FollowupVisit(Base):
+    """A field team's follow-up of a person on the worklist (随访): reached, or not and why. A health check
+    taken on it (temperature, symptoms) is a :class:`HealthDeclaration` of its own, made at the same time."""
+
+    __tablename__ = "followup_visits"
+    __table_args__ = (_one_of("outcome", VISIT_OUTCOMES),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_key: Mapped[int] = mapped_column(BigInteger, index=True)
+    visited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    outcome: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    recorder: Mapped[Account] = relationship(lazy="joined")
 
 
 class Appeal(Base):

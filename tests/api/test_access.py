@@ -60,6 +60,7 @@ EXPECTED: dict[tuple[str, str], tuple[frozenset[Role] | None, Purpose]] = {
     ("GET", "/dashboard/tracing/cases"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/tracing/graph/{case_key}"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/followup"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
+    ("POST", "/dashboard/followup/{person_key}/visits"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/received"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/replay"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),
     ("GET", "/dashboard/epi"): (REVIEWERS, Purpose.EPIDEMIC_CONTROL),

@@ -131,6 +131,13 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
         "() => window.dashboard.followup.persons.map((p) => p.county_code).join() === '330105'"
     )
     assert page.locator("#followup-table tbody tr td").first.text_content() == str(SECONDARY_KEY)
+    row = page.locator("#followup-table tbody tr").first  # a field team could not reach them: record it
+    assert row.locator(".last-visit").text_content() == "—"
+    row.locator("select").select_option("unavailable")
+    row.locator("button").click()
+    page.wait_for_function("() => window.dashboard.followup.persons[0].last_visit !== null")
+    last = page.locator("#followup-table tbody tr .last-visit").first.text_content()
+    assert last.startswith("未联系上 unavailable ") and last.endswith(" epidemiologist")
     counties = page.locator("#followup-county option").all_text_contents()
     assert counties[0] == "全部 all" and counties[2].endswith("330105 (1)")
     replay = _option(page, "replay-map")["series"][0]["data"]

@@ -21,13 +21,14 @@ from shuzhi.api.declared import declared_code, declared_rules
 from shuzhi.api.healthcode import QR_COLOURS
 from shuzhi.api.issuer import CODE_LIFETIME
 from shuzhi.api.results import Results
-from shuzhi.api.routers.dashboard import FollowupStatus
+from shuzhi.api.routers.followup import FollowupStatus, VisitOutcome
 from shuzhi.credentials import verify
 from shuzhi.followup import STATUSES
 from shuzhi.model import CHINA
 from shuzhi.pipeline import RUNS_FILE
 from shuzhi.risk.index import INDICATORS
 from shuzhi.store import AuditRecord, HealthDeclaration
+from shuzhi.store.models import VISIT_OUTCOMES
 from shuzhi.web.demo import demo_accounts
 
 from .lake import (
@@ -155,9 +156,49 @@ def test_the_followup_worklist_puts_the_most_urgent_first_and_audits_its_reads(f
         response = client.get(f"/dashboard/followup?{wrong}", headers=fresh.headers("operator"))
         assert response.status_code == 422
     assert get_args(FollowupStatus) == STATUSES  # the API's statuses are the worklist's
+    assert get_args(VisitOutcome) == VISIT_OUTCOMES
     with fresh.app.state.services.store.session() as session:
         read = session.scalars(select(AuditRecord.person_key).where(AuditRecord.action == "read:followup"))
         assert set(read) == {int(p["person_key"]) for p in worklist["persons"]}
+
+
+def test_a_field_team_records_visits_on_the_worklist_and_a_check_taken_counts_as_a_declaration(
+    fresh: Site,
+) -> None:
+    client = TestClient(fresh.app)
+    headers = fresh.headers("operator")
+    path = f"/dashboard/followup/{SECONDARY_KEY}/visits"
+    missed = client.post(
+        path, json={"outcome": "unavailable", "note": "no answer at the door"}, headers=headers
+    )
+    assert missed.status_code == 201, missed.text
+    assert (missed.json()["outcome"], missed.json()["declaration_id"]) == ("unavailable", None)
+    check = {"region_code": "330105", "temperature": 36.7, "symptoms": [], "contact_history": True}
+    reached = client.post(path, json={"outcome": "reached", "measured": check}, headers=headers)
+    assert reached.status_code == 201, reached.text
+    assert reached.json()["recorded_by"] == "operator" and reached.json()["declaration_id"] is not None
+    [row] = [
+        p
+        for p in get(client, fresh, "/dashboard/followup")["persons"]
+        if p["person_key"] == str(SECONDARY_KEY)
+    ]
+    assert (row["last_visit"]["outcome"], row["last_visit"]["recorded_by"]) == ("reached", "operator")
+    assert all(
+        p["last_visit"] is None for p in get(client, fresh, "/dashboard/followup?status=due")["persons"]
+    )
+    with fresh.app.state.services.store.session() as session:
+        [declared] = session.scalars(
+            select(HealthDeclaration).where(HealthDeclaration.person_key == SECONDARY_KEY)
+        )
+        assert (declared.temperature, declared.region_code) == (36.7, "330105")  # the next analysis counts it
+        actions = session.scalars(select(AuditRecord.action).where(AuditRecord.person_key == SECONDARY_KEY))
+        assert {"create:followup_visits", "create:health_declarations"} <= set(actions)
+    refused = client.post(path, json={"outcome": "uncooperative", "measured": check}, headers=headers)
+    assert refused.status_code == 422 and "measured" in refused.text  # a check needs the person reached
+    stranger = client.post(
+        f"/dashboard/followup/{GREEN_KEY}/visits", json={"outcome": "reached"}, headers=headers
+    )
+    assert stranger.status_code == 404 and "not on the follow-up worklist" in stranger.text
 
 
 def test_a_followup_step_that_found_nobody_is_an_empty_worklist_not_a_missing_one(fresh: Site) -> None:

@@ -13,6 +13,7 @@ from shuzhi.api.routers import (
     dashboard,
     enterprise,
     federation,
+    followup,
     operator,
     public,
     realtime,
@@ -25,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     checkpoint.router,
     operator.router,
     dashboard.router,
+    followup.router,
     enterprise.router,
     realtime.router,
     public.router,
@@ -48,7 +50,7 @@ TAGS = [
     },
     {
         "name": "dashboard",
-        "description": "Operators and CDC staff: the map, codes, index, tracing and 2020 replay panels.",
+        "description": "Operators and CDC staff: map, codes, index, tracing, follow-up and replay panels.",
     },
     {
         "name": "enterprise",

@@ -7,8 +7,7 @@
   ``/index/{area_code}`` (its history);
 * **tracing** — ``/tracing/funnel`` (cases → close contacts → contacts of contacts → companions),
   ``/tracing/cases`` and ``/tracing/graph/{case_key}`` (the transmission graph of one case);
-* **follow-up** — ``/followup`` (everyone under a management measure on the last analysed day: which day of
-  it, the tests taken, missed and next, a positive test or declared symptoms; most urgent first);
+* **follow-up** — ``/followup`` and the visits field teams record (:mod:`shuzhi.api.routers.followup`);
 * **handovers** — ``/received`` (the cases and contacts other regions handed over: per region, and the
   latest contacts with the sender's evidence);
 * **the 2020 replay** — ``/replay`` (every Chinese city's level on every day of the real 2020 epidemic);
@@ -37,10 +36,9 @@ from shuzhi import regions
 from shuzhi.accounts import Purpose, Role
 from shuzhi.api.access import Caller, requires
 from shuzhi.api.deps import DbSession
-from shuzhi.api.results import Found, LatestDay, NotComputed, Results
+from shuzhi.api.results import Found, LatestDay, Results
 from shuzhi.api.schemas import Colour
-from shuzhi.followup import STATUSES as FOLLOWUP_STATUSES
-from shuzhi.pipeline import GRAPH_FILE, RUNS_FILE
+from shuzhi.pipeline import GRAPH_FILE
 from shuzhi.risk.index import INDICATORS
 from shuzhi.risk.policy import LEVELS
 from shuzhi.risk.replay import STEM as REPLAY_STEM
@@ -384,112 +382,6 @@ def _cases(found: Results) -> dict[str, dict[str, Any]]:
     return {n["id"]: n for n in found.output(GRAPH_FILE)["nodes"] if n["category"] == case}
 
 
-# follow-up (shuzhi.followup): the worklist of people under a management measure
-
-# shuzhi.followup.STATUSES, spelled out for the OpenAPI schema (a test holds them equal)
-FollowupStatus = Literal["positive", "symptomatic", "silent", "missed", "due", "on_schedule"]
-
-
-WALL_CLOCK_COLUMNS = ("positive_at", "symptoms_at", "last_check_at")
-UNREGISTERED = "unregistered"  # the county of someone on the list who is not registered here
-
-
-class FollowupPerson(BaseModel):
-    person_key: str
-    county_code: str | None = Field(description="where the person is registered: whose team follows them up")
-    rule: str = Field(description="the health-code rule whose phase sets the measure")
-    measure: str
-    since: dt.date = Field(description="the evidence day (day 0): last contact, stay in a risk area...")
-    traced_on: dt.date = Field(
-        description="the day tracing could find a contact (else the evidence day): tests, checks judged after"
-    )
-    observation_day: int
-    measure_until: dt.date | None
-    test_days: list[int] = Field(description="the rule's test days, counted from the evidence day")
-    taken_days: list[int]
-    missed_days: list[int]
-    next_test_on: dt.date | None
-    positive_at: str | None = Field(description="first positive sample; local wall-clock time (no offset)")
-    symptoms_at: str | None = Field(
-        description="first declaration of fever or symptoms; local wall-clock time"
-    )
-    checks_per_day: int | None = Field(description="health declarations the rule asks for a day")
-    silent_days: list[int] = Field(description="days of the measure before this day with fewer declarations")
-    last_check_at: str | None = Field(description="last declaration since the evidence day; wall-clock time")
-    status: FollowupStatus
-    reason: str
-
-
-class Followup(BaseModel):
-    """The follow-up worklist of the last analysed day: counts, and the people most urgent first."""
-
-    day: dt.date
-    by_county: dict[str, int] = Field(description=f"everyone on the list by county ({UNREGISTERED!r}: none)")
-    by_status: dict[str, int] = Field(description="in the county asked for, or everywhere")
-    by_measure: dict[str, int] = Field(description="in the county asked for, or everywhere")
-    persons: list[FollowupPerson]
-
-
-@router.get("/followup", response_model=Followup)
-def followup_worklist(
-    caller: Staff,
-    session: DbSession,
-    found: Found,
-    only: Annotated[FollowupStatus | None, Query(alias="status", description="only this status")] = None,
-    county: Annotated[
-        str | None, Query(pattern=r"^\d{6}$", description="only people registered in this county")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> Followup:
-    """Who is under a measure, which day of it, their health checks, and which tests are taken, missed and
-    due; a county's team asks for its own people."""
-    if not found.has("followup"):  # nobody under a measure (the step ran), or not computed (404)
-        return Followup(day=_listed_on(found), by_county={}, by_status={}, by_measure={}, persons=[])
-    grouped = ["day", "county_code", "status", "measure"]
-    counts = found.rows("followup", lambda t: t.group_by(grouped).aggregate(n=t.count()))
-    persons = found.rows("followup", lambda t: _most_urgent(t, only, county, limit))
-    caller.record_reads(session, "followup", [r["person_key"] for r in persons])
-    by_county: Counter[str] = Counter()
-    by_status: Counter[str] = Counter()
-    by_measure: Counter[str] = Counter()
-    for row in counts:
-        by_county[row["county_code"] or UNREGISTERED] += row["n"]
-        if county is None or row["county_code"] == county:
-            by_status[row["status"]] += row["n"]
-            by_measure[row["measure"]] += row["n"]
-    return Followup(
-        day=counts[0]["day"],
-        by_county=dict(sorted(by_county.items())),
-        by_status=dict(by_status),
-        by_measure=dict(by_measure),
-        persons=[
-            FollowupPerson(
-                **{k: v for k, v in r.items() if k not in ("person_key", "day", *WALL_CLOCK_COLUMNS)},
-                person_key=str(r["person_key"]),
-                **{k: _wall_clock(r[k]) for k in WALL_CLOCK_COLUMNS},
-            )
-            for r in persons
-        ],
-    )
-
-
-def _listed_on(found: Results) -> dt.date:
-    """The day the last follow-up step listed (it wrote no table: nobody was under a measure)."""
-    step = found.output(RUNS_FILE).get("steps", {}).get("followup")
-    if step is None:
-        raise NotComputed("no 'followup' results yet: run `shuzhi analyse`")
-    return dt.date.fromisoformat(step["period"][1])
-
-
-def _most_urgent(t: ibis.Table, only: str | None, county: str | None, limit: int) -> ibis.Table:
-    chosen = t if only is None else t.filter(t.status == only)
-    chosen = chosen if county is None else chosen.filter(chosen.county_code == county)
-    urgency = chosen.status.cases(
-        *[(s, i) for i, s in enumerate(FOLLOWUP_STATUSES)], else_=len(FOLLOWUP_STATUSES)
-    )
-    return chosen.order_by([urgency, chosen.since, chosen.person_key]).limit(limit)
-
-
 # handovers from other regions (shuzhi.federation): their cases and traced contacts of this region's people
 
 RECEIVED_CASES, RECEIVED_CONTACTS = "received_cases", "received_contacts"
@@ -539,7 +431,7 @@ def received(caller: Staff, session: DbSession, found: Found) -> Received:
             contacts=row.get("contacts", 0),
             close=row.get("close", 0),
             secondary=row.get("secondary", 0),
-            latest_contact_at=_wall_clock(row.get("latest_contact_at")),
+            latest_contact_at=wall_clock(row.get("latest_contact_at")),
         )
         for code, row in sorted(by_region.items())
     ]
@@ -550,7 +442,7 @@ def received(caller: Staff, session: DbSession, found: Found) -> Received:
             from_region=r["from_region"],
             classification=r["classification"],
             setting=r["setting"],
-            first_contact_at=_wall_clock(r["first_contact_at"]),
+            first_contact_at=wall_clock(r["first_contact_at"]),
             evidence=r["evidence"],
         )
         for r in latest
@@ -558,7 +450,8 @@ def received(caller: Staff, session: DbSession, found: Found) -> Received:
     return Received(regions=regions_out, contacts=shown)
 
 
-def _wall_clock(at: dt.datetime | None) -> str | None:
+def wall_clock(at: dt.datetime | None) -> str | None:
+    """A lake time (naive, local) as ISO text without an offset."""
     return at.isoformat() if at is not None else None
 
 

@@ -311,8 +311,34 @@ async function showFollowup() {
     el("td", {}, p.traced_on > p.since ? `${p.observation_day} (追踪 traced ${p.traced_on})` : String(p.observation_day)),
     el("td", {}, p.silent_days.join(", ")),
     el("td", {}, p.missed_days.join(", ")),
-    el("td", {}, p.next_test_on ?? "—"), el("td", {}, p.reason))));
+    el("td", {}, p.next_test_on ?? "—"), el("td", {}, p.reason), visitCell(p))));
   if (!worklist.persons.length) say("#followup-status", "无 None with this status.");
+}
+
+const VISIT_OUTCOMES = {reached: "已联系 reached", unavailable: "未联系上 unavailable", uncooperative: "不配合 uncooperative"};
+
+// The last visit a field team recorded, and the controls to record one: reached (with the temperature taken,
+// which counts as one of the day's health checks), unavailable or uncooperative.
+function visitCell(p) {
+  const last = p.last_visit
+    ? `${VISIT_OUTCOMES[p.last_visit.outcome]} ${p.last_visit.visited_at.slice(0, 16).replace("T", " ")} ${p.last_visit.recorded_by}`
+    : "—";
+  const outcome = el("select", {"aria-label": "visit outcome"},
+    ...Object.entries(VISIT_OUTCOMES).map(([value, name]) => el("option", {value}, name)));
+  const temperature = el("input", {type: "number", step: "0.1", min: "34", max: "43", placeholder: "体温 °C",
+    "aria-label": "temperature taken"});
+  temperature.disabled = !p.county_code;  // a check is declared in a county: not for someone unregistered here
+  const record = el("button", {type: "button"}, "记录 Record");
+  record.addEventListener("click", () => panel("followup", async () => {
+    const body = {outcome: outcome.value};
+    if (outcome.value === "reached" && temperature.value) {
+      body.measured = {region_code: p.county_code, temperature: Number(temperature.value), symptoms: [],
+        contact_history: p.rule.includes("contact")};
+    }
+    await api.post(`/dashboard/followup/${p.person_key}/visits`, body);
+    await showFollowup();
+  }));
+  return el("td", {class: "visit"}, el("div", {class: "last-visit"}, last), outcome, temperature, record);
 }
 
 // Decision support: daily cases (local, imported), R(t) with its credible interval, the projected week

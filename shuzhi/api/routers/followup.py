@@ -1,0 +1,230 @@
+"""The follow-up worklist for field teams and CDC staff, and the visits they record against it (随访).
+
+* ``GET /dashboard/followup`` — everyone under a management measure on the last analysed day (the
+  ``followup`` table of :mod:`shuzhi.followup`): which day of it, the daily health checks and the tests
+  taken, missed and next, a positive test or declared symptoms; counts by county, status and measure; most
+  urgent first; each person's last visit, live from the store;
+* ``POST /dashboard/followup/{person_key}/visits`` — a field team reached a person on the list, or did not
+  (unavailable, uncooperative); a temperature and symptoms taken when reached are a health declaration made
+  then, so they count as one of the day's health checks at the next analysis (and turn the code yellow at
+  once on a fever, as the resident's own declaration does).
+
+Every person listed is an audited read; every visit an audited write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Annotated, Literal
+
+import ibis
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi.api.deps import DbSession
+from shuzhi.api.results import Found, NotComputed, Results
+from shuzhi.api.routers.dashboard import PersonKey, Staff, wall_clock
+from shuzhi.api.schemas import HealthDeclarationIn
+from shuzhi.followup import STATUSES as FOLLOWUP_STATUSES
+from shuzhi.pipeline import RUNS_FILE
+from shuzhi.store.models import FollowupVisit, HealthDeclaration
+
+router = APIRouter(prefix="/dashboard/followup", tags=["dashboard"])
+# shuzhi.store.models.VISIT_OUTCOMES, spelled out for the OpenAPI schema (a test holds them equal)
+VisitOutcome = Literal["reached", "unavailable", "uncooperative"]
+
+
+class LastVisit(BaseModel):
+    visited_at: dt.datetime
+    outcome: VisitOutcome
+    recorded_by: str = Field(description="the account that recorded it")
+
+
+# shuzhi.followup.STATUSES, spelled out for the OpenAPI schema (a test holds them equal)
+FollowupStatus = Literal["positive", "symptomatic", "silent", "missed", "due", "on_schedule"]
+
+
+WALL_CLOCK_COLUMNS = ("positive_at", "symptoms_at", "last_check_at")
+UNREGISTERED = "unregistered"  # the county of someone on the list who is not registered here
+
+
+class FollowupPerson(BaseModel):
+    person_key: str
+    county_code: str | None = Field(description="where the person is registered: whose team follows them up")
+    rule: str = Field(description="the health-code rule whose phase sets the measure")
+    measure: str
+    since: dt.date = Field(description="the evidence day (day 0): last contact, stay in a risk area...")
+    traced_on: dt.date = Field(
+        description="the day tracing could find a contact (else the evidence day): tests, checks judged after"
+    )
+    observation_day: int
+    measure_until: dt.date | None
+    test_days: list[int] = Field(description="the rule's test days, counted from the evidence day")
+    taken_days: list[int]
+    missed_days: list[int]
+    next_test_on: dt.date | None
+    positive_at: str | None = Field(description="first positive sample; local wall-clock time (no offset)")
+    symptoms_at: str | None = Field(
+        description="first declaration of fever or symptoms; local wall-clock time"
+    )
+    checks_per_day: int | None = Field(description="health declarations the rule asks for a day")
+    silent_days: list[int] = Field(description="days of the measure before this day with fewer declarations")
+    last_check_at: str | None = Field(description="last declaration since the evidence day; wall-clock time")
+    status: FollowupStatus
+    reason: str
+    last_visit: LastVisit | None = Field(
+        description="the last visit a field team recorded (live, from the store)"
+    )
+
+
+class Followup(BaseModel):
+    """The follow-up worklist of the last analysed day: counts, and the people most urgent first."""
+
+    day: dt.date
+    by_county: dict[str, int] = Field(description=f"everyone on the list by county ({UNREGISTERED!r}: none)")
+    by_status: dict[str, int] = Field(description="in the county asked for, or everywhere")
+    by_measure: dict[str, int] = Field(description="in the county asked for, or everywhere")
+    persons: list[FollowupPerson]
+
+
+@router.get("", response_model=Followup)
+def followup_worklist(
+    caller: Staff,
+    session: DbSession,
+    found: Found,
+    only: Annotated[FollowupStatus | None, Query(alias="status", description="only this status")] = None,
+    county: Annotated[
+        str | None, Query(pattern=r"^\d{6}$", description="only people registered in this county")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Followup:
+    """Who is under a measure, which day of it, their health checks, and which tests are taken, missed and
+    due; a county's team asks for its own people."""
+    if not found.has("followup"):  # nobody under a measure (the step ran), or not computed (404)
+        return Followup(day=_listed_on(found), by_county={}, by_status={}, by_measure={}, persons=[])
+    grouped = ["day", "county_code", "status", "measure"]
+    counts = found.rows("followup", lambda t: t.group_by(grouped).aggregate(n=t.count()))
+    persons = found.rows("followup", lambda t: _most_urgent(t, only, county, limit))
+    caller.record_reads(session, "followup", [r["person_key"] for r in persons])
+    visits = _last_visits(session, [r["person_key"] for r in persons])
+    by_county: Counter[str] = Counter()
+    by_status: Counter[str] = Counter()
+    by_measure: Counter[str] = Counter()
+    for row in counts:
+        by_county[row["county_code"] or UNREGISTERED] += row["n"]
+        if county is None or row["county_code"] == county:
+            by_status[row["status"]] += row["n"]
+            by_measure[row["measure"]] += row["n"]
+    return Followup(
+        day=counts[0]["day"],
+        by_county=dict(sorted(by_county.items())),
+        by_status=dict(by_status),
+        by_measure=dict(by_measure),
+        persons=[
+            FollowupPerson(
+                **{k: v for k, v in r.items() if k not in ("person_key", "day", *WALL_CLOCK_COLUMNS)},
+                person_key=str(r["person_key"]),
+                **{k: wall_clock(r[k]) for k in WALL_CLOCK_COLUMNS},
+                last_visit=visits.get(r["person_key"]),
+            )
+            for r in persons
+        ],
+    )
+
+
+def _listed_on(found: Results) -> dt.date:
+    """The day the last follow-up step listed (it wrote no table: nobody was under a measure)."""
+    step = found.output(RUNS_FILE).get("steps", {}).get("followup")
+    if step is None:
+        raise NotComputed("no 'followup' results yet: run `shuzhi analyse`")
+    return dt.date.fromisoformat(step["period"][1])
+
+
+def _most_urgent(t: ibis.Table, only: str | None, county: str | None, limit: int) -> ibis.Table:
+    chosen = t if only is None else t.filter(t.status == only)
+    chosen = chosen if county is None else chosen.filter(chosen.county_code == county)
+    urgency = chosen.status.cases(
+        *[(s, i) for i, s in enumerate(FOLLOWUP_STATUSES)], else_=len(FOLLOWUP_STATUSES)
+    )
+    return chosen.order_by([urgency, chosen.since, chosen.person_key]).limit(limit)
+
+
+class VisitIn(BaseModel):
+    """What a field team records: whether they reached the person, and the health check taken then."""
+
+    outcome: VisitOutcome
+    measured: HealthDeclarationIn | None = Field(
+        default=None,
+        description="the health check taken when reached (temperature, symptoms...): one of the day's checks",
+    )
+    note: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _measured_only_when_reached(self) -> VisitIn:
+        if self.measured is not None and self.outcome != "reached":
+            raise ValueError(f"measured: a health check needs the person reached, not {self.outcome}")
+        return self
+
+
+class VisitOut(BaseModel):
+    id: int
+    person_key: str
+    visited_at: dt.datetime
+    outcome: VisitOutcome
+    note: str | None
+    recorded_by: str
+    declaration_id: int | None = Field(description="the health declaration the check taken on it made")
+
+
+@router.post("/{person_key}/visits", response_model=VisitOut, status_code=status.HTTP_201_CREATED)
+def record_visit(
+    person_key: PersonKey, body: VisitIn, caller: Staff, session: DbSession, found: Found
+) -> VisitOut:
+    """Record a follow-up visit or call to a person on the worklist: reached (with the health check taken),
+    unavailable or uncooperative."""
+    key = int(person_key)
+    if not found.has("followup") or not found.rows(
+        "followup", lambda t: t.filter(t.person_key == key).limit(1)
+    ):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"person {person_key} is not on the follow-up worklist"
+        )
+    visit = FollowupVisit(
+        person_key=key,
+        visited_at=caller.now,
+        recorded_by=caller.logged_in.id,
+        outcome=body.outcome,
+        note=body.note,
+    )
+    session.add(visit)
+    declaration = None
+    if body.measured is not None:
+        declaration = HealthDeclaration(person_key=key, declared_at=caller.now, **body.measured.model_dump())
+        session.add(declaration)
+    session.flush()
+    caller.record(session, "create:followup_visits", key, id=visit.id, outcome=body.outcome)
+    if declaration is not None:
+        caller.record(session, "create:health_declarations", key, id=declaration.id)
+    return VisitOut(
+        id=visit.id,
+        person_key=person_key,
+        visited_at=visit.visited_at,
+        outcome=body.outcome,
+        note=body.note,
+        recorded_by=caller.username,
+        declaration_id=declaration.id if declaration else None,
+    )
+
+
+def _last_visits(session: Session, keys: list[int]) -> dict[int, LastVisit]:
+    """Each person's latest visit among ``keys``."""
+    if not keys:
+        return {}
+    query = select(FollowupVisit).where(FollowupVisit.person_key.in_(keys)).order_by(FollowupVisit.visited_at)
+    return {
+        v.person_key: LastVisit(visited_at=v.visited_at, outcome=v.outcome, recorded_by=v.recorder.username)
+        for v in session.scalars(query)
+    }
