@@ -11,8 +11,9 @@ that turned ID numbers into person keys at ingestion, so truth and trace meet on
   find contacts, apart from how far back the edition's window reaches;
 * **precision** — of the traced close-contact pairs, the share that were true close contacts;
 * **infected traced before onset** — of the persons infected by a traced index case, the share listed as a
-  close contact or contact of a contact of some case diagnosed before their onset (or, with no onset, before
-  their first positive sample): the people tracing could have quarantined in time.
+  close contact or contact of a contact whom tracing could find (``traced_at``: their case's diagnosis, or
+  the contact itself if later) before their onset (or, with no onset, before their first positive sample):
+  the people tracing could have quarantined in time.
 
 Pairs are directed, (case, contact), as the truth states them. Everything here works on
 small tables (the trace's rows and the truth's), with pyarrow joins.
@@ -187,14 +188,12 @@ def _share_by(marked: pa.Table, column: str) -> dict[str, float]:
 
 
 def _before_onset(result: TraceResult, truth: Truth) -> tuple[int, int]:
-    """(persons infected by a traced case, those of them listed by a case diagnosed before their onset)."""
-    cases = result.cases.select(["case_key", "diagnosed_at"])
-    by_case = truth.infections.join(
-        cases.rename_columns(["infector_key", "d"]), "infector_key", join_type="inner"
-    )
+    """(persons infected by a traced case, those of them traced (``traced_at``) before their onset)."""
+    cases = result.cases.select(["case_key"]).rename_columns(["infector_key"])
+    by_case = truth.infections.join(cases, "infector_key", join_type="inner")
     infected = pc.unique(by_case["person_key"])
     listed = result.contacts.filter(pc.is_in(result.contacts["classification"], pa.array([CLOSE, SECONDARY])))
-    when = listed.join(cases, "case_key").group_by("contact_key").aggregate([("diagnosed_at", "min")])
+    when = listed.group_by("contact_key").aggregate([("traced_at", "min")])
     when = when.rename_columns(["person_key", "listed_at"])
     people = truth.infections.join(when, "person_key", join_type="inner")
     people = people.filter(pc.is_in(people["person_key"], infected))
