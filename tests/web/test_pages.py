@@ -138,6 +138,14 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     page.wait_for_function("() => window.dashboard.followup.persons[0].last_visit !== null")
     last = page.locator("#followup-table tbody tr .last-visit").first.text_content()
     assert last.startswith("未联系上 unavailable ") and last.endswith(" epidemiologist")
+    assert page.locator("#followup-table tbody tr .last-declared").first.text_content() == ""
+    row = page.locator("#followup-table tbody tr").first  # reached at the second call: temperature taken
+    row.locator("select").select_option("reached")
+    row.locator("input[type=number]").fill("36.8")
+    row.locator("button").click()
+    page.wait_for_function("() => window.dashboard.followup.persons[0].last_visit.outcome === 'reached'")
+    declared = page.locator("#followup-table tbody tr .last-declared").first.text_content()
+    assert declared.startswith("最近申报 declared ")  # the check counts as the person's declaration
     counties = page.locator("#followup-county option").all_text_contents()
     assert counties[0] == "全部 all" and counties[2].endswith("330105 (1)")
     replay = _option(page, "replay-map")["series"][0]["data"]

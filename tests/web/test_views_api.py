@@ -183,9 +183,10 @@ def test_a_field_team_records_visits_on_the_worklist_and_a_check_taken_counts_as
         if p["person_key"] == str(SECONDARY_KEY)
     ]
     assert (row["last_visit"]["outcome"], row["last_visit"]["recorded_by"]) == ("reached", "operator")
-    assert all(
-        p["last_visit"] is None for p in get(client, fresh, "/dashboard/followup?status=due")["persons"]
-    )
+    declared_at = dt.datetime.fromisoformat(row["last_declared_at"])  # the check just taken, live
+    assert abs(declared_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+    due = get(client, fresh, "/dashboard/followup?status=due")["persons"]
+    assert all(p["last_visit"] is None and p["last_declared_at"] is None for p in due)
     with fresh.app.state.services.store.session() as session:
         [declared] = session.scalars(
             select(HealthDeclaration).where(HealthDeclaration.person_key == SECONDARY_KEY)

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 import ibis
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.api.deps import DbSession
@@ -78,6 +78,9 @@ class FollowupPerson(BaseModel):
     last_visit: LastVisit | None = Field(
         description="the last visit a field team recorded (live, from the store)"
     )
+    last_declared_at: dt.datetime | None = Field(
+        description="the latest health declaration made in the app or by a team (live, from the store)"
+    )
 
 
 class Followup(BaseModel):
@@ -110,6 +113,7 @@ def followup_worklist(
     persons = found.rows("followup", lambda t: _most_urgent(t, only, county, limit))
     caller.record_reads(session, "followup", [r["person_key"] for r in persons])
     visits = _last_visits(session, [r["person_key"] for r in persons])
+    declared = _last_declared(session, [r["person_key"] for r in persons])
     by_county: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     by_measure: Counter[str] = Counter()
@@ -129,6 +133,7 @@ def followup_worklist(
                 person_key=str(r["person_key"]),
                 **{k: wall_clock(r[k]) for k in WALL_CLOCK_COLUMNS},
                 last_visit=visits.get(r["person_key"]),
+                last_declared_at=declared.get(r["person_key"]),
             )
             for r in persons
         ],
@@ -228,3 +233,12 @@ def _last_visits(session: Session, keys: list[int]) -> dict[int, LastVisit]:
         v.person_key: LastVisit(visited_at=v.visited_at, outcome=v.outcome, recorded_by=v.recorder.username)
         for v in session.scalars(query)
     }
+
+
+def _last_declared(session: Session, keys: list[int]) -> dict[int, dt.datetime]:
+    """Each person's latest health declaration in the store among ``keys``: newer than the analysed list."""
+    if not keys:
+        return {}
+    latest = func.max(HealthDeclaration.declared_at)  # typed as the column: read back as aware UTC
+    query = select(HealthDeclaration.person_key, latest).where(HealthDeclaration.person_key.in_(keys))
+    return {key: at for key, at in session.execute(query.group_by(HealthDeclaration.person_key))}

@@ -338,7 +338,10 @@ function visitCell(p) {
     await api.post(`/dashboard/followup/${p.person_key}/visits`, body);
     await showFollowup();
   }));
-  return el("td", {class: "visit"}, el("div", {class: "last-visit"}, last), outcome, temperature, record);
+  const declared = p.last_declared_at  // live from the store: newer than the analysed list
+    ? `最近申报 declared ${new Date(p.last_declared_at).toLocaleString()}` : "";
+  return el("td", {class: "visit"}, el("div", {class: "last-visit"}, last), el("div", {class: "last-declared"}, declared),
+    outcome, temperature, record);
 }
 
 // Decision support: daily cases (local, imported), R(t) with its credible interval, the projected week
