@@ -67,6 +67,22 @@ class Declared:
         return declared
 
 
+@dataclass(frozen=True)
+class DeclaredCode:
+    """The code declarations not yet analysed set on their own (``row``, a ``codes`` row; None: none)."""
+
+    rules: Declared
+    row: dict[str, Any] | None
+
+    def over(self, analysed: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The code to show: ``row`` where it is more severe than the ``analysed`` one."""
+        return self.rules.worse(analysed, self.row)
+
+    def shown(self, code: dict[str, Any] | None) -> bool:
+        """Whether ``code`` (what :meth:`over` chose) is the one the declarations set."""
+        return code is not None and code is self.row
+
+
 def declared_rules(found: Results) -> Declared:
     """The rules declarations meet, in the edition the last codes step applied, and its landing instant."""
     try:
@@ -110,8 +126,14 @@ def unseen_declarations(
 
 def declared_code(
     found: Results, rules: Declared, declarations: list[HealthDeclaration], now: dt.datetime
+) -> DeclaredCode:
+    """Today's code from ``declarations`` alone (its row None when they set no colour)."""
+    return DeclaredCode(rules, _coloured(found, rules, declarations, now))
+
+
+def _coloured(
+    found: Results, rules: Declared, declarations: list[HealthDeclaration], now: dt.datetime
 ) -> dict[str, Any] | None:
-    """Today's code (a ``codes`` row) from ``declarations`` alone, or None when they set no colour."""
     if not any(rules.may_colour(d) for d in declarations):
         return None
     today = now.astimezone(CHINA).date()

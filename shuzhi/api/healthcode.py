@@ -20,7 +20,7 @@ import segno
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shuzhi.api.declared import Declared
+from shuzhi.api.declared import DeclaredCode
 from shuzhi.api.issuer import InstanceCredentials
 from shuzhi.api.results import NotComputed, Results
 from shuzhi.api.schemas import ColourChange, FollowupOut, HealthCodeOut, ManualColourOut
@@ -53,19 +53,18 @@ def health_code(
     manual: list[ManualChange],
     now: dt.datetime,
     declared_today: int = 0,
-    declared: tuple[Declared, dict[str, Any] | None] | None = None,
+    declared: DeclaredCode | None = None,
 ) -> HealthCodeOut:
     """The resident's signed code with its explanation; ``manual`` are the approved changes, newest first;
     ``declared_today`` the health declarations they made in the app today (:func:`declarations_today`);
-    ``declared`` the rules declarations meet and the code the ones not yet analysed set (or None), shown
-    where more severe than the analysed one (:mod:`shuzhi.api.declared`)."""
+    ``declared`` the code the declarations not yet analysed set, shown where more severe than the analysed
+    one (:mod:`shuzhi.api.declared`)."""
     analysed = latest_code(found, person_key)
-    rules, fresh = declared if declared else (None, None)
-    computed = rules.worse(analysed, fresh) if rules else analysed
+    computed = declared.over(analysed) if declared else analysed
     in_force = manual[0] if manual else None
     shown = _shown(computed, in_force)
     signed = credentials.issue_code(person_key, shown.colour, shown.rule, now)
-    from_app = computed is not None and computed is fresh
+    from_app = declared is not None and declared.shown(computed)
     computed, analysed = computed or {}, analysed or {}
     return HealthCodeOut(
         payload=signed.payload,

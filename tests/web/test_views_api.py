@@ -411,11 +411,11 @@ def test_a_declared_stay_in_a_city_with_a_high_risk_county_is_a_red_arrival(site
     declaration = {"person_key": GREEN_KEY, "declared_at": noon - dt.timedelta(hours=2), "temperature": 36.5}
     declaration |= {"symptoms": [], "contact_history": False, "visited_regions": [visited]}
     rules = declared_rules(found)  # the fixture ran no analysis: the default edition, 2020-5th
-    away = declared_code(found, rules, [HealthDeclaration(**declaration, region_code="320102")], noon)
+    away = declared_code(found, rules, [HealthDeclaration(**declaration, region_code="320102")], noon).row
     assert (away["colour"], away["rule"], away["day"]) == ("red", "high_risk_arrival", LAST)
     assert visited[:4] in away["reason"]  # the city, as the edition matches itineraries
     at_home = HealthDeclaration(**declaration, region_code=visited[:4] + "99")  # the resident's own city
-    assert declared_code(found, rules, [at_home], noon) is None
+    assert declared_code(found, rules, [at_home], noon).row is None
 
 
 def test_a_fever_declared_does_not_lower_a_red_code(fresh: Site) -> None:

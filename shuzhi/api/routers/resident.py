@@ -117,8 +117,8 @@ def my_signed_code(
     today = declarations_today(session, caller.person_key, caller.now)
     rules = declared_rules(found)
     unseen = unseen_declarations(session, caller.person_key, rules, caller.now)
-    fresh = declared_code(found, rules, unseen, caller.now)
-    code = health_code(found, credentials, caller.person_key, manual, caller.now, today, (rules, fresh))
+    declared = declared_code(found, rules, unseen, caller.now)
+    code = health_code(found, credentials, caller.person_key, manual, caller.now, today, declared)
     caller.record(session, "issue:health_codes", caller.person_key, colour=code.colour, rule=code.rule)
     return code
 
