@@ -237,7 +237,7 @@ def followup(
     from rich.table import Table
 
     from shuzhi.engine import connect
-    from shuzhi.followup import STATUSES
+    from shuzhi.followup import STATUSES, to_csv
     from shuzhi.followup import followup as worklist_of
     from shuzhi.pipeline import period
     from shuzhi.policy import PolicyError
@@ -272,23 +272,8 @@ def followup(
     if shown:
         console.print(people)
     if csv:
-        _write_csv(worklist, csv)
+        to_csv(worklist, csv)
         console.print(f"Worklist: {csv}")
-
-
-def _write_csv(table, path: Path) -> None:
-    """``table`` as CSV (UTF-8); list columns as their items separated by spaces."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-
-    flat = {
-        name: pc.binary_join(pc.cast(column, pa.list_(pa.string())), " ")
-        if pa.types.is_list(column.type)
-        else column
-        for name, column in zip(table.column_names, table.columns, strict=True)
-    }
-    pacsv.write_csv(pa.table(flat), path)
 
 
 @app.command()

@@ -8,6 +8,6 @@ they are managed, which day of how many, the tests taken, missed and next, and a
 evidence (to be referred for diagnosis). See docs/followup.md.
 """
 
-from shuzhi.followup.worklist import FOLLOWUP, STATUSES, followup
+from shuzhi.followup.worklist import FOLLOWUP, STATUSES, followup, to_csv
 
-__all__ = ["FOLLOWUP", "STATUSES", "followup"]
+__all__ = ["FOLLOWUP", "STATUSES", "followup", "to_csv"]

@@ -23,11 +23,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from shuzhi.codes.colour import as_policy, candidates, winners
 from shuzhi.codes.evidence import Window, symptomatic
@@ -401,3 +403,15 @@ def _with_empty_lists(table: pa.Table) -> pa.Table:
         for name, column in zip(table.column_names, table.columns, strict=True)
     }
     return pa.table(columns).select(FOLLOWUP.names).cast(FOLLOWUP)
+
+
+def to_csv(worklist: pa.Table, sink: str | Path | BinaryIO) -> None:
+    """The worklist as CSV (UTF-8, a header row) into ``sink``: list columns as their items separated by
+    spaces, so a county team can print or open it."""
+    flat = {
+        name: pc.binary_join(pc.cast(column, pa.list_(pa.string())), " ")
+        if pa.types.is_list(column.type)
+        else column
+        for name, column in zip(worklist.column_names, worklist.columns, strict=True)
+    }
+    pacsv.write_csv(pa.table(flat), sink)

@@ -7,6 +7,7 @@ fresh code and refuses a tampered one, online and with the network cut; a role a
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import shutil
 from collections.abc import Callable
@@ -146,6 +147,11 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     page.wait_for_function("() => window.dashboard.followup.persons[0].last_visit.outcome === 'reached'")
     declared = page.locator("#followup-table tbody tr .last-declared").first.text_content()
     assert declared.startswith("最近申报 declared ")  # the check counts as the person's declaration
+    with page.expect_download() as fetched:  # the county team's list, to print
+        page.click("#followup-export")
+    assert fetched.value.suggested_filename == f"followup-{LAST}-330105.csv"
+    with open(fetched.value.path(), encoding="utf-8") as exported:
+        assert [row["person_key"] for row in csv.DictReader(exported)] == [str(SECONDARY_KEY)]
     counties = page.locator("#followup-county option").all_text_contents()
     assert counties[0] == "全部 all" and counties[2].endswith("330105 (1)")
     replay = _option(page, "replay-map")["series"][0]["data"]

@@ -4,7 +4,9 @@ resident's signed code, the public boundaries and trust list, the pages themselv
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
+import io
 import json
 import shutil
 from pathlib import Path
@@ -23,7 +25,7 @@ from shuzhi.api.issuer import CODE_LIFETIME
 from shuzhi.api.results import Results
 from shuzhi.api.routers.followup import FollowupStatus, VisitOutcome
 from shuzhi.credentials import verify
-from shuzhi.followup import STATUSES
+from shuzhi.followup import FOLLOWUP, STATUSES
 from shuzhi.model import CHINA
 from shuzhi.pipeline import RUNS_FILE
 from shuzhi.risk.index import INDICATORS
@@ -200,6 +202,21 @@ def test_a_field_team_records_visits_on_the_worklist_and_a_check_taken_counts_as
         f"/dashboard/followup/{GREEN_KEY}/visits", json={"outcome": "reached"}, headers=headers
     )
     assert stranger.status_code == 404 and "not on the follow-up worklist" in stranger.text
+
+
+def test_a_county_team_exports_its_worklist_as_csv_and_each_person_read_is_audited(fresh: Site) -> None:
+    client = TestClient(fresh.app)
+    response = client.get("/dashboard/followup/csv?county=330102", headers=fresh.headers("operator"))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert 'filename="followup-2020-02-05-330102.csv"' in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["status"] for r in rows] == ["missed", "due"]  # the county's two, most urgent first
+    assert rows[1]["person_key"] == str(RESIDENT_KEY) and rows[1]["test_days"] == "1 2 3 5 7 10"
+    assert set(rows[0]) == set(FOLLOWUP.names)  # every column
+    with fresh.app.state.services.store.session() as session:
+        read = session.scalars(select(AuditRecord.person_key).where(AuditRecord.action == "read:followup"))
+        assert {RESIDENT_KEY, GREEN_KEY + 10} <= set(read)
 
 
 def test_a_followup_step_that_found_nobody_is_an_empty_worklist_not_a_missing_one(fresh: Site) -> None:

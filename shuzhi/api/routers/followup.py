@@ -4,6 +4,7 @@
   ``followup`` table of :mod:`shuzhi.followup`): which day of it, the daily health checks and the tests
   taken, missed and next, a positive test or declared symptoms; counts by county, status and measure; most
   urgent first; each person's last visit, live from the store;
+* ``GET /dashboard/followup/csv`` — the same list as CSV (every column), for a team to print or open;
 * ``POST /dashboard/followup/{person_key}/visits`` — a field team reached a person on the list, or did not
   (unavailable, uncooperative); a temperature and symptoms taken when reached are a health declaration made
   then, so they count as one of the day's health checks at the next analysis (and turn the code yellow at
@@ -15,11 +16,12 @@ Every person listed is an audited read; every visit an audited write.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import Counter
 from typing import Annotated, Literal
 
 import ibis
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,6 +30,7 @@ from shuzhi.api.deps import DbSession
 from shuzhi.api.results import Found, NotComputed, Results
 from shuzhi.api.routers.dashboard import PersonKey, Staff, wall_clock
 from shuzhi.api.schemas import HealthDeclarationIn
+from shuzhi.followup import FOLLOWUP, to_csv
 from shuzhi.followup import STATUSES as FOLLOWUP_STATUSES
 from shuzhi.pipeline import RUNS_FILE
 from shuzhi.store.models import FollowupVisit, HealthDeclaration
@@ -45,6 +48,11 @@ class LastVisit(BaseModel):
 
 # shuzhi.followup.STATUSES, spelled out for the OpenAPI schema (a test holds them equal)
 FollowupStatus = Literal["positive", "symptomatic", "silent", "missed", "due", "on_schedule"]
+OnlyStatus = Annotated[FollowupStatus | None, Query(alias="status", description="only this status")]
+OfCounty = Annotated[
+    str | None, Query(pattern=r"^\d{6}$", description="only people registered in this county")
+]
+CSV = "text/csv; charset=utf-8"
 
 
 WALL_CLOCK_COLUMNS = ("positive_at", "symptoms_at", "last_check_at")
@@ -98,10 +106,8 @@ def followup_worklist(
     caller: Staff,
     session: DbSession,
     found: Found,
-    only: Annotated[FollowupStatus | None, Query(alias="status", description="only this status")] = None,
-    county: Annotated[
-        str | None, Query(pattern=r"^\d{6}$", description="only people registered in this county")
-    ] = None,
+    only: OnlyStatus = None,
+    county: OfCounty = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Followup:
     """Who is under a measure, which day of it, their health checks, and which tests are taken, missed and
@@ -137,6 +143,35 @@ def followup_worklist(
             )
             for r in persons
         ],
+    )
+
+
+@router.get(
+    "/csv",
+    response_class=Response,
+    responses={200: {"content": {CSV: {}}, "description": "the worklist as CSV, a header row first"}},
+)
+def followup_csv(
+    caller: Staff,
+    session: DbSession,
+    found: Found,
+    only: OnlyStatus = None,
+    county: OfCounty = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 100_000,
+) -> Response:
+    """The worklist as CSV, most urgent first, for a team to print or open: every column, lists as
+    space-separated days (the same filters as the worklist)."""
+    if found.has("followup"):
+        table = found.query("followup", lambda t: _most_urgent(t, only, county, limit)).select(FOLLOWUP.names)
+        day = table["day"][0].as_py() if table.num_rows else _listed_on(found)
+    else:  # nobody under a measure (the step ran), or not computed (404)
+        table, day = FOLLOWUP.empty_table(), _listed_on(found)
+    caller.record_reads(session, "followup", table["person_key"].to_pylist())
+    sink = io.BytesIO()
+    to_csv(table, sink)
+    name = f"followup-{day}{f'-{county}' if county else ''}.csv"
+    return Response(
+        sink.getvalue(), media_type=CSV, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 

@@ -40,6 +40,19 @@ export class Api {
   }
 
   get(path) { return this.send("GET", path); }
+
+  // a file the API answers (a CSV...), saved by the browser under the name the API gives it
+  async download(path) {
+    const response = await fetch(path, {headers: {Authorization: `Bearer ${this.token}`}});
+    if (!response.ok) {
+      const answer = parseJson(await response.text());
+      throw new ApiError(response.status, describe(answer.detail) || response.statusText);
+    }
+    const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1] ?? "download";
+    const link = el("a", {href: URL.createObjectURL(await response.blob()), download: name});
+    link.click();
+    URL.revokeObjectURL(link.href);
+  }
   post(path, body) { return this.send("POST", path, body); }
 
   async send(method, path, body) {

@@ -81,6 +81,8 @@ function setupDaySlider() {
   for (const filter of ["#followup-filter", "#followup-county"]) {
     $(filter).addEventListener("change", () => panel("followup", showFollowup));
   }
+  $("#followup-export").addEventListener("click", () => panel("followup", () =>
+    api.download(`/dashboard/followup/csv?${followupFilters()}`)));
   chart("map").on("click", (event) => event.data && panel("map", () => showCounty(event.data.name)));
 }
 
@@ -288,11 +290,18 @@ async function showReceived() {
 
 let followupAsked = 0;  // the latest request: answers may arrive out of order
 
-async function showFollowup() {
-  const query = new URLSearchParams({limit: 200});
+// the status and county chosen, as query parameters
+function followupFilters() {
+  const query = new URLSearchParams();
   for (const [key, filter] of [["status", "#followup-filter"], ["county", "#followup-county"]]) {
     if ($(filter).value) query.set(key, $(filter).value);
   }
+  return query;
+}
+
+async function showFollowup() {
+  const query = followupFilters();
+  query.set("limit", 200);
   const asked = ++followupAsked;
   const worklist = await api.get(`/dashboard/followup?${query}`);
   if (asked !== followupAsked) return;  // the filters changed meanwhile: a newer answer is on its way
