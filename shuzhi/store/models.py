@@ -157,6 +157,7 @@ class FollowupVisit(Base):
     recorded_by: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     outcome: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
+    county_code: Mapped[str | None] = mapped_column(String(6), index=True)  # the team's: from the worklist
 
     recorder: Mapped[Account] = relationship(lazy="joined")
 

@@ -147,6 +147,7 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     page.wait_for_function("() => window.dashboard.followup.persons[0].last_visit.outcome === 'reached'")
     declared = page.locator("#followup-table tbody tr .last-declared").first.text_content()
     assert declared.startswith("最近申报 declared ")  # the check counts as the person's declaration
+    assert page.text_content("#followup-counts").endswith("随访 visited since: reached 1")  # the county's
     with page.expect_download() as fetched:  # the county team's list, to print
         page.click("#followup-export")
     assert fetched.value.suggested_filename == f"followup-{LAST}-330105.csv"

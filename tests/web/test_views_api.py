@@ -187,6 +187,9 @@ def test_a_field_team_records_visits_on_the_worklist_and_a_check_taken_counts_as
     assert (row["last_visit"]["outcome"], row["last_visit"]["recorded_by"]) == ("reached", "operator")
     declared_at = dt.datetime.fromisoformat(row["last_declared_at"])  # the check just taken, live
     assert abs(declared_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+    everywhere, in_330102 = (get(client, fresh, f"/dashboard/followup{q}") for q in ("", "?county=330102"))
+    assert everywhere["visits_since_listed"] == {"reached": 1}  # the same person: their last visit counts
+    assert in_330102["visits_since_listed"] == {}  # the person lives in 330105
     due = get(client, fresh, "/dashboard/followup?status=due")["persons"]
     assert all(p["last_visit"] is None and p["last_declared_at"] is None for p in due)
     with fresh.app.state.services.store.session() as session:
@@ -233,6 +236,7 @@ def test_a_followup_step_that_found_nobody_is_an_empty_worklist_not_a_missing_on
         "by_county": {},
         "by_status": {},
         "by_measure": {},
+        "visits_since_listed": {},
         "persons": [],
     }
 

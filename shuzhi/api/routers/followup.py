@@ -32,6 +32,7 @@ from shuzhi.api.routers.dashboard import PersonKey, Staff, wall_clock
 from shuzhi.api.schemas import HealthDeclarationIn
 from shuzhi.followup import FOLLOWUP, to_csv
 from shuzhi.followup import STATUSES as FOLLOWUP_STATUSES
+from shuzhi.model import CHINA
 from shuzhi.pipeline import RUNS_FILE
 from shuzhi.store.models import FollowupVisit, HealthDeclaration
 
@@ -98,6 +99,9 @@ class Followup(BaseModel):
     by_county: dict[str, int] = Field(description=f"everyone on the list by county ({UNREGISTERED!r}: none)")
     by_status: dict[str, int] = Field(description="in the county asked for, or everywhere")
     by_measure: dict[str, int] = Field(description="in the county asked for, or everywhere")
+    visits_since_listed: dict[str, int] = Field(
+        description="people visited since the list was made, by the outcome of their last visit (live)"
+    )
     persons: list[FollowupPerson]
 
 
@@ -113,7 +117,14 @@ def followup_worklist(
     """Who is under a measure, which day of it, their health checks, and which tests are taken, missed and
     due; a county's team asks for its own people."""
     if not found.has("followup"):  # nobody under a measure (the step ran), or not computed (404)
-        return Followup(day=_listed_on(found), by_county={}, by_status={}, by_measure={}, persons=[])
+        return Followup(
+            day=_listed_on(found),
+            by_county={},
+            by_status={},
+            by_measure={},
+            visits_since_listed={},
+            persons=[],
+        )
     grouped = ["day", "county_code", "status", "measure"]
     counts = found.rows("followup", lambda t: t.group_by(grouped).aggregate(n=t.count()))
     persons = found.rows("followup", lambda t: _most_urgent(t, only, county, limit))
@@ -133,6 +144,7 @@ def followup_worklist(
         by_county=dict(sorted(by_county.items())),
         by_status=dict(by_status),
         by_measure=dict(by_measure),
+        visits_since_listed=_visits_since(session, _listed_at(found, counts[0]["day"]), county),
         persons=[
             FollowupPerson(
                 **{k: v for k, v in r.items() if k not in ("person_key", "day", *WALL_CLOCK_COLUMNS)},
@@ -177,10 +189,25 @@ def followup_csv(
 
 def _listed_on(found: Results) -> dt.date:
     """The day the last follow-up step listed (it wrote no table: nobody was under a measure)."""
+    return dt.date.fromisoformat(_step(found)["period"][1])
+
+
+def _listed_at(found: Results, day: dt.date) -> dt.datetime:
+    """When the last follow-up step made the list of ``day`` (without its record: as ``day`` ended)."""
+    try:
+        ran_at = _step(found).get("ran_at")
+    except NotComputed:
+        ran_at = None
+    if ran_at is None:
+        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), CHINA)
+    return dt.datetime.fromisoformat(ran_at)
+
+
+def _step(found: Results) -> dict:
     step = found.output(RUNS_FILE).get("steps", {}).get("followup")
     if step is None:
         raise NotComputed("no 'followup' results yet: run `shuzhi analyse`")
-    return dt.date.fromisoformat(step["period"][1])
+    return step
 
 
 def _most_urgent(t: ibis.Table, only: str | None, county: str | None, limit: int) -> ibis.Table:
@@ -226,14 +253,18 @@ def record_visit(
     """Record a follow-up visit or call to a person on the worklist: reached (with the health check taken),
     unavailable or uncooperative."""
     key = int(person_key)
-    if not found.has("followup") or not found.rows(
-        "followup", lambda t: t.filter(t.person_key == key).limit(1)
-    ):
+    listed = (
+        found.rows("followup", lambda t: t.filter(t.person_key == key).limit(1))
+        if found.has("followup")
+        else []
+    )
+    if not listed:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"person {person_key} is not on the follow-up worklist"
         )
     visit = FollowupVisit(
         person_key=key,
+        county_code=listed[0]["county_code"],
         visited_at=caller.now,
         recorded_by=caller.logged_in.id,
         outcome=body.outcome,
@@ -277,3 +308,18 @@ def _last_declared(session: Session, keys: list[int]) -> dict[int, dt.datetime]:
     latest = func.max(HealthDeclaration.declared_at)  # typed as the column: read back as aware UTC
     query = select(HealthDeclaration.person_key, latest).where(HealthDeclaration.person_key.in_(keys))
     return {key: at for key, at in session.execute(query.group_by(HealthDeclaration.person_key))}
+
+
+def _visits_since(session: Session, since: dt.datetime, county: str | None) -> dict[str, int]:
+    """People visited since ``since`` (in ``county``, or everywhere), by the outcome of their last visit."""
+    chosen = [FollowupVisit.visited_at >= since]
+    if county is not None:
+        chosen.append(FollowupVisit.county_code == county)
+    last = (  # each person's last visit: ids grow with time
+        select(func.max(FollowupVisit.id).label("id"))
+        .where(*chosen)
+        .group_by(FollowupVisit.person_key)
+        .subquery()
+    )
+    query = select(FollowupVisit.outcome, func.count()).join(last, FollowupVisit.id == last.c.id)
+    return {outcome: n for outcome, n in session.execute(query.group_by(FollowupVisit.outcome))}

@@ -313,7 +313,8 @@ async function showFollowup() {
       .map(([code, n]) => el("option", {value: code}, `${named[code] ?? ""} ${code} (${n})`.trim())));
   }
   const counts = Object.entries(worklist.by_status).map(([status, n]) => `${status} ${n}`).join(" · ");
-  $("#followup-counts").textContent = `${worklist.day}: ${counts}`;
+  const visited = Object.entries(worklist.visits_since_listed).map(([outcome, n]) => `${outcome} ${n}`).join(" · ");
+  $("#followup-counts").textContent = `${worklist.day}: ${counts}${visited ? ` — 随访 visited since: ${visited}` : ""}`;
   $("#followup-table").tBodies[0].replaceChildren(...worklist.persons.map((p) => el("tr", {class: p.status},
     el("td", {}, p.person_key), el("td", {}, p.status), el("td", {}, p.county_code ?? "—"),
     el("td", {}, p.measure),
