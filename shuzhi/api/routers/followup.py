@@ -23,8 +23,6 @@ from typing import Annotated, Literal
 import ibis
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from shuzhi.api.deps import DbSession
 from shuzhi.api.results import Found, NotComputed, Results
@@ -35,6 +33,7 @@ from shuzhi.followup import STATUSES as FOLLOWUP_STATUSES
 from shuzhi.model import CHINA
 from shuzhi.pipeline import RUNS_FILE
 from shuzhi.store.models import FollowupVisit, HealthDeclaration
+from shuzhi.store.visits import last_declared, last_visits, visited_since
 
 router = APIRouter(prefix="/dashboard/followup", tags=["dashboard"])
 # shuzhi.store.models.VISIT_OUTCOMES, spelled out for the OpenAPI schema (a test holds them equal)
@@ -128,9 +127,9 @@ def followup_worklist(
     grouped = ["day", "county_code", "status", "measure"]
     counts = found.rows("followup", lambda t: t.group_by(grouped).aggregate(n=t.count()))
     persons = found.rows("followup", lambda t: _most_urgent(t, only, county, limit))
-    caller.record_reads(session, "followup", [r["person_key"] for r in persons])
-    visits = _last_visits(session, [r["person_key"] for r in persons])
-    declared = _last_declared(session, [r["person_key"] for r in persons])
+    keys = [r["person_key"] for r in persons]
+    caller.record_reads(session, "followup", keys)
+    visits, declared = last_visits(session, keys), last_declared(session, keys)
     by_county: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     by_measure: Counter[str] = Counter()
@@ -144,13 +143,13 @@ def followup_worklist(
         by_county=dict(sorted(by_county.items())),
         by_status=dict(by_status),
         by_measure=dict(by_measure),
-        visits_since_listed=_visits_since(session, _listed_at(found, counts[0]["day"]), county),
+        visits_since_listed=visited_since(session, _listed_at(found, counts[0]["day"]), county),
         persons=[
             FollowupPerson(
                 **{k: v for k, v in r.items() if k not in ("person_key", "day", *WALL_CLOCK_COLUMNS)},
                 person_key=str(r["person_key"]),
                 **{k: wall_clock(r[k]) for k in WALL_CLOCK_COLUMNS},
-                last_visit=visits.get(r["person_key"]),
+                last_visit=_last_visit(visits.get(r["person_key"])),
                 last_declared_at=declared.get(r["person_key"]),
             )
             for r in persons
@@ -185,6 +184,12 @@ def followup_csv(
     return Response(
         sink.getvalue(), media_type=CSV, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+def _last_visit(visit: FollowupVisit | None) -> LastVisit | None:
+    if visit is None:
+        return None
+    return LastVisit(visited_at=visit.visited_at, outcome=visit.outcome, recorded_by=visit.recorder.username)
 
 
 def _listed_on(found: Results) -> dt.date:
@@ -288,38 +293,3 @@ def record_visit(
         recorded_by=caller.username,
         declaration_id=declaration.id if declaration else None,
     )
-
-
-def _last_visits(session: Session, keys: list[int]) -> dict[int, LastVisit]:
-    """Each person's latest visit among ``keys``."""
-    if not keys:
-        return {}
-    query = select(FollowupVisit).where(FollowupVisit.person_key.in_(keys)).order_by(FollowupVisit.visited_at)
-    return {
-        v.person_key: LastVisit(visited_at=v.visited_at, outcome=v.outcome, recorded_by=v.recorder.username)
-        for v in session.scalars(query)
-    }
-
-
-def _last_declared(session: Session, keys: list[int]) -> dict[int, dt.datetime]:
-    """Each person's latest health declaration in the store among ``keys``: newer than the analysed list."""
-    if not keys:
-        return {}
-    latest = func.max(HealthDeclaration.declared_at)  # typed as the column: read back as aware UTC
-    query = select(HealthDeclaration.person_key, latest).where(HealthDeclaration.person_key.in_(keys))
-    return {key: at for key, at in session.execute(query.group_by(HealthDeclaration.person_key))}
-
-
-def _visits_since(session: Session, since: dt.datetime, county: str | None) -> dict[str, int]:
-    """People visited since ``since`` (in ``county``, or everywhere), by the outcome of their last visit."""
-    chosen = [FollowupVisit.visited_at >= since]
-    if county is not None:
-        chosen.append(FollowupVisit.county_code == county)
-    last = (  # each person's last visit: ids grow with time
-        select(func.max(FollowupVisit.id).label("id"))
-        .where(*chosen)
-        .group_by(FollowupVisit.person_key)
-        .subquery()
-    )
-    query = select(FollowupVisit.outcome, func.count()).join(last, FollowupVisit.id == last.c.id)
-    return {outcome: n for outcome, n in session.execute(query.group_by(FollowupVisit.outcome))}

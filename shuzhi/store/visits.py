@@ -1,0 +1,46 @@
+"""Follow-up visits and declarations as the worklist reads them, live: whom a team visited last and how,
+when people last declared, and how many were visited since a list was made.
+
+Each answer is one query whatever the number of visits (the latest visit is the one with the highest id: ids
+grow with time), the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shuzhi.store.models import FollowupVisit, HealthDeclaration
+
+
+def last_visits(session: Session, keys: list[int]) -> dict[int, FollowupVisit]:
+    """Each person's latest visit, among ``keys``."""
+    if not keys:
+        return {}
+    chosen = FollowupVisit.person_key.in_(keys)
+    latest = select(func.max(FollowupVisit.id)).where(chosen).group_by(FollowupVisit.person_key)
+    return {
+        v.person_key: v for v in session.scalars(select(FollowupVisit).where(FollowupVisit.id.in_(latest)))
+    }
+
+
+def last_declared(session: Session, keys: list[int]) -> dict[int, dt.datetime]:
+    """Each person's latest health declaration (in the app or taken on a visit), among ``keys``."""
+    if not keys:
+        return {}
+    latest = func.max(HealthDeclaration.declared_at)  # typed as the column: read back as aware UTC
+    query = select(HealthDeclaration.person_key, latest).where(HealthDeclaration.person_key.in_(keys))
+    return {key: at for key, at in session.execute(query.group_by(HealthDeclaration.person_key))}
+
+
+def visited_since(session: Session, since: dt.datetime, county: str | None = None) -> dict[str, int]:
+    """People visited since ``since`` (in ``county``, or everywhere), by the outcome of their last visit."""
+    chosen = [FollowupVisit.visited_at >= since]
+    if county is not None:
+        chosen.append(FollowupVisit.county_code == county)
+    latest = select(func.max(FollowupVisit.id).label("id")).where(*chosen).group_by(FollowupVisit.person_key)
+    last = latest.subquery()
+    query = select(FollowupVisit.outcome, func.count()).join(last, FollowupVisit.id == last.c.id)
+    return {outcome: n for outcome, n in session.execute(query.group_by(FollowupVisit.outcome))}
