@@ -1,7 +1,8 @@
 """The operational store: state the platform records while it runs, behind SQLAlchemy, migrated by Alembic.
 
 Owns the tables (``models``), engines and sessions from a URL (``db``: SQLite under the data directory by
-default, PostgreSQL by URL) and the schema migrations (``migrate``). The audit chain's logic lives in
+default, PostgreSQL by URL), the schema migrations (``migrate``), the workflows of appeals and manual changes
+(``workflows``) and the follow-up worklist's live reads of visits and declarations (``visits``). The audit chain's logic lives in
 ``shuzhi.audit``, accounts and tokens in ``shuzhi.accounts``; both keep their rows here.
 """
 
