@@ -13,7 +13,7 @@ from engines import ENGINE_PARAMS, make_engine
 from shuzhi.catalogue.catalogue import measures
 from shuzhi.engine import Engine
 from shuzhi.followup import FOLLOWUP
-from shuzhi.model import DIAGNOSES, HOME_OBSERVATIONS
+from shuzhi.model import DECLARATIONS, DIAGNOSES, HOME_OBSERVATIONS
 from shuzhi.tracing.contacts import CONTACTS_SCHEMA
 
 TABLES = {
@@ -68,6 +68,24 @@ def test_hours_from_the_last_contact_to_tracing(engine: Engine) -> None:
     measure = {m.name: m for m in measures(engine)}["contact to tracing"]
     # close contacts of case 1: 2, 46 and 24 hours (the companion, and a row without traced_at, left out)
     assert (measure.value, measure.unit) == (24.0, "hours")
+
+
+def test_hours_from_tracing_to_the_first_health_check_after_it(engine: Engine) -> None:
+    declarations = """
+    | person_key | declared_at      | temperature |
+    | 11         | 2022-03-03 08:00 | 36.5        |
+    | 11         | 2022-03-03 20:00 | 36.6        |
+    | 12         | 2022-03-04 10:00 | 36.4        |
+    | 12         | 2022-03-06 09:00 | 36.4        |
+    | 14         | 2022-03-03 11:00 | 36.5        |
+    """
+    tables = {"contacts": TABLES["contacts"], "declarations": declarations}
+    spec_tables.register(engine, tables, {**SCHEMAS, "declarations": DECLARATIONS.schema}.get)
+    measure = {m.name: m for m in measures(engine)}["tracing to first check"]
+    # traced 03-03 10:00: 11 first declared after it at 20:00 (10 h; the morning one came before), 12 the next
+    # day at 10:00 (24 h; traced again as case 2's contact later, the earliest tracing counts); 13 never
+    # declared (left out); 14 is a companion
+    assert (measure.value, measure.unit) == (17.0, "hours")
 
 
 def test_without_the_tables_it_says_which_are_missing(engine: Engine) -> None:

@@ -7,8 +7,9 @@
   policy file it applied (``outputs/analysis.json``, written by :mod:`shuzhi.pipeline`), when and how long;
 * **measures** — what the work achieved, measured on the lake: how many new cases were already under
   observation when diagnosed (what tracing is for), how long from onset to diagnosis, how many close
-  contacts per case, how long they went on unaware before tracing could find them and until their
-  observation, how many of their scheduled tests and daily health checks they made.
+  contacts per case, how long they went on unaware before tracing could find them, how long from then to
+  their first health check and to their observation, how many of their scheduled tests and daily health
+  checks they made.
 
 Everything here is counts and hashes: no personal data, so the catalogue is public
 (``GET /public/catalogue``, ``shuzhi catalogue``).

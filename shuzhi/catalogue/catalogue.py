@@ -146,6 +146,7 @@ def measures(engine: Engine, edition: str = DEFAULT_EDITION) -> list[Measure]:
         _onset_to_diagnosis(engine),
         _contacts_per_case(engine),
         _contact_to_tracing(engine),
+        _tracing_to_first_check(engine),
         _case_to_observation(engine),
         _tests_taken(engine),
         _checked_yesterday(engine),
@@ -199,6 +200,27 @@ def _contact_to_tracing(engine: Engine) -> Measure:
     hours = (close.traced_at.epoch_seconds() - close.last_contact_at.epoch_seconds()) / 3600
     value = engine.to_arrow(close.aggregate(m=hours.median()))["m"][0].as_py()
     return Measure("contact to tracing", None if value is None else round(value, 1), "hours", how)
+
+
+def _tracing_to_first_check(engine: Engine) -> Measure:
+    how = (
+        "median hours from when tracing could find a close contact to their first health declaration after it "
+        "(in the app, taken by a follow-up team or at an isolation site: the first sign they were reached), "
+        "over the close contacts of the last trace who made one"
+    )
+    missing = [t for t in ("contacts", "declarations") if not engine.has_table(t)]
+    if missing:
+        return Measure("tracing to first check", None, "hours", f"{how}; no {', '.join(missing)}")
+    c, d = engine.table("contacts"), engine.table("declarations")
+    close = c.filter(c.classification == "close", c.traced_at.notnull())
+    traced = close.group_by(person=close.contact_key).aggregate(traced=close.traced_at.min())
+    checks = d.select(declarant=d.person_key, declared=d.declared_at)
+    met = traced.inner_join(checks, [traced.person == checks.declarant, checks.declared >= traced.traced])
+    first = met.group_by("person").aggregate(
+        hours=(met.declared.epoch_seconds().min() - met.traced.epoch_seconds().min()) / 3600
+    )
+    value = engine.to_arrow(first.aggregate(m=first.hours.median()))["m"][0].as_py()
+    return Measure("tracing to first check", None if value is None else round(value, 1), "hours", how)
 
 
 def _case_to_observation(engine: Engine) -> Measure:
