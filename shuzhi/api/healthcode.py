@@ -82,10 +82,17 @@ def health_code(
         turns_green_en=_language(computed.get("turns_green"), 1),
         computed_colour=computed.get("colour"),
         manual_colour=ManualColourOut.model_validate(in_force) if in_force else None,
-        history=history(found, person_key, manual),
+        history=_declared_first(computed, from_app) + history(found, person_key, manual),
         followup=own_followup(found, person_key, analysed.get("day"), declared_today),
         from_app_declaration=from_app,
     )
+
+
+def _declared_first(code: dict[str, Any], from_app: bool) -> list[ColourChange]:
+    """The change a declaration made since the analysis brought, newest of all (none otherwise)."""
+    if not from_app:
+        return []
+    return [ColourChange(day=code["day"], colour=code["colour"], rule=code["rule"], source="declared")]
 
 
 def _shown(computed: dict[str, Any] | None, manual: ManualChange | None) -> Shown:

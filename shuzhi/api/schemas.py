@@ -285,7 +285,9 @@ class ColourChange(BaseModel):
     day: dt.date
     colour: Colour
     rule: str
-    source: Literal["rules", "manual"]
+    source: Literal["rules", "manual", "declared"] = Field(
+        description="the analysis's rules, a manual change, or the rules on a declaration since the analysis"
+    )
 
 
 class FollowupOut(BaseModel):

@@ -204,8 +204,8 @@ def _contact_to_tracing(engine: Engine) -> Measure:
 
 def _tracing_to_first_check(engine: Engine) -> Measure:
     how = (
-        "median hours from when tracing could find a close contact to their first health declaration after it "
-        "(in the app, taken by a follow-up team or at an isolation site: the first sign they were reached), "
+        "median hours from when tracing could find a close contact to their first health declaration after "
+        "it (in the app, by a follow-up team or at an isolation site: the first sign they were reached), "
         "over the close contacts of the last trace who made one"
     )
     missing = [t for t in ("contacts", "declarations") if not engine.has_table(t)]

@@ -2,8 +2,9 @@
 
 Owns the tables (``models``), engines and sessions from a URL (``db``: SQLite under the data directory by
 default, PostgreSQL by URL), the schema migrations (``migrate``), the workflows of appeals and manual changes
-(``workflows``) and the follow-up worklist's live reads of visits and declarations (``visits``). The audit chain's logic lives in
-``shuzhi.audit``, accounts and tokens in ``shuzhi.accounts``; both keep their rows here.
+(``workflows``) and the follow-up worklist's live reads of visits and declarations (``visits``). The audit
+chain's logic lives in ``shuzhi.audit``, accounts and tokens in ``shuzhi.accounts``; both keep their rows
+here.
 """
 
 from shuzhi.store.db import Store, make_engine, sqlite_url

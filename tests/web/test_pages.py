@@ -359,6 +359,7 @@ def test_a_fever_declared_on_the_page_turns_the_code_yellow_at_once(
         assert page.text_content("#colour-name") == "黄码 Yellow"
         assert "38.6℃" in page.text_content("#reason-zh")
         assert page.text_content("#rule").endswith("from what you just declared")
+        assert page.text_content("#history li").endswith("黄码 Yellow · 依据您的申报 from your declaration")
         page.wait_for_function("() => document.getElementById('qr').complete")
         payload = page.evaluate("() => window.resident.code.payload")
         assert decode_image(page.locator("#qr").screenshot()) == payload

@@ -415,6 +415,8 @@ def test_a_fever_declared_in_the_app_turns_the_code_yellow_at_once(fresh: Site) 
     yellow = code()
     assert (yellow["colour"], yellow["rule"], yellow["computed_colour"]) == ("yellow", "symptoms", "yellow")
     assert yellow["from_app_declaration"] and "38.5℃" in yellow["reason_zh"]
+    newest = yellow["history"][0]  # the history shows the change the resident sees
+    assert (newest["colour"], newest["rule"], newest["source"]) == ("yellow", "symptoms", "declared")
     assert yellow["day"] == dt.datetime.now(CHINA).date().isoformat()  # today's, by the same rules
     checked = verify(yellow["payload"], fresh.credentials.trust_list)  # what a checkpoint sees
     assert (checked.valid, checked.counts_as, checked.payload["hc"]["rc"]) == (True, "yellow", "symptoms")

@@ -17,6 +17,9 @@ async function start() {
   await showAppeals();
 }
 
+// how a change of colour came about, where the rule's name alone does not say it
+const HISTORY_SOURCES = {manual: "人工更正 manual", declared: "依据您的申报 from your declaration"};
+
 async function showCode() {
   const code = await api.post("/resident/code/token");
   window.resident.code = code;
@@ -39,7 +42,7 @@ async function showCode() {
   const expires = new Date(code.expires_at);
   $("#token-expiry").textContent = `码有效至 code valid until ${expires.toLocaleTimeString()} · 自动刷新 refreshes itself`;
   $("#history").replaceChildren(...code.history.map((change) => el("li", {},
-    `${change.day} · ${COLOUR_NAMES[change.colour]} · ${change.source === "manual" ? "人工更正 manual" : change.rule}`)));
+    `${change.day} · ${COLOUR_NAMES[change.colour]} · ${HISTORY_SOURCES[change.source] ?? change.rule}`)));
   $("#subject").value ||= code.rule;
   clearTimeout(refreshTimer);
   const wait = Math.max(expires - Date.now() - REFRESH_BEFORE_MS, 10_000);
