@@ -127,6 +127,9 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     assert page.locator("#followup-table tbody tr td:first-child").all_text_contents()[1] == str(RESIDENT_KEY)
     page.select_option("#followup-filter", "")
     page.wait_for_function("() => window.dashboard.followup.persons.length === 4")
+    # operators review return-to-work applications: the panel is not shown, nothing on the page was refused
+    assert page.locator("#applications-panel").is_hidden()
+    assert "Refused" not in page.locator("main").inner_text()
     page.select_option("#followup-county", "330105")  # a county's team: its own people
     page.wait_for_function(
         "() => window.dashboard.followup.persons.map((p) => p.county_code).join() === '330105'"

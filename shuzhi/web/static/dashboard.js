@@ -10,6 +10,8 @@ const FIVE_COLOURS = {green: "#5cb85c", blue: "#4a8fe0", yellow: "#f2d027", oran
 const FIVE_NAMES = {green: "绿 green", blue: "蓝 blue", yellow: "黄 yellow", orange: "橙 orange", red: "红 red"};
 const CODE_COLOURS = {green: "#2e9e44", yellow: "#e0a800", red: "#d32f2f"};
 const NO_DATA = "#d9d9d9";
+// Panels whose endpoints admit fewer roles than the dashboard's: hidden for the others (the server refuses them too).
+const ONLY_FOR = {applications: ["operator"]};
 const GRAPH_FITS = 6; // the square root of the node count a transmission graph shows at zoom 1
 const FUNNEL = [["cases", "病例 cases"], ["close", "密接 close contacts"], ["secondary", "次密接 contacts of contacts"],
   ["companion", "时空伴随 companions"]];
@@ -46,6 +48,8 @@ async function start() {
   echarts.registerMap("zhejiang-cities", cities);
   state.risk = await api.get("/dashboard/area-risk"); // a role that may not see the dashboard stops here (403)
   setupDaySlider();
+  const allowed = (name) => (ONLY_FOR[name] ?? [api.role]).includes(api.role);
+  for (const name of Object.keys(ONLY_FOR)) $(`#${name}-panel`).hidden = !allowed(name);
   await Promise.all([
     panel("map", () => showDay()),
     panel("codes", showCodes),
@@ -54,7 +58,7 @@ async function start() {
     panel("replay", showReplay),
     panel("epi", () => showEpi()),
     panel("flows", showFlows),
-    panel("applications", showApplications),
+    allowed("applications") && panel("applications", showApplications),
     panel("received", showReceived),
     panel("followup", showFollowup),
     setupSupplies(),
