@@ -167,16 +167,18 @@ async function showCounty(code) {
 
 // 一码: residents by colour per day
 
+// yellow and red (the few who matter) as stacked bars on their own axis; green, the many, as a line on the right
 async function showCodes() {
   const counts = await api.get("/dashboard/codes/daily");
   chart("codes").setOption({
     tooltip: {trigger: "axis"},
     legend: {data: Object.keys(CODE_COLOURS)},
+    grid: {right: 70},
     xAxis: {type: "category", data: counts.days},
-    yAxis: {type: "value", name: "居民 residents"},
-    series: Object.entries(CODE_COLOURS).map(([colour, hex]) => ({
-      name: colour, type: "line", stack: "codes", areaStyle: {}, symbol: "none", color: hex, data: counts[colour],
-    })),
+    yAxis: [{type: "value", name: "黄·红 yellow·red"}, {type: "value", name: "绿 green", scale: true}],
+    series: Object.entries(CODE_COLOURS).map(([colour, hex]) => (colour === "green"
+      ? {name: colour, type: "line", yAxisIndex: 1, symbol: "none", color: hex, data: counts[colour]}
+      : {name: colour, type: "bar", stack: "codes", color: hex, data: counts[colour]})),
   });
 }
 
