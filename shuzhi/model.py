@@ -171,8 +171,9 @@ TRIPS = _table(
         ("destination_region", REGION),
         ("origin_stop", pa.string()),
         ("destination_stop", pa.string()),
-        ("carriage", pa.string()),  # train carriage or ship cabin; null where none
-        ("carriage_class", pa.string()),  # hard_seat | hard_sleeper | soft_sleeper | economy | ... ; null
+        # train carriage or ship cabin; for aircraft cabin crew, the rows they served ("1-20"); or null
+        ("carriage", pa.string()),
+        ("carriage_class", pa.string()),  # hard_seat, hard_sleeper, soft_sleeper, economy, crew...; null
         ("seat_row", pa.int16()),  # aircraft/coach/bus row; null where unknown
         ("seat", pa.string()),  # seat or berth label as printed on the ticket
     ],
@@ -180,6 +181,8 @@ TRIPS = _table(
     "dep_time",
     "Trips by public transport with the seat where the manifest has one.",
 )
+
+CREW = "crew"  # the carriage_class of a vehicle's crew (cabin crew, attendants) in the trips table
 
 TESTS = _table(
     "tests",

@@ -58,12 +58,13 @@ class VehicleRule(Rule):
     ``match``: ``rows`` — both rows known and at most ``rows_apart`` apart; ``carriage`` — the same
     carriage (or ship cabin); ``compartment`` — the same carriage and compartment, the compartment being the
     berth number of the seat label divided by ``berths_per_compartment``; ``vehicle`` — anyone aboard at the
-    same time.
+    same time; ``crew`` — the crew (``carriage_class`` crew) serving the passenger's row: rows at most
+    ``rows_apart`` outside the rows they served (their ``carriage``, "1-20"), any row where that is not given.
     ``rows_unknown_only`` restricts a rule to pairs where a row is missing (the fallback of a row rule).
     """
 
     mode: Literal[TRIP_MODES]  # type: ignore[valid-type]
-    match: Literal["rows", "carriage", "compartment", "vehicle"]
+    match: Literal["rows", "carriage", "compartment", "vehicle", "crew"]
     rows_apart: int | None = Field(default=None, ge=0)
     berths_per_compartment: int | None = Field(default=None, gt=0)
     carriage_classes: list[str] | None = None
@@ -72,7 +73,9 @@ class VehicleRule(Rule):
 
     @model_validator(mode="after")
     def _parameters_of_match(self) -> VehicleRule:
-        needed = {"rows": "rows_apart", "compartment": "berths_per_compartment"}.get(self.match)
+        needed = {"rows": "rows_apart", "crew": "rows_apart", "compartment": "berths_per_compartment"}.get(
+            self.match
+        )
         if needed and getattr(self, needed) is None:
             raise ValueError(f"key '{needed}' is required when match is {self.match!r}")
         return self

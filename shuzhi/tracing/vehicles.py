@@ -1,9 +1,11 @@
-"""Vehicle rules: aircraft rows, train carriages, soft-sleeper compartments, coaches, bus rows, ship cabins.
+"""Vehicle rules: aircraft rows and their crew, train carriages, soft-sleeper compartments, coaches, bus rows,
+ship cabins.
 
 Two trips are on the same vehicle when they share mode, trip number and departure day and their legs
 overlap in time (people board and leave a train at different stations). Each vehicle rule then narrows the
 pairs by seat: rows at most N apart, the same carriage or cabin, the same compartment (from the berth
-number printed on the ticket), or anyone aboard. The numbers come from the policy."""
+number printed on the ticket), the crew serving the rows (the rows a crew member's manifest line says they
+served), or anyone aboard. The numbers come from the policy."""
 
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ import operator
 import ibis
 
 from shuzhi.engine import Engine
+from shuzhi.model import CREW
 from shuzhi.tracing.cases import Exposures, within
 from shuzhi.tracing.contacts import matches, minutes, seconds
 from shuzhi.tracing.policy import VehicleRule
 
 BERTH_NUMBER = r"(\d+)"  # the first number of a seat label: '12', '12下', '012A', '上铺12'
+ROWS_SERVED = r"^\s*(\d+)\s*-\s*(\d+)\s*$"  # a crew member's section: '1-20'
 
 
 def vehicle_matches(engine: Engine, rules: list[VehicleRule], exposures: Exposures) -> ibis.Table:
@@ -48,6 +52,7 @@ def _shared_vehicles(engine: Engine, modes: list[str], exposures: Exposures) -> 
         r_dep=trips.dep_time,
         r_arr=trips.arr_time,
         r_carriage=trips.carriage,
+        r_class=trips.carriage_class,
         r_row=trips.seat_row,
         r_seat=trips.seat,
     )
@@ -85,9 +90,9 @@ def _apply(rule: VehicleRule, pairs: ibis.Table) -> ibis.Table:
         rule=ibis.literal(rule.name),
         place=chosen.trip_no + " " + chosen.dep_time.date().cast("string"),
         detail="case "
-        + _seat(chosen.carriage, chosen.seat_row, chosen.seat)
+        + _seat(chosen.carriage, chosen.seat_row, chosen.seat, chosen.carriage_class)
         + ", contact "
-        + _seat(chosen.r_carriage, chosen.r_row, chosen.r_seat),
+        + _seat(chosen.r_carriage, chosen.r_row, chosen.r_seat, chosen.r_class),
     )
 
 
@@ -97,10 +102,24 @@ def _seat_condition(rule: VehicleRule, p: ibis.Table) -> ibis.Value:
         return p.seat_row.notnull() & p.r_row.notnull() & ((p.seat_row - p.r_row).abs() <= rule.rows_apart)
     if rule.match == "carriage":
         return same_carriage
+    if rule.match == "crew":
+        # one of the two is crew, the other a passenger of the rows that crew member served
+        crew, r_crew = (p.carriage_class == CREW).fill_null(False), (p.r_class == CREW).fill_null(False)
+        serving = crew & ~r_crew & _serves(p.carriage, p.r_row, rule.rows_apart)
+        served = r_crew & ~crew & _serves(p.r_carriage, p.seat_row, rule.rows_apart)
+        return (serving | served).fill_null(False)
     if rule.match == "compartment":
         mine = _compartment(p.seat, rule.berths_per_compartment)
         return same_carriage & mine.notnull() & (mine == _compartment(p.r_seat, rule.berths_per_compartment))
     return ibis.literal(True)
+
+
+def _serves(rows_served: ibis.Value, row: ibis.Value, rows_apart: int) -> ibis.Value:
+    """Whether a crew member whose section is ``rows_served`` ('1-20'; anything else: the whole cabin) served
+    a passenger in ``row``, or in a row at most ``rows_apart`` outside the section."""
+    first = rows_served.re_extract(ROWS_SERVED, 1).nullif("").cast("int64")
+    last = rows_served.re_extract(ROWS_SERVED, 2).nullif("").cast("int64")
+    return first.isnull() | (row.notnull() & (row >= first - rows_apart) & (row <= last + rows_apart))
 
 
 def _compartment(seat: ibis.Value, berths: int) -> ibis.Value:
@@ -109,6 +128,8 @@ def _compartment(seat: ibis.Value, berths: int) -> ibis.Value:
     return (number - 1) // berths
 
 
-def _seat(carriage: ibis.Value, row: ibis.Value, seat: ibis.Value) -> ibis.Value:
+def _seat(carriage: ibis.Value, row: ibis.Value, seat: ibis.Value, carriage_class: ibis.Value) -> ibis.Value:
+    crew = ibis.coalesce("crew, section " + carriage, ibis.literal("crew, the whole vehicle"))
     where = ("carriage " + carriage + " ").fill_null("")
-    return where + ibis.coalesce("seat " + seat, "row " + row.cast("string"), ibis.literal("seat unknown"))
+    seated = where + ibis.coalesce("seat " + seat, "row " + row.cast("string"), ibis.literal("seat unknown"))
+    return (carriage_class == CREW).ifelse(crew, seated)

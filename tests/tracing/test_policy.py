@@ -80,6 +80,7 @@ def test_editing_a_number_in_the_policy_file_changes_the_result(given, engine, t
         (lambda d: d["venues"][0].update(min_overlap_minutes=-1), "venues.0.min_overlap_minutes"),
         (lambda d: d["venues"][1].update(categories=["disco"]), "venues.1.categories"),
         (lambda d: d["vehicles"][0].pop("rows_apart"), "rows_apart"),
+        (lambda d: d["vehicles"][1].pop("rows_apart"), "key 'rows_apart' is required when match is 'crew'"),
         (lambda d: d["vehicles"][0].update(mode="rocket"), "vehicles.0.mode"),
         (lambda d: d["companions"].update(cell_metres=0), "companions.cell_metres"),
         (lambda d: d["secondary"].update(via_rules=["household", "aircraft_rows"]), "secondary.via_rules"),

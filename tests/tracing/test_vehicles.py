@@ -1,4 +1,5 @@
-"""Spec: vehicle rules — aircraft rows ±3, train carriage, soft-sleeper compartment, coach, bus, ship."""
+"""Spec: vehicle rules — aircraft rows ±3 and crew, train carriage, soft-sleeper compartment, coach, bus,
+ship."""
 
 from __future__ import annotations
 
@@ -52,6 +53,61 @@ def test_aircraft_same_row_and_three_rows_in_front_and_behind(given, engine):
         | 2           | close          | aircraft_rows | flight  | MU5137 2022-03-03 | 7200            |
         | 3           | close          | aircraft_rows | flight  | MU5137 2022-03-03 | 7200            |
         | 4           | close          | aircraft_rows | flight  | MU5137 2022-03-03 | 7200            |
+        """,
+    )
+
+
+def test_aircraft_crew_serving_the_cases_rows_or_the_whole_cabin_where_not_given(given, engine):
+    given("diagnoses", CASE)
+    given(
+        "trips",
+        trips(
+            "flight",
+            "MU5137",
+            (1, "", "economy", 10, "10C"),
+            (2, "1-12", "crew", "", "F1"),  # served the case's row
+            (3, "21-40", "crew", "", "F3"),  # the rear of the cabin
+            (4, "", "crew", "", "PS"),  # no section given: the whole cabin
+            (5, "13-20", "crew", "", "F2"),  # 3 rows behind the case's
+            (6, "14-20", "crew", "", "F4"),  # 4 rows behind
+            (7, "", "economy", 30, "30A"),  # a passenger far behind: no crew rule makes them a contact
+        ),
+    )
+    result = trace_with(engine, "2022-9th")
+    assert_rows(
+        result.contacts,
+        """
+        | contact_key | classification | rule          | setting | place             |
+        | 2           | close          | aircraft_crew | flight  | MU5137 2022-03-03 |
+        | 4           | close          | aircraft_crew | flight  | MU5137 2022-03-03 |
+        | 5           | close          | aircraft_crew | flight  | MU5137 2022-03-03 |
+        """,
+    )
+    assert "case seat 10C, contact crew, section 1-12" in evidence_of(result, 2)
+    assert "contact crew, the whole vehicle" in evidence_of(result, 4)
+
+
+def test_a_crew_member_as_the_case_the_passengers_of_the_rows_they_served(given, engine):
+    given("diagnoses", CASE)
+    given(
+        "trips",
+        trips(
+            "flight",
+            "MU5137",
+            (1, "1-5", "crew", "", "F1"),
+            (2, "", "economy", 3, "3A"),
+            (3, "", "economy", 8, "8C"),  # 3 rows behind the section
+            (4, "", "economy", 9, "9C"),
+            (5, "", "economy", "", ""),  # row unknown: not known to be served
+            (6, "6-12", "crew", "", "F2"),  # crew with crew: not this rule
+        ),
+    )
+    assert_rows(
+        trace_with(engine, "2022-9th").contacts,
+        """
+        | contact_key | rule          |
+        | 2           | aircraft_crew |
+        | 3           | aircraft_crew |
         """,
     )
 

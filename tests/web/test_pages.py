@@ -101,7 +101,7 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     option = _option(page, "codes")
     assert [s["name"] for s in option["series"]] == ["green", "yellow", "red"]
     assert option["series"][2]["data"][-1] == 22
-    assert option["series"][0]["yAxisIndex"] == 1  # green on its own axis: the few yellow and red stay readable
+    assert option["series"][0]["yAxisIndex"] == 1  # green on an axis of its own: yellow and red stay readable
     funnel = _option(page, "funnel")["series"][0]["data"]
     assert [d["value"] for d in funnel] == [2, 3, 1, 2]
     graph = _option(page, "graph")["series"][0]
