@@ -237,12 +237,19 @@ async function showIndexHistory(code, target) {
 
 // Tracing: the funnel, and the transmission graph of a chosen case
 
+// bars, not a funnel's trapezoids: the stages grow (one case, dozens of contacts) and an edition may skip one
 async function showFunnel() {
   const funnel = await api.get("/dashboard/tracing/funnel");
+  const perCase = (key) => (funnel.cases ? ` (${(funnel[key] / funnel.cases).toFixed(1)} / case)` : "");
   chart("funnel").setOption({
     tooltip: {trigger: "item", formatter: "{b}: {c}"},
+    grid: {left: 170, right: 150},
+    xAxis: {type: "value"},
+    yAxis: {type: "category", inverse: true, data: FUNNEL.map(([, name]) => name)},
     series: [{
-      type: "funnel", sort: "none", minSize: "12%", gap: 2, label: {formatter: "{b}: {c}"},
+      type: "bar", colorBy: "data",
+      label: {show: true, position: "right", formatter: (p) => `${p.value.toLocaleString("en")}${
+        p.dataIndex ? perCase(FUNNEL[p.dataIndex][0]) : ""}`},
       data: FUNNEL.map(([key, name]) => ({name, value: funnel[key]})),
     }],
   });
