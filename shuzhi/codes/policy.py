@@ -300,6 +300,14 @@ class Texts(Strict):
         return value.check(DATE_FIELDS)
 
 
+class Followup(Strict):
+    """How the follow-up judges field teams' visits."""
+
+    # 失联 (lost to follow-up): this many visits in a row that did not reach the person (unavailable,
+    # uncooperative), with no health declaration of theirs since
+    lost_after_failed_visits: int = Field(ge=1)
+
+
 class CodePolicy(Strict):
     """The ``codes`` section of one edition."""
 
@@ -313,6 +321,7 @@ class CodePolicy(Strict):
     labels: Labels
     texts: Texts
     rules: list[Rule] = Field(min_length=1)
+    followup: Followup | None = None  # none: visits are recorded, nobody is judged lost
 
     @model_validator(mode="after")
     def _consistent(self) -> CodePolicy:

@@ -1,5 +1,6 @@
 """Follow-up visits and declarations as the worklist reads them, live: whom a team visited last and how,
-when people last declared, and how many were visited since a list was made.
+when people last declared, how many visits in a row failed to reach someone, and how many people were visited
+since a list was made.
 
 Each answer is one query whatever the number of visits (the latest visit is the one with the highest id: ids
 grow with time), the same on SQLite and PostgreSQL.
@@ -8,11 +9,14 @@ grow with time), the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+from itertools import groupby
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shuzhi.store.models import FollowupVisit, HealthDeclaration
+from shuzhi.store.models import VISIT_OUTCOMES, FollowupVisit, HealthDeclaration
+
+REACHED = VISIT_OUTCOMES[0]
 
 
 def last_visits(session: Session, keys: list[int]) -> dict[int, FollowupVisit]:
@@ -33,6 +37,29 @@ def last_declared(session: Session, keys: list[int]) -> dict[int, dt.datetime]:
     latest = func.max(HealthDeclaration.declared_at)  # typed as the column: read back as aware UTC
     query = select(HealthDeclaration.person_key, latest).where(HealthDeclaration.person_key.in_(keys))
     return {key: at for key, at in session.execute(query.group_by(HealthDeclaration.person_key))}
+
+
+def failed_in_a_row(session: Session, keys: list[int], declared: dict[int, dt.datetime]) -> dict[int, int]:
+    """Each person's latest visits in a row that did not reach them and came after their latest declaration
+    (``declared``, see :func:`last_declared`), among ``keys``; people with none are left out."""
+    if not keys:
+        return {}
+    query = (
+        select(FollowupVisit.person_key, FollowupVisit.outcome, FollowupVisit.visited_at)
+        .where(FollowupVisit.person_key.in_(keys))
+        .order_by(FollowupVisit.person_key, FollowupVisit.id.desc())
+    )
+    failed = {}
+    for key, visits in groupby(session.execute(query), key=lambda visit: visit.person_key):
+        since = declared.get(key)
+        n = 0
+        for visit in visits:
+            if visit.outcome == REACHED or (since is not None and visit.visited_at <= since):
+                break
+            n += 1
+        if n:
+            failed[key] = n
+    return failed
 
 
 def visited_since(session: Session, since: dt.datetime, county: str | None = None) -> dict[str, int]:

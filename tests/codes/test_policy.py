@@ -150,6 +150,8 @@ DELETE = object()
         ("2022-9th", "rules.0.tests", {"days": [1], "methods": ["pcr"]}, "rules.0.tests"),
         ("2022-9th", "rules.0.checks", {"per_day": 2}, "rules.0.checks"),
         ("2022-9th", "rules.1.checks.per_day", 0, "rules.1.checks.per_day"),
+        ("2022-9th", "followup.lost_after_failed_visits", 0, "followup.lost_after_failed_visits"),
+        ("2022-9th", "followup.lost_after_visits", 2, "followup.lost_after_visits"),
     ],
 )
 def test_a_malformed_policy_names_the_key(tmp_path, edition, path, value, key):

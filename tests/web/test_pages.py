@@ -144,13 +144,20 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     last = page.locator("#followup-table tbody tr .last-visit").first.text_content()
     assert last.startswith("未联系上 unavailable ") and last.endswith(" epidemiologist")
     assert page.locator("#followup-table tbody tr .last-declared").first.text_content() == ""
-    row = page.locator("#followup-table tbody tr").first  # reached at the second call: temperature taken
+    assert page.locator("#followup-table .lost").count() == 0
+    row = page.locator("#followup-table tbody tr").first  # not reached again: lost to follow-up (2 in a row)
+    row.locator("select").select_option("uncooperative")
+    row.locator("button").click()
+    page.wait_for_selector("#followup-table tbody tr .lost")
+    assert page.text_content("#followup-table .lost") == "失联 lost to follow-up: 2 visits failed in a row"
+    row = page.locator("#followup-table tbody tr").first  # reached at the third call: temperature taken
     row.locator("select").select_option("reached")
     row.locator("input[type=number]").fill("36.8")
     row.locator("button").click()
     page.wait_for_function("() => window.dashboard.followup.persons[0].last_visit.outcome === 'reached'")
     declared = page.locator("#followup-table tbody tr .last-declared").first.text_content()
     assert declared.startswith("最近申报 declared ")  # the check counts as the person's declaration
+    assert page.locator("#followup-table .lost").count() == 0  # found again
     assert page.text_content("#followup-counts").endswith("随访 visited since: reached 1")  # the county's
     with page.expect_download() as fetched:  # the county team's list, to print
         page.click("#followup-export")

@@ -24,6 +24,7 @@ from shuzhi.api.healthcode import QR_COLOURS
 from shuzhi.api.issuer import CODE_LIFETIME
 from shuzhi.api.results import Results
 from shuzhi.api.routers.followup import FollowupStatus, VisitOutcome
+from shuzhi.codes import load_policy as load_code_policy
 from shuzhi.credentials import verify
 from shuzhi.followup import FOLLOWUP, STATUSES
 from shuzhi.model import CHINA
@@ -170,21 +171,22 @@ def test_a_field_team_records_visits_on_the_worklist_and_a_check_taken_counts_as
     client = TestClient(fresh.app)
     headers = fresh.headers("operator")
     path = f"/dashboard/followup/{SECONDARY_KEY}/visits"
-    missed = client.post(
-        path, json={"outcome": "unavailable", "note": "no answer at the door"}, headers=headers
-    )
-    assert missed.status_code == 201, missed.text
-    assert (missed.json()["outcome"], missed.json()["declaration_id"]) == ("unavailable", None)
+    lost_after = load_code_policy("2020-5th").followup.lost_after_failed_visits
+    for visit in range(lost_after):
+        missed = client.post(
+            path, json={"outcome": "unavailable", "note": "no answer at the door"}, headers=headers
+        )
+        assert missed.status_code == 201, missed.text
+        assert (missed.json()["outcome"], missed.json()["declaration_id"]) == ("unavailable", None)
+        [row] = _listed(client, fresh, SECONDARY_KEY)
+        assert (row["failed_visits"], row["lost"]) == (visit + 1, visit + 1 == lost_after)  # 失联 at the last
     check = {"region_code": "330105", "temperature": 36.7, "symptoms": [], "contact_history": True}
     reached = client.post(path, json={"outcome": "reached", "measured": check}, headers=headers)
     assert reached.status_code == 201, reached.text
     assert reached.json()["recorded_by"] == "operator" and reached.json()["declaration_id"] is not None
-    [row] = [
-        p
-        for p in get(client, fresh, "/dashboard/followup")["persons"]
-        if p["person_key"] == str(SECONDARY_KEY)
-    ]
+    [row] = _listed(client, fresh, SECONDARY_KEY)
     assert (row["last_visit"]["outcome"], row["last_visit"]["recorded_by"]) == ("reached", "operator")
+    assert (row["failed_visits"], row["lost"]) == (0, False)  # reached: found again
     declared_at = dt.datetime.fromisoformat(row["last_declared_at"])  # the check just taken, live
     assert abs(declared_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
     everywhere, in_330102 = (get(client, fresh, f"/dashboard/followup{q}") for q in ("", "?county=330102"))
@@ -586,3 +588,8 @@ def test_demo_accounts_log_in_and_the_resident_has_a_code_to_explain(fresh: Site
         "/enterprise/applications", headers={"Authorization": f"Bearer {firm.json()['access_token']}"}
     )
     assert mine.status_code == 200 and mine.json() == []  # bound to the fixture's firm
+
+
+def _listed(client: TestClient, site: Site, person_key: int) -> list[dict]:
+    persons = get(client, site, "/dashboard/followup")["persons"]
+    return [p for p in persons if p["person_key"] == str(person_key)]

@@ -3,7 +3,8 @@
 * ``GET /dashboard/followup`` — everyone under a management measure on the last analysed day (the
   ``followup`` table of :mod:`shuzhi.followup`): which day of it, the daily health checks and the tests
   taken, missed and next, a positive test or declared symptoms; counts by county, status and measure; most
-  urgent first; each person's last visit, live from the store;
+  urgent first; each person's last visit, live from the store, and whether the visits since they last declared
+  failed often enough in a row that the edition counts them lost to follow-up (失联);
 * ``GET /dashboard/followup/csv`` — the same list as CSV (every column), for a team to print or open;
 * ``POST /dashboard/followup/{person_key}/visits`` — a field team reached a person on the list, or did not
   (unavailable, uncooperative); a temperature and symptoms taken when reached are a health declaration made
@@ -28,12 +29,13 @@ from shuzhi.api.deps import DbSession
 from shuzhi.api.results import Found, NotComputed, Results
 from shuzhi.api.routers.dashboard import PersonKey, Staff, wall_clock
 from shuzhi.api.schemas import HealthDeclarationIn
+from shuzhi.codes import load_policy
 from shuzhi.followup import FOLLOWUP, to_csv
 from shuzhi.followup import STATUSES as FOLLOWUP_STATUSES
 from shuzhi.model import CHINA
-from shuzhi.pipeline import RUNS_FILE
+from shuzhi.pipeline import DEFAULT_EDITION, RUNS_FILE
 from shuzhi.store.models import FollowupVisit, HealthDeclaration
-from shuzhi.store.visits import last_declared, last_visits, visited_since
+from shuzhi.store.visits import failed_in_a_row, last_declared, last_visits, visited_since
 
 router = APIRouter(prefix="/dashboard/followup", tags=["dashboard"])
 # shuzhi.store.models.VISIT_OUTCOMES, spelled out for the OpenAPI schema (a test holds them equal)
@@ -89,6 +91,12 @@ class FollowupPerson(BaseModel):
     last_declared_at: dt.datetime | None = Field(
         description="the latest health declaration made in the app or by a team (live, from the store)"
     )
+    failed_visits: int = Field(
+        description="the last visits in a row that failed to reach the person since they declared (live)"
+    )
+    lost: bool = Field(
+        description="失联, lost to follow-up: failed_visits reached the edition's lost_after_failed_visits"
+    )
 
 
 class Followup(BaseModel):
@@ -130,6 +138,7 @@ def followup_worklist(
     keys = [r["person_key"] for r in persons]
     caller.record_reads(session, "followup", keys)
     visits, declared = last_visits(session, keys), last_declared(session, keys)
+    failed, lost_after = failed_in_a_row(session, keys, declared), _lost_after(found)
     by_county: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     by_measure: Counter[str] = Counter()
@@ -151,6 +160,8 @@ def followup_worklist(
                 **{k: wall_clock(r[k]) for k in WALL_CLOCK_COLUMNS},
                 last_visit=_last_visit(visits.get(r["person_key"])),
                 last_declared_at=declared.get(r["person_key"]),
+                failed_visits=failed.get(r["person_key"], 0),
+                lost=lost_after is not None and failed.get(r["person_key"], 0) >= lost_after,
             )
             for r in persons
         ],
@@ -190,6 +201,16 @@ def _last_visit(visit: FollowupVisit | None) -> LastVisit | None:
     if visit is None:
         return None
     return LastVisit(visited_at=visit.visited_at, outcome=visit.outcome, recorded_by=visit.recorder.username)
+
+
+def _lost_after(found: Results) -> int | None:
+    """Failed visits in a row that make someone lost to follow-up, in the edition that made the list."""
+    try:
+        edition = _step(found).get("edition", DEFAULT_EDITION)
+    except NotComputed:  # a list without its step's record
+        edition = DEFAULT_EDITION
+    rules = load_policy(edition).followup
+    return None if rules is None else rules.lost_after_failed_visits
 
 
 def _listed_on(found: Results) -> dt.date:

@@ -363,8 +363,10 @@ function visitCell(p) {
   }));
   const declared = p.last_declared_at  // live from the store: newer than the analysed list
     ? `最近申报 declared ${new Date(p.last_declared_at).toLocaleString()}` : "";
-  return el("td", {class: "visit"}, el("div", {class: "last-visit"}, last), el("div", {class: "last-declared"}, declared),
-    outcome, temperature, record);
+  const lost = p.lost  // the edition's number of failed visits in a row, nothing declared since
+    ? el("div", {class: "lost"}, `失联 lost to follow-up: ${p.failed_visits} visits failed in a row`) : "";
+  return el("td", {class: "visit"}, lost, el("div", {class: "last-visit"}, last),
+    el("div", {class: "last-declared"}, declared), outcome, temperature, record);
 }
 
 // Decision support: daily cases (local, imported), R(t) with its credible interval, the projected week
