@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from itertools import groupby
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from shuzhi.store.models import VISIT_OUTCOMES, FollowupVisit, HealthDeclaration
@@ -37,6 +37,21 @@ def last_declared(session: Session, keys: list[int]) -> dict[int, dt.datetime]:
     latest = func.max(HealthDeclaration.declared_at)  # typed as the column: read back as aware UTC
     query = select(HealthDeclaration.person_key, latest).where(HealthDeclaration.person_key.in_(keys))
     return {key: at for key, at in session.execute(query.group_by(HealthDeclaration.person_key))}
+
+
+def failing(session: Session, at_least: int) -> list[int]:
+    """The people whose latest ``at_least`` visits all failed to reach them (whatever they declared since):
+    the few who may be lost to follow-up, for :func:`failed_in_a_row` to judge."""
+    latest = func.row_number().over(partition_by=FollowupVisit.person_key, order_by=FollowupVisit.id.desc())
+    ranked = select(FollowupVisit.person_key, FollowupVisit.outcome, latest.label("n")).subquery()
+    failed = func.sum(case((ranked.c.outcome == REACHED, 0), else_=1))
+    query = (
+        select(ranked.c.person_key)
+        .where(ranked.c.n <= at_least)
+        .group_by(ranked.c.person_key)
+        .having(failed == at_least)
+    )
+    return list(session.scalars(query))
 
 
 def failed_in_a_row(session: Session, keys: list[int], declared: dict[int, dt.datetime]) -> dict[int, int]:

@@ -7,7 +7,7 @@ import datetime as dt
 
 from shuzhi.accounts import Role, create_account
 from shuzhi.store import FollowupVisit, HealthDeclaration, Store
-from shuzhi.store.visits import failed_in_a_row, last_declared, last_visits, visited_since
+from shuzhi.store.visits import failed_in_a_row, failing, last_declared, last_visits, visited_since
 
 T0 = dt.datetime(2022, 7, 5, 1, 0, tzinfo=dt.UTC)  # 09:00 in China
 A, B, C, D = 7_000_000_001, 7_000_000_002, 7_000_000_003, 7_000_000_004
@@ -70,3 +70,5 @@ def test_visits_in_a_row_that_failed_to_reach_someone_since_they_last_declared(s
         assert failed_in_a_row(session, keys, last_declared(session, keys)) == {B: 1, D: 2}
         assert failed_in_a_row(session, keys, {}) == {B: 1, D: 3}  # no declaration known: back to the reach
         assert failed_in_a_row(session, [], {}) == {}
+        assert sorted(failing(session, 1)) == [B, D] and failing(session, 2) == [D]
+        assert failing(session, 3) == [D] and failing(session, 4) == []  # declarations are not read here

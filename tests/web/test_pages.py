@@ -150,6 +150,7 @@ def test_the_dashboard_panels_show_codes_index_tracing_and_the_replay(
     row.locator("button").click()
     page.wait_for_selector("#followup-table tbody tr .lost")
     assert page.text_content("#followup-table .lost") == "失联 lost to follow-up: 2 visits failed in a row"
+    assert page.text_content("#followup-counts").endswith("uncooperative 1 · 失联 lost 1")
     row = page.locator("#followup-table tbody tr").first  # reached at the third call: temperature taken
     row.locator("select").select_option("reached")
     row.locator("input[type=number]").fill("36.8")

@@ -180,6 +180,8 @@ def test_a_field_team_records_visits_on_the_worklist_and_a_check_taken_counts_as
         assert (missed.json()["outcome"], missed.json()["declaration_id"]) == ("unavailable", None)
         [row] = _listed(client, fresh, SECONDARY_KEY)
         assert (row["failed_visits"], row["lost"]) == (visit + 1, visit + 1 == lost_after)  # 失联 at the last
+    assert get(client, fresh, "/dashboard/followup?status=due")["lost"] == 1  # whatever page: the whole list
+    assert get(client, fresh, "/dashboard/followup?county=330102")["lost"] == 0  # the person lives in 330105
     check = {"region_code": "330105", "temperature": 36.7, "symptoms": [], "contact_history": True}
     reached = client.post(path, json={"outcome": "reached", "measured": check}, headers=headers)
     assert reached.status_code == 201, reached.text
@@ -187,6 +189,7 @@ def test_a_field_team_records_visits_on_the_worklist_and_a_check_taken_counts_as
     [row] = _listed(client, fresh, SECONDARY_KEY)
     assert (row["last_visit"]["outcome"], row["last_visit"]["recorded_by"]) == ("reached", "operator")
     assert (row["failed_visits"], row["lost"]) == (0, False)  # reached: found again
+    assert get(client, fresh, "/dashboard/followup")["lost"] == 0
     declared_at = dt.datetime.fromisoformat(row["last_declared_at"])  # the check just taken, live
     assert abs(declared_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
     everywhere, in_330102 = (get(client, fresh, f"/dashboard/followup{q}") for q in ("", "?county=330102"))
@@ -239,6 +242,7 @@ def test_a_followup_step_that_found_nobody_is_an_empty_worklist_not_a_missing_on
         "by_status": {},
         "by_measure": {},
         "visits_since_listed": {},
+        "lost": 0,
         "persons": [],
     }
 

@@ -24,6 +24,7 @@ from typing import Annotated, Literal
 import ibis
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.orm import Session
 
 from shuzhi.api.deps import DbSession
 from shuzhi.api.results import Found, NotComputed, Results
@@ -35,7 +36,7 @@ from shuzhi.followup import STATUSES as FOLLOWUP_STATUSES
 from shuzhi.model import CHINA
 from shuzhi.pipeline import DEFAULT_EDITION, RUNS_FILE
 from shuzhi.store.models import FollowupVisit, HealthDeclaration
-from shuzhi.store.visits import failed_in_a_row, last_declared, last_visits, visited_since
+from shuzhi.store.visits import failed_in_a_row, failing, last_declared, last_visits, visited_since
 
 router = APIRouter(prefix="/dashboard/followup", tags=["dashboard"])
 # shuzhi.store.models.VISIT_OUTCOMES, spelled out for the OpenAPI schema (a test holds them equal)
@@ -109,6 +110,7 @@ class Followup(BaseModel):
     visits_since_listed: dict[str, int] = Field(
         description="people visited since the list was made, by the outcome of their last visit (live)"
     )
+    lost: int = Field(description="people on the list lost to follow-up, in the county asked for (live)")
     persons: list[FollowupPerson]
 
 
@@ -130,6 +132,7 @@ def followup_worklist(
             by_status={},
             by_measure={},
             visits_since_listed={},
+            lost=0,
             persons=[],
         )
     grouped = ["day", "county_code", "status", "measure"]
@@ -153,6 +156,7 @@ def followup_worklist(
         by_status=dict(by_status),
         by_measure=dict(by_measure),
         visits_since_listed=visited_since(session, _listed_at(found, counts[0]["day"]), county),
+        lost=_lost_on_list(session, found, county, lost_after),
         persons=[
             FollowupPerson(
                 **{k: v for k, v in r.items() if k not in ("person_key", "day", *WALL_CLOCK_COLUMNS)},
@@ -203,6 +207,18 @@ def _last_visit(visit: FollowupVisit | None) -> LastVisit | None:
     return LastVisit(visited_at=visit.visited_at, outcome=visit.outcome, recorded_by=visit.recorder.username)
 
 
+def _lost_on_list(session: Session, found: Results, county: str | None, lost_after: int | None) -> int:
+    """How many people on the list (in ``county``) are lost to follow-up: among the few whose latest visits
+    all failed, those with no declaration since."""
+    candidates = failing(session, lost_after) if lost_after is not None else []
+    if not candidates:
+        return 0
+    listed = found.rows("followup", lambda t: _of_county(t.filter(t.person_key.isin(candidates)), county))
+    keys = [r["person_key"] for r in listed]
+    failed = failed_in_a_row(session, keys, last_declared(session, keys))
+    return sum(n >= lost_after for n in failed.values())
+
+
 def _lost_after(found: Results) -> int | None:
     """Failed visits in a row that make someone lost to follow-up, in the edition that made the list."""
     try:
@@ -237,12 +253,15 @@ def _step(found: Results) -> dict:
 
 
 def _most_urgent(t: ibis.Table, only: str | None, county: str | None, limit: int) -> ibis.Table:
-    chosen = t if only is None else t.filter(t.status == only)
-    chosen = chosen if county is None else chosen.filter(chosen.county_code == county)
+    chosen = _of_county(t if only is None else t.filter(t.status == only), county)
     urgency = chosen.status.cases(
         *[(s, i) for i, s in enumerate(FOLLOWUP_STATUSES)], else_=len(FOLLOWUP_STATUSES)
     )
     return chosen.order_by([urgency, chosen.since, chosen.person_key]).limit(limit)
+
+
+def _of_county(t: ibis.Table, county: str | None) -> ibis.Table:
+    return t if county is None else t.filter(t.county_code == county)
 
 
 class VisitIn(BaseModel):

@@ -327,7 +327,8 @@ async function showFollowup() {
   }
   const counts = Object.entries(worklist.by_status).map(([status, n]) => `${status} ${n}`).join(" · ");
   const visited = Object.entries(worklist.visits_since_listed).map(([outcome, n]) => `${outcome} ${n}`).join(" · ");
-  $("#followup-counts").textContent = `${worklist.day}: ${counts}${visited ? ` — 随访 visited since: ${visited}` : ""}`;
+  const lost = worklist.lost ? ` · 失联 lost ${worklist.lost}` : "";
+  $("#followup-counts").textContent = `${worklist.day}: ${counts}${visited ? ` — 随访 visited since: ${visited}` : ""}${lost}`;
   $("#followup-table").tBodies[0].replaceChildren(...worklist.persons.map((p) => el("tr", {class: p.status},
     el("td", {}, p.person_key), el("td", {}, p.status), el("td", {}, p.county_code ?? "—"),
     el("td", {}, p.measure),
