@@ -17,6 +17,7 @@ Every person listed is an audited read; every visit an audited write.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from collections import Counter
 from typing import Annotated, Literal
@@ -222,9 +223,16 @@ def _lost_on_list(session: Session, found: Results, county: str | None, lost_aft
 def _lost_after(found: Results) -> int | None:
     """Failed visits in a row that make someone lost to follow-up, in the edition that made the list."""
     try:
-        edition = _step(found).get("edition", DEFAULT_EDITION)
+        step = _step(found)
     except NotComputed:  # a list without its step's record
-        edition = DEFAULT_EDITION
+        step = {}
+    return _lost_after_in(step.get("edition", DEFAULT_EDITION), step.get("policy", {}).get("codes"))
+
+
+@functools.lru_cache(maxsize=8)
+def _lost_after_in(edition: str, policy_sha256: str | None) -> int | None:
+    """The edition's number, read once per version of its file the step applied (``policy_sha256``, the
+    cache key: reading and validating the file takes longer than the rest of a page of the list)."""
     rules = load_policy(edition).followup
     return None if rules is None else rules.lost_after_failed_visits
 
