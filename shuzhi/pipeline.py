@@ -29,7 +29,7 @@ from shuzhi import codes as health_codes
 from shuzhi import decision, followup, public, tracing
 from shuzhi.engine import Engine, connect
 from shuzhi.lake import Lake
-from shuzhi.policy import PolicyError, edition_dir
+from shuzhi.policy import PolicyError, edition_dir, section_path
 from shuzhi.risk import area, five_colour, flows, index
 from shuzhi.risk.policy import area_risk_policy
 from shuzhi.settings import DataDir
@@ -112,12 +112,13 @@ def analyse(
 
 def _check_sections(edition: str, chosen: list[str]) -> None:
     """Refuse, before anything runs, an edition that lacks a policy section the chosen steps apply."""
-    folder = edition_dir(edition)
     needed = {section for name in chosen for section in STEPS[name].sections} - OPTIONAL_SECTIONS
-    missing = sorted(section for section in needed if not (folder / f"{section}.yaml").is_file())
+    missing = sorted(section for section in needed if not section_path(edition, section).is_file())
     if missing:
         files = ", ".join(f"{section}.yaml" for section in missing)
-        raise PolicyError(f"{folder}: the analysis needs the policy sections {files}, which are missing")
+        raise PolicyError(
+            f"{edition_dir(edition)}: the analysis needs the policy sections {files}, which are missing"
+        )
 
 
 def _trace(engine: Engine, data: DataDir, edition: str, result: Analysis) -> None:
@@ -294,11 +295,11 @@ DERIVED: dict[str, tuple[str, str]] = {
 
 def _run_record(step: Step, edition: str, tables: list[str], seconds: float) -> dict[str, Any]:
     """What a step did: its tables, the SHA-256 of each policy file it applied, when and how long."""
-    folder = edition_dir(edition)
+    files = {section: section_path(edition, section) for section in step.sections}
     policy = {
-        section: hashlib.sha256((folder / f"{section}.yaml").read_bytes()).hexdigest()
-        for section in step.sections
-        if (folder / f"{section}.yaml").is_file()
+        section: hashlib.sha256(path.read_bytes()).hexdigest()
+        for section, path in files.items()
+        if path.is_file()
     }
     return {
         "label": step.label,

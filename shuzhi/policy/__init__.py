@@ -5,6 +5,10 @@ file per section — ``contact.yaml`` (tracing), ``codes.yaml`` (health-code col
 ``index.yaml``. Each capability owns the pydantic model of its section and calls :func:`load_section`;
 nothing in code hard-wires a number that a policy file holds. A malformed file fails with a
 :class:`PolicyError` naming the file and key.
+
+A folder may hold only the sections it changes: its ``edition.yaml`` names the edition (``edition``) and the
+one its other sections are read from (``based_on``: a shipped name, or a folder path relative to it), and a
+section read from there carries this edition's name.
 """
 
 from __future__ import annotations
@@ -47,19 +51,65 @@ def edition_dir(edition: str | Path) -> Path:
     return shipped
 
 
+class Lineage(Strict):
+    """``edition.yaml``: an edition's name and the edition its missing sections are read from."""
+
+    edition: str
+    based_on: str
+
+
+LINEAGE = "edition.yaml"
+
+
+def section_path(edition: str | Path, section: str) -> Path:
+    """The file of ``section`` in force for ``edition``: its own, or its base's (see ``edition.yaml``); the
+    path it would have in the edition's folder if neither holds it."""
+    folder = edition_dir(edition)
+    own, seen = folder / f"{section}.yaml", {folder.resolve()}
+    while not (folder / f"{section}.yaml").is_file() and (lineage := _lineage(folder)) is not None:
+        folder = _base_dir(folder, lineage.based_on)
+        if folder.resolve() in seen:
+            raise PolicyError(f"{folder / LINEAGE}: key 'based_on': editions based on each other in a loop")
+        seen.add(folder.resolve())
+    found = folder / f"{section}.yaml"
+    return found if found.is_file() else own
+
+
 def load_section(edition: str | Path, section: str, model: type[Section]) -> Section:
-    """Read ``<edition>/<section>.yaml`` and validate it against ``model``."""
-    path = edition_dir(edition) / f"{section}.yaml"
+    """Read the ``section`` in force for ``edition`` (see :func:`section_path`) and validate it."""
+    path = section_path(edition, section)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PolicyError(f"{path}: policy section {section!r} is missing") from exc
     except yaml.YAMLError as exc:
         raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
+    folder = edition_dir(edition)
+    inherited = path.parent.resolve() != folder.resolve()
+    if inherited and isinstance(data, dict) and "edition" in model.model_fields:
+        data = {**data, "edition": _lineage(folder).edition}  # a base's section, in force for this edition
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(f"{path}: {_describe(exc)}") from exc
+
+
+def _lineage(folder: Path) -> Lineage | None:
+    path = folder / LINEAGE
+    if not path.is_file():
+        return None
+    try:
+        return Lineage.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        raise PolicyError(f"{path}: {_describe(exc)}") from exc
+
+
+def _base_dir(folder: Path, based_on: str) -> Path:
+    """A base named by a shipped name, or by a folder path relative to ``folder``."""
+    relative = folder / based_on
+    return relative.resolve() if relative.is_dir() else edition_dir(based_on)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from shuzhi.codes.policy import CodePolicy, ContactsWhen, load_policy
-from shuzhi.policy import PolicyError, Strict, edition_dir, load_section
+from shuzhi.policy import PolicyError, Strict, load_section, section_path
 from shuzhi.risk.policy import Level
 
 SECTION = "supplies"
@@ -57,7 +57,7 @@ def supplies_policy(edition: str | Path) -> SuppliesPolicy:
         return policy
     count = close_contact_tests(load_policy(edition))
     if count is None:
-        path = edition_dir(edition) / f"{SECTION}.yaml"
+        path = section_path(edition, SECTION)
         raise PolicyError(
             f"{path}: key 'items.{scheduled[0]}.per_recent_close_contact': {SCHEDULED_TESTS!r}, but no rule "
             "of codes.yaml for close contacts schedules tests"

@@ -254,9 +254,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _has_contact_section(edition: str) -> bool:
-    from shuzhi.policy import edition_dir
+    from shuzhi.policy import section_path
 
-    return (edition_dir(edition) / "contact.yaml").exists()
+    return section_path(edition, "contact").exists()
 
 
 if __name__ == "__main__":

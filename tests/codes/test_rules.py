@@ -88,6 +88,39 @@ def test_close_contact_red_7_days_then_yellow_3_ninth_edition(engine, ninth):
     )
 
 
+def test_close_contact_red_14_days_then_yellow_7_eighth_edition(engine):
+    register(
+        engine,
+        residents=RESIDENTS,
+        contacts="""
+        case_key | contact_key | degree | classification | setting   | last_contact_at
+        9        | 1           | 1      | close          | household | 2021-08-01 08:00
+        9        | 2           | 2      | secondary      | household | 2021-08-02 08:00
+        """,
+    )
+    days = ["2021-08-01", "2021-08-09", "2021-08-10", "2021-08-15", "2021-08-16", "2021-08-22", "2021-08-23"]
+    expect(
+        colours_on(engine, "2021-8th", days).filter(_person(1, 2)),
+        """
+        person_key | day        | colour | rule              | valid_until
+        1          | 2021-08-01 | red    | close_contact     | 2021-08-15
+        1          | 2021-08-09 | red    | close_contact     | 2021-08-15
+        1          | 2021-08-10 | red    | close_contact     | 2021-08-15
+        1          | 2021-08-15 | red    | close_contact     | 2021-08-15
+        1          | 2021-08-16 | yellow | close_contact     | 2021-08-22
+        1          | 2021-08-22 | yellow | close_contact     | 2021-08-22
+        1          | 2021-08-23 | green  | default_green     |
+        2          | 2021-08-01 | green  | default_green     |
+        2          | 2021-08-09 | red    | secondary_contact | 2021-08-09
+        2          | 2021-08-10 | green  | default_green     |
+        2          | 2021-08-15 | green  | default_green     |
+        2          | 2021-08-16 | green  | default_green     |
+        2          | 2021-08-22 | green  | default_green     |
+        2          | 2021-08-23 | green  | default_green     |
+        """,
+    )  # 14 days of centralised isolation and 7 of home monitoring; contacts of contacts 7 days
+
+
 def test_a_contact_is_coloured_from_the_day_tracing_found_them_counted_from_the_contact(engine, ninth):
     register(
         engine,
