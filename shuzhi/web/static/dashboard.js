@@ -192,9 +192,12 @@ async function showIndex() {
   const rows = index.rows;
   chart("index-chart").setOption({
     tooltip: {trigger: "axis"},
-    legend: {data: ["管控 control", "畅通 flow", "指数 index"]},
-    grid: {bottom: 70},
-    xAxis: {type: "category", data: rows.map((r) => r.name), axisLabel: {rotate: 60, fontSize: 9}},
+    legend: {data: ["管控 control", "畅通 flow", "指数 index"], top: 0},
+    grid: {top: 35, bottom: 95},
+    // 30 areas at a time, the best first: 90 counties' names do not fit under one chart
+    dataZoom: ["inside", "slider"].map((type) => ({type, start: 0, end: Math.min(100, 3000 / Math.max(rows.length, 1)),
+      ...(type === "slider" ? {height: 14, bottom: 6} : {})})),
+    xAxis: {type: "category", data: rows.map((r) => r.name), axisLabel: {rotate: 60, fontSize: 10, interval: 0}},
     yAxis: {type: "value", min: 0, max: 100},
     series: [
       {name: "管控 control", type: "bar", data: rows.map((r) => r.control)},
@@ -230,9 +233,10 @@ async function showIndexHistory(code, target) {
     legend: {data: ["指数 index", "管控 control", "畅通 flow"], right: 0},
     xAxis: {type: "category", data: history.days},
     yAxis: {type: "value", min: 0, max: 100},
+    dataZoom: [],
     series: [["指数 index", history.index], ["管控 control", history.control], ["畅通 flow", history.flow]]
       .map(([name, data]) => ({name, type: "line", data})),
-  }, {replaceMerge: ["series", "xAxis"]});
+  }, {replaceMerge: ["series", "xAxis", "dataZoom"]});
 }
 
 // Tracing: the funnel, and the transmission graph of a chosen case
