@@ -279,6 +279,10 @@ def test_a_case_graph_names_its_people_as_strings_and_every_read_is_audited(fres
     ids = {n["id"] for n in graph["nodes"]}
     assert ids == {str(CASE_KEY), str(RESIDENT_KEY), str(GREEN_KEY + 10), str(SECONDARY_KEY)}
     assert {(e["source"], e["target"]) for e in graph["edges"]} >= {(str(RESIDENT_KEY), str(SECONDARY_KEY))}
+    assert (graph["secondary_edges"], graph["secondary_shown"]) == (1, 1)
+    capped = get(client, fresh, f"/dashboard/tracing/graph/{CASE_KEY}?secondary=0")  # close contacts only
+    assert {n["id"] for n in capped["nodes"]} == ids - {str(SECONDARY_KEY)}
+    assert (capped["secondary_edges"], capped["secondary_shown"]) == (1, 0)
     with fresh.app.state.services.store.session() as session:
         read = session.scalars(select(AuditRecord.person_key).where(AuditRecord.action == "read:contacts"))
         assert {RESIDENT_KEY, SECONDARY_KEY, CASE_KEY, OTHER_CASE_KEY} <= set(read)

@@ -309,6 +309,8 @@ class CaseGraph(BaseModel):
     categories: list[dict[str, str]]
     nodes: list[GraphNode]
     edges: list[GraphEdge]
+    secondary_edges: int = Field(description="edges to contacts of contacts in all, shown or not")
+    secondary_shown: int = Field(description="of those, the ones in ``edges`` (at most the limit asked for)")
 
 
 @router.get("/tracing/funnel", response_model=Funnel)
@@ -364,16 +366,35 @@ def tracing_cases(
 
 
 @router.get("/tracing/graph/{case_key}", response_model=CaseGraph)
-def tracing_graph(caller: Staff, session: DbSession, found: Found, case_key: PersonKey) -> CaseGraph:
-    """Who the case exposed and who those contacts exposed (close contacts and contacts of contacts)."""
+def tracing_graph(
+    caller: Staff,
+    session: DbSession,
+    found: Found,
+    case_key: PersonKey,
+    secondary: Annotated[
+        int, Query(ge=0, le=100_000, description="at most this many edges to contacts of contacts")
+    ] = 500,
+) -> CaseGraph:
+    """Who the case exposed and who those contacts exposed (close contacts, and contacts of contacts up to
+    ``secondary`` edges: a graph of thousands of nodes is read by no one and drawn by no browser)."""
     graph = found.output(GRAPH_FILE)
     edges = [e for e in graph["edges"] if e["case"] == case_key]
-    keys = {case_key} | {e["source"] for e in edges} | {e["target"] for e in edges}
+    first = [e for e in edges if e["degree"] == 1]
+    second = [e for e in edges if e["degree"] != 1]
+    shown = first + second[:secondary]
+    keys = {case_key} | {e["source"] for e in shown} | {e["target"] for e in shown}
     nodes = [n for n in graph["nodes"] if n["id"] in keys]
     if not any(n["id"] == case_key for n in nodes):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{case_key} is not a traced case")
     caller.record_reads(session, "contacts", [int(n["id"]) for n in nodes])
-    return CaseGraph(case_key=case_key, categories=graph["categories"], nodes=nodes, edges=edges)
+    return CaseGraph(
+        case_key=case_key,
+        categories=graph["categories"],
+        nodes=nodes,
+        edges=shown,
+        secondary_edges=len(second),
+        secondary_shown=min(len(second), secondary),
+    )
 
 
 def _cases(found: Results) -> dict[str, dict[str, Any]]:

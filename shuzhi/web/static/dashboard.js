@@ -272,6 +272,8 @@ async function showCases() {
 async function showGraph(caseKey) {
   const graph = await api.get(`/dashboard/tracing/graph/${caseKey}`);
   state.graph = graph;
+  say("#graph-status", graph.secondary_shown < graph.secondary_edges
+    ? `次密接 ${graph.secondary_shown} of ${graph.secondary_edges} contacts of contacts drawn` : "");
   chart("graph").setOption({
     tooltip: {formatter: (p) => (p.dataType === "edge"
       ? `${escape(p.data.rules.join(", "))}<br>${escape(p.data.evidence.join("; "))}`
